@@ -1,0 +1,132 @@
+"""Region agents: Beijing's three functional zones, Tianjin, Hebei, rest of China, abroad.
+
+State (per region): population, wage and housing-cost indices, talent services (a lever for the
+Beijing zones), talent pools (job-seeking researchers and high-end talent), attractiveness.
+Decision: each quarter a region sets its attractiveness from wages, housing, services and the
+science cities it hosts; talent moves between regions by attractiveness with distance and
+border frictions (see markets.talent).
+
+The three science cities are places inside the zones (plan task 1 and 8): Zhongguancun in the
+core innovation zone (six urban districts), Future Science City in the high-end industry zone
+(plain districts, Changping), Huairou Science City in the green development zone (mountain
+districts).
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+REGIONS = ("core", "industry", "green", "tianjin", "hebei", "rest_of_china", "abroad")
+CORE, INDUSTRY, GREEN, TIANJIN, HEBEI, REST_OF_CHINA, ABROAD = range(7)
+BEIJING = np.array([CORE, INDUSTRY, GREEN])
+JJJ_NEIGHBOURS = np.array([TIANJIN, HEBEI])
+N_REGIONS = len(REGIONS)
+
+PLACES = ("none", "zhongguancun", "future_science_city", "huairou")
+NO_PLACE, ZGC, FSC, HUAIROU = range(4)
+PLACE_REGION = np.array([-1, CORE, INDUSTRY, GREEN])
+
+# Talent kinds held as stocks (not one agent per person).
+TALENT = ("researchers", "high_end")
+N_TALENT = len(TALENT)
+
+
+def distance_decay(distance: np.ndarray, ref_km: float, exponent: float) -> np.ndarray:
+    """Power-law decay of interaction with distance: (1 + d / d_ref) ** -exponent."""
+    return (1.0 + distance / ref_km) ** (-exponent)
+
+
+def distance_matrix(p) -> np.ndarray:
+    """Stylised distances (km) between regions; zone-to-zone inside Beijing are centroid gaps."""
+    d = np.zeros((N_REGIONS, N_REGIONS))
+    pairs = {
+        (CORE, INDUSTRY): p.dist_core_industry,
+        (CORE, GREEN): p.dist_core_green,
+        (INDUSTRY, GREEN): p.dist_industry_green,
+        (TIANJIN, HEBEI): p.dist_tianjin_hebei,
+    }
+    for r in BEIJING:
+        pairs[(r, TIANJIN)] = p.dist_beijing_tianjin
+        pairs[(r, HEBEI)] = p.dist_beijing_hebei
+    for r in range(ABROAD):
+        if r != REST_OF_CHINA:
+            pairs[(r, REST_OF_CHINA)] = p.dist_rest_of_china
+    for r in range(ABROAD):
+        pairs[(r, ABROAD)] = p.dist_abroad
+    for (a, b), v in pairs.items():
+        d[a, b] = d[b, a] = v
+    return d
+
+
+def border_matrix(p, jjj_integration: float) -> np.ndarray:
+    """Multiplicative friction of administrative borders (1 = none).
+
+    The unified Jing-Jin-Ji market lever removes part of the Beijing-Tianjin-Hebei border friction.
+    """
+    b = np.ones((N_REGIONS, N_REGIONS))
+    jjj = p.border_jjj + (1.0 - p.border_jjj) * jjj_integration
+    for r in BEIJING:
+        for n in JJJ_NEIGHBOURS:
+            b[r, n] = b[n, r] = jjj
+    b[TIANJIN, HEBEI] = b[HEBEI, TIANJIN] = jjj
+    for r in range(N_REGIONS):
+        if r != REST_OF_CHINA:
+            b[r, REST_OF_CHINA] = b[REST_OF_CHINA, r] = p.border_domestic
+    for r in range(ABROAD):
+        b[r, ABROAD] = b[ABROAD, r] = p.border_international
+    np.fill_diagonal(b, 1.0)
+    return b
+
+
+class RegionPopulation:
+    """Struct-of-arrays state of the seven regions."""
+
+    def __init__(self, p, scale: float):
+        self.n = N_REGIONS
+        self.distance = distance_matrix(p)
+        # Wage and housing indices (Beijing core = 1.0 in 2015).
+        self.wage = np.array([1.0, 0.9, 0.8, 0.75, 0.6, 0.7, 1.4])
+        self.housing = np.array([1.0, 0.75, 0.55, 0.45, 0.3, 0.4, 1.0])
+        self.amenity = np.array(
+            [p.amenity_core, p.amenity_industry, p.amenity_green, 0.0, -0.1, -0.05, p.amenity_abroad]
+        )
+        self.services = np.zeros(N_REGIONS)
+        # Talent pools (simulated units): job seekers in Beijing zones, movable reservoirs outside.
+        self.pool = np.zeros((N_TALENT, N_REGIONS))
+        self.attractiveness = np.zeros(N_REGIONS)
+        self.scale = scale
+
+    def attractiveness_for_talent(self, p, talent_services: float, science_city_bonus: np.ndarray):
+        """Attractiveness of each region to researchers: pay, living cost, services, amenities."""
+        self.services[BEIJING] = talent_services
+        self.attractiveness = (
+            p.attr_wage * np.log(self.wage)
+            - p.attr_housing * np.log(self.housing + 0.1)
+            + p.attr_services * self.services
+            + self.amenity
+            + science_city_bonus
+        )
+        return self.attractiveness
+
+
+class Region(mesa.Agent):
+    """A region as a Mesa agent: identity and a view on the struct-of-arrays state."""
+
+    def __init__(self, model, idx: int):
+        super().__init__(model)
+        self.idx = idx
+        self.name = REGIONS[idx]
+
+    @property
+    def in_beijing(self) -> bool:
+        return self.idx in BEIJING
+
+    @property
+    def talent_pool(self) -> dict[str, float]:
+        pool = self.model.regions.pool[:, self.idx]
+        return dict(zip(TALENT, pool.tolist(), strict=True))
+
+    @property
+    def attractiveness(self) -> float:
+        return float(self.model.regions.attractiveness[self.idx])

@@ -1,0 +1,154 @@
+"""Command line: `innosim run`, `innosim validate` (also `python -m sim ...`).
+
+Bad input exits with code 2 and one message naming the file, the field path and what was
+expected; results are written to a temporary folder and moved into place only when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from . import __version__
+from .errors import InputError
+
+EXIT_BAD_INPUT = 2
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {v}")
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative whole number, got {text!r}") from None
+    if not 0 <= v < 2**63:
+        raise argparse.ArgumentTypeError(f"expected a seed in [0, 2^63), got {v}")
+    return v
+
+
+def _scale(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(v) and 0 < v <= 4):
+        raise argparse.ArgumentTypeError(f"expected a scale in (0, 4], got {text}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="innosim", description="Simulate Beijing's S&T innovation center plan.")
+    ap.add_argument("--version", action="version", version=f"innosim {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a scenario's replicates and write indicators, attainment, plots, report")
+    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    run.add_argument("--out", type=Path, help="output folder (default: reports/<scenario name>)")
+    run.add_argument("--replicates", type=_positive_int, help="number of replicates (default: the scenario's)")
+    run.add_argument("--seed", type=_seed, help="root seed (default: the scenario's)")
+    run.add_argument("--scale", type=_scale, help="share of Beijing's 2015 agents simulated (default: the scenario's)")
+    run.add_argument("--workers", type=_positive_int, default=1, help="parallel processes (default 1)")
+    run.add_argument("--force", action="store_true", help="replace an existing output folder")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
+
+    val = sub.add_parser("validate", help="check scenario files without running them")
+    val.add_argument("scenarios", type=Path, nargs="+")
+    return ap
+
+
+def cmd_validate(args) -> int:
+    from .scenario import load_scenario
+
+    for path in args.scenarios:
+        sc = load_scenario(path)
+        print(f"{path}: ok ({sc.name}: {len(sc.levers)} lever settings, {sc.time.start_year}-{sc.time.end_year})")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from . import api
+    from .report import format_summary, summary_table, write_report
+    from .scenario import load_scenario
+    from .targets import attainment
+
+    sc = load_scenario(args.scenario)
+    out = args.out or Path("reports") / sc.name
+    if out.exists() and not args.force:
+        raise InputError(str(out), None, "output folder exists; use --force to replace it")
+    if out.exists() and not out.is_dir():
+        raise InputError(str(out), None, "exists and is not a folder")
+    replicates = args.replicates or sc.replicates
+    seed = sc.seed if args.seed is None else args.seed
+    scale = args.scale or sc.scale
+    t0 = time.perf_counter()
+    df = api.run(sc, seed=seed, scale=scale, replicates=replicates, workers=args.workers, progress=not args.quiet)
+    elapsed = time.perf_counter() - t0
+    att = attainment(df)
+    resolved = sc.resolved()
+    resolved.update({"seed": seed, "replicates": replicates, "scale": scale})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        df.to_csv(tmp / "indicators.csv", index=False)
+        att.to_csv(tmp / "attainment.csv", index=False)
+        with open(tmp / "scenario.resolved.yaml", "w", encoding="utf-8") as fh:
+            yaml.safe_dump(resolved, fh, sort_keys=False, allow_unicode=True)
+        meta = {
+            "scenario file": str(args.scenario),
+            "seed": seed,
+            "replicates": replicates,
+            "scale": scale,
+            "innosim version": __version__,
+            "run time (s)": f"{elapsed:.1f}",
+        }
+        write_report(tmp, df, att, sc.name, sc.description, meta)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if not args.quiet:
+        print(format_summary(summary_table(df, att)))
+        print(f"\n{replicates} replicate(s) at scale {scale:g} in {elapsed:.1f} s -> {out}/ (report.md)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return cmd_validate(args)
+        return cmd_run(args)
+    except InputError as e:
+        print(f"innosim: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("innosim: interrupted; no output written", file=sys.stderr)
+        return 130
+    except Exception as e:  # an internal error: one line, the traceback only on request
+        if os.environ.get("INNOSIM_DEBUG"):
+            raise
+        print(f"innosim: internal error: {type(e).__name__}: {e} (set INNOSIM_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Experiments: single runs, replicates, (later) sweeps, executors and the results store."""

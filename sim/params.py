@@ -1,0 +1,82 @@
+"""Model parameters: one registry (`seeds/parameters.yaml`) with value, unit, range and source.
+
+Every behavioural or structural number the model uses lives there, labelled by `kind`:
+`observed` (a statistic, with its source), `derived` (computed from observed data by the stated
+rule), `assumption` (a modelling judgement, with its reason) or `calibrate` (free parameter,
+to be estimated against 2015-2020 data). Scenarios may override any of them within range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import yaml
+
+from .paths import SEEDS
+
+
+@dataclass(frozen=True)
+class ParamDef:
+    name: str
+    value: float | tuple[float, ...]
+    unit: str
+    low: float
+    high: float
+    kind: str
+    source: str
+
+    def check(self, value) -> str | None:
+        values = value if isinstance(value, tuple | list) else (value,)
+        if isinstance(self.value, tuple) and not isinstance(value, tuple | list):
+            return f"expected a list of {len(self.value)} numbers"
+        for v in values:
+            if not (self.low <= v <= self.high):
+                return f"must be within [{self.low:g}, {self.high:g}] {self.unit}, got {v:g}"
+        return None
+
+
+KINDS = {"observed", "derived", "assumption", "calibrate"}
+
+
+@lru_cache(maxsize=1)
+def definitions() -> dict[str, ParamDef]:
+    """All parameter definitions by name."""
+    with open(SEEDS / "parameters.yaml", encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    out: dict[str, ParamDef] = {}
+    for group in raw["groups"].values():
+        for name, d in group.items():
+            if name in out:
+                raise ValueError(f"parameter {name!r} defined twice")
+            low, high = d["range"]
+            raw_value = d["value"]
+            value = tuple(float(x) for x in raw_value) if isinstance(raw_value, list) else float(raw_value)
+            pd = ParamDef(name, value, d["unit"], float(low), float(high), d["kind"], d["source"])
+            if pd.kind not in KINDS:
+                raise ValueError(f"parameter {name!r}: unknown kind {pd.kind!r}")
+            if pd.check(pd.value):
+                raise ValueError(f"parameter {name!r}: default outside its range")
+            out[name] = pd
+    return out
+
+
+class Params:
+    """Attribute access to parameter values, with scenario overrides applied."""
+
+    def __init__(self, overrides: Mapping[str, float] | None = None):
+        defs = definitions()
+        values = {k: d.value for k, d in defs.items()}
+        for k, v in (overrides or {}).items():
+            if k not in defs:
+                raise KeyError(f"unknown parameter {k!r}")
+            err = defs[k].check(v)
+            if err:
+                raise ValueError(f"parameter {k!r}: {err}")
+            values[k] = tuple(v) if isinstance(v, list | tuple) else float(v)
+        self.__dict__.update(values)
+        self._names = tuple(values)
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: self.__dict__[k] for k in self._names}
