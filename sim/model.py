@@ -139,10 +139,12 @@ class InnovationModel(mesa.Model):
         self.regions = RegionPopulation(p, self.scale)
         self.region_agents = [Region(self, i) for i in range(N_REGIONS)]
         self._init_universities()
+        retained_2015 = self._retained_income_2015()
         self._init_firms()
         self._init_funds()
         self._init_talent_pools()
-        self.public_budget = self.base.public_rd_2015  # annual, full scale
+        # Public funding excludes what universities spend out of their own transfer income.
+        self.public_budget = self.base.public_rd_2015 - retained_2015  # annual, full scale
         self.other_gdp = self.base.other_gdp_2015
         self.population_base = self.base.population_2015
         self.net_talent_inflow = 0.0  # persons, simulated scale, cumulative
@@ -250,12 +252,17 @@ class InnovationModel(mesa.Model):
         raw = rng.permutation(q ** (-1.0 / p.size_pareto_alpha))
         revenue = raw / raw.sum() * data.observed("zgc_total_revenue", 2015) * 1e4 * self.scale_firms
         employees = np.maximum(1.0, revenue / p.revenue_per_employee * rng.lognormal(0, 0.3, n))
+        # Older firms tend to be larger: ages are assigned by a noisy ranking of size.
+        age = np.sort(age)[np.argsort(np.argsort(np.log(revenue) + rng.normal(0.0, 1.5, n)))]
         # R&D intensity: dispersed, higher in small firms; rescaled to firms' 2015 R&D.
         rd_int = rng.lognormal(0.0, p.rd_intensity_dispersion, n) * (revenue / np.median(revenue)) ** (-p.rd_intensity_size_slope)
         rd_int *= np.where(sector == N_SECTORS - 1, p.services_rd_factor, 1.0)
         rd_int = rd_int * b.firm_rd_2015 * self.scale_firms / (rd_int * revenue).sum()
         rd_int = np.minimum(rd_int, 0.6)
-        tech = rng.lognormal(0.0, p.tech_dispersion, n)
+        # Technology starts near each firm's steady state, where its gains match its sector's:
+        # with gains ~ effort x tech^-catch_up, that level is effort^(1 / catch_up).
+        effort = np.minimum((rd_int * revenue / employees / p.rd_per_employee_ref) ** p.tech_rd_elasticity, p.max_rd_effort)
+        tech = np.maximum(effort, 1e-3) ** (1.0 / max(p.tech_catch_up, 0.1)) * rng.lognormal(0.0, p.tech_dispersion, n)
         tech /= (np.bincount(sector, weights=tech, minlength=N_SECTORS) / np.maximum(np.bincount(sector, minlength=N_SECTORS), 1))[sector]
         rd_year = rd_int * revenue
         researchers = p.researcher_cost_share * rd_year / p.rd_cost_per_fte
@@ -305,6 +312,16 @@ class InnovationModel(mesa.Model):
             agent = Firm(self, int(s))
             f.agents[s] = agent
             f.firm_id[s] = agent.unique_id
+
+    def _retained_income_2015(self) -> float:
+        """Universities' 2015 transfer income net of inventors' share (full scale), and their cash
+        at its steady state, so that R&D funded from it is part of 2015 R&D, not added to it."""
+        p, u = self.p, self.universities
+        sales = p.university_seller_share_2015 * data.observed("tech_contract_turnover", 2015)
+        retained = sales * (1.0 - self.lever_values["inventor_income_share"])
+        weight = u.applied_q * u.tto * u.effort
+        u.cash[:] = retained / p.retained_income_spend_rate * self.scale_universities * weight / weight.sum()
+        return retained
 
     def _hte_2015(self) -> float:
         """2015 stock of national HTEs: geometric interpolation of 2014 and 2016 (derived)."""
@@ -444,6 +461,7 @@ class InnovationModel(mesa.Model):
         # 5. talent
         tm = self.talent_market
         tm.retire(self)
+        tm.promote(self)
         if sub == self.steps_per_year // 2:
             tm.graduate(self)
         tm.academic_mobility(self, lev["mobile_posts_share"])

@@ -184,19 +184,22 @@ class FirmPopulation:
         rev = self.revenue[idx]
         sd = p.growth_shock * np.sqrt(dt)
         scale = sd * (np.maximum(rev, 1e-4) / p.revenue_ref) ** (-p.growth_shock_size_slope)
-        scale = np.clip(scale, sd * 0.2, sd * 6.0)
-        shock = rng.laplace(0.0, 1.0, idx.size) * scale
-        backed = (self.stage[idx] >= 1) & (self.stage[idx] < LISTED)
+        scale = np.clip(scale, sd * 0.2, np.minimum(sd * 6.0, 0.5))
+        # Laplace shocks in log revenue, centred so that they add no drift to revenue itself:
+        # E[exp(b L)] = 1 / (1 - b^2) for a standard Laplace L and b < 1.
+        shock = rng.laplace(0.0, 1.0, idx.size) * scale + np.log1p(-(scale**2))
+        startup = (self.stage[idx] >= 1) & (self.stage[idx] < LISTED) & (rev < p.revenue_ref)
         g = (p.revenue_growth + demand_growth + p.progress_to_growth * faster[sector]) * dt
         g += p.tech_to_growth * rel_gain + shock
-        g += np.where(backed, p.venture_growth_premium * dt, 0.0)
+        g += np.where(startup, p.venture_growth_premium * dt, 0.0)
         self.revenue[idx] = rev * np.exp(np.clip(g, -1.5, 1.5))
         target_emp = self.revenue[idx] / p.revenue_per_employee
         self.employees[idx] = np.maximum(
             1.0, self.employees[idx] * (target_emp / self.employees[idx]) ** min(1.0, p.employment_adjustment * dt)
         )
-        young = np.exp(-self.age[idx] * dt / p.young_firm_years)
-        tech_rel = np.log(np.maximum(self.tech[idx], 1e-6))
+        # Start-up losses: young firms that are still small.
+        young = np.exp(-self.age[idx] * dt / p.young_firm_years) * (self.revenue[idx] < p.revenue_ref)
+        tech_rel = np.clip(np.log(np.maximum(self.tech[idx], 1e-6)), -1.0, 1.0)
         self.margin[idx] = (
             p.operating_margin + self.margin_fe[idx] + p.tech_to_margin * tech_rel - p.young_firm_loss * young
         )

@@ -43,6 +43,18 @@ class TalentMarket:
         r.pool[:, BEIJING] *= 1 - q
         m.talent.transfer("holders", "retired", out)
 
+    def promote(self, m) -> None:
+        """Careers: a share of employed researchers becomes high-end talent each year."""
+        q = m._per_step(m.p.promotion_rate)
+        f, u = m.firms, m.universities
+        live = f.live
+        moved = f.researchers[live] * q
+        f.researchers[live] -= moved
+        f.high_end[live] += moved
+        moved_u = u.researchers * q
+        u.researchers -= moved_u
+        u.high_end += moved_u
+
     def graduate(self, m) -> None:
         """Yearly cohort of graduates joins the pool of the university's zone."""
         u, r = m.universities, m.regions

@@ -9,7 +9,8 @@ rest of China and abroad), whose demand grows exogenously and is set at the base
 How it clears (each quarter): offers and demands are summed into (field, region) cells, O(n).
 A buyer cell reaches seller cells with weight field-fit x exp(-distance / d) x border friction; the
 unified Jing-Jin-Ji market lever removes part of the border friction. The share of a buyer cell's
-demand that finds a seller is X / (X + h), X being its friction-weighted access to supply; matched
+demand that finds a seller is X / (X + h), X being its friction-weighted access to the supply's
+distribution over fields and regions (the level of supply does not bind); matched
 demand is split across seller cells in proportion to supply x weight, then across the agents of
 each cell pro rata. Price per contract rises with seller quality and IP protection. Innovation
 vouchers pay part of SMEs' purchases. Every flow is recorded by seller region and buyer region.
@@ -146,7 +147,9 @@ class TechnologyMarket:
         m.year_acc["uni_licence_income"] += uni_sales.sum()
 
     def _access(self, S, W, p) -> np.ndarray:
-        X = (S[:, :, None, None] * W).sum(axis=(0, 1)) / max(self.supply_ref, 1e-12) * (NF * NR)
+        # Access depends on where supply sits (fields, regions) and on frictions, not on its level:
+        # the market is demand-driven, sellers' capacity is not binding.
+        X = (S[:, :, None, None] * W).sum(axis=(0, 1)) / max(S.sum(), 1e-12) * (NF * NR)
         return X / (X + p.tech_matching_friction)
 
     @staticmethod
