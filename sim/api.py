@@ -1,7 +1,7 @@
 """Python API: what notebooks and sweeps build on.
 
-    import sim.api as api
-    df = api.run("scenarios/baseline.yaml", seed=1, scale=0.05, replicates=4)
+import sim.api as api
+df = api.run("scenarios/baseline.yaml", seed=1, scale=0.05, replicates=4)
 """
 
 from __future__ import annotations

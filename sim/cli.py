@@ -37,7 +37,9 @@ def _seed(text: str) -> int:
     try:
         v = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a non-negative whole number, got {text!r}"
+        ) from None
     if not 0 <= v < 2**63:
         raise argparse.ArgumentTypeError(f"expected a seed in [0, 2^63), got {v}")
     return v
@@ -54,17 +56,29 @@ def _scale(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="innosim", description="Simulate Beijing's S&T innovation center plan.")
+    ap = argparse.ArgumentParser(
+        prog="innosim", description="Simulate Beijing's S&T innovation center plan."
+    )
     ap.add_argument("--version", action="version", version=f"innosim {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run a scenario's replicates and write indicators, attainment, plots, report")
+    run = sub.add_parser(
+        "run", help="run a scenario's replicates and write indicators, attainment, plots, report"
+    )
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--out", type=Path, help="output folder (default: reports/<scenario name>)")
-    run.add_argument("--replicates", type=_positive_int, help="number of replicates (default: the scenario's)")
+    run.add_argument(
+        "--replicates", type=_positive_int, help="number of replicates (default: the scenario's)"
+    )
     run.add_argument("--seed", type=_seed, help="root seed (default: the scenario's)")
-    run.add_argument("--scale", type=_scale, help="share of Beijing's 2015 agents simulated (default: the scenario's)")
-    run.add_argument("--workers", type=_positive_int, default=1, help="parallel processes (default 1)")
+    run.add_argument(
+        "--scale",
+        type=_scale,
+        help="share of Beijing's 2015 agents simulated (default: the scenario's)",
+    )
+    run.add_argument(
+        "--workers", type=_positive_int, default=1, help="parallel processes (default 1)"
+    )
     run.add_argument("--force", action="store_true", help="replace an existing output folder")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
 
@@ -78,7 +92,9 @@ def cmd_validate(args) -> int:
 
     for path in args.scenarios:
         sc = load_scenario(path)
-        print(f"{path}: ok ({sc.name}: {len(sc.levers)} lever settings, {sc.time.start_year}-{sc.time.end_year})")
+        print(
+            f"{path}: ok ({sc.name}: {len(sc.levers)} lever settings, {sc.time.start_year}-{sc.time.end_year})"
+        )
     return 0
 
 
@@ -98,7 +114,14 @@ def cmd_run(args) -> int:
     seed = sc.seed if args.seed is None else args.seed
     scale = args.scale or sc.scale
     t0 = time.perf_counter()
-    df = api.run(sc, seed=seed, scale=scale, replicates=replicates, workers=args.workers, progress=not args.quiet)
+    df = api.run(
+        sc,
+        seed=seed,
+        scale=scale,
+        replicates=replicates,
+        workers=args.workers,
+        progress=not args.quiet,
+    )
     elapsed = time.perf_counter() - t0
     att = attainment(df)
     resolved = sc.resolved()
@@ -127,7 +150,9 @@ def cmd_run(args) -> int:
         raise
     if not args.quiet:
         print(format_summary(summary_table(df, att)))
-        print(f"\n{replicates} replicate(s) at scale {scale:g} in {elapsed:.1f} s -> {out}/ (report.md)")
+        print(
+            f"\n{replicates} replicate(s) at scale {scale:g} in {elapsed:.1f} s -> {out}/ (report.md)"
+        )
     return 0
 
 
@@ -146,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # an internal error: one line, the traceback only on request
         if os.environ.get("INNOSIM_DEBUG"):
             raise
-        print(f"innosim: internal error: {type(e).__name__}: {e} (set INNOSIM_DEBUG=1 for details)", file=sys.stderr)
+        print(
+            f"innosim: internal error: {type(e).__name__}: {e} (set INNOSIM_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -16,17 +16,22 @@ from .sectors import N_SECTORS
 
 def produce_knowledge(m, facility_investment: float) -> None:
     p, u = m.p, m.universities
-    bonus = np.where(u.place == HUAIROU, p.facility_effect * np.sqrt(facility_investment / p.facility_ref), 0.0)
-    u.knowledge = (1.0 - m._per_step(p.knowledge_depreciation)) * u.knowledge + knowledge_flow(m, u.basic_q) * (
-        1.0 + bonus
+    bonus = np.where(
+        u.place == HUAIROU, p.facility_effect * np.sqrt(facility_investment / p.facility_ref), 0.0
     )
+    u.knowledge = (1.0 - m._per_step(p.knowledge_depreciation)) * u.knowledge + knowledge_flow(
+        m, u.basic_q
+    ) * (1.0 + bonus)
+    # Reputation follows knowledge slowly (it steers the share of funding and of recruits).
+    u.reputation = (1 - m._per_step(p.reputation_adjustment)) * u.reputation + m._per_step(
+        p.reputation_adjustment
+    ) * u.knowledge / max(u.knowledge.mean(), 1e-12)
 
 
 def knowledge_flow(m, basic_step) -> np.ndarray:
     """New knowledge per step from basic research spend (annualised, per full-scale unit)."""
     annual = basic_step / m.dt / max(m.scale_universities, 1e-12)
     return m.p.knowledge_productivity * annual**0.8 * m.dt
-    u.reputation = 0.98 * u.reputation + 0.02 * u.knowledge / max(u.knowledge.mean(), 1e-12)
 
 
 def public_knowledge(m) -> np.ndarray:

@@ -25,8 +25,18 @@ import numpy as np
 
 from . import data, indicators, knowledge
 from .accounts import Ledger
-from .agents.firm import FOREIGN_RD, INCUBATOR, INCUMBENT, LISTED, RETURNEE, SPIN_OFF, Firm, FirmPopulation
-from .agents.fund import ANGEL, BANK, GUIDANCE, KINDS as FUND_KINDS, STATE_VC, VENTURE, Fund, FundPopulation
+from .agents.firm import (
+    FOREIGN_RD,
+    INCUBATOR,
+    INCUMBENT,
+    LISTED,
+    RETURNEE,
+    SPIN_OFF,
+    Firm,
+    FirmPopulation,
+)
+from .agents.fund import ANGEL, BANK, GUIDANCE, STATE_VC, VENTURE, Fund, FundPopulation
+from .agents.fund import KINDS as FUND_KINDS
 from .agents.region import (
     ABROAD,
     BEIJING,
@@ -38,7 +48,6 @@ from .agents.region import (
     INDUSTRY,
     N_REGIONS,
     NO_PLACE,
-    PLACE_REGION,
     REGIONS,
     REST_OF_CHINA,
     TIANJIN,
@@ -58,7 +67,18 @@ from .shocks import ShockSettings
 
 # One independent random stream per stochastic process, in a fixed order: adding a process at the
 # end, or changing a lever, does not reshuffle the draws of the others.
-STREAMS = ("init", "innovation", "growth", "talent", "capital", "technology", "entry", "exit", "relocation", "hte")
+STREAMS = (
+    "init",
+    "innovation",
+    "growth",
+    "talent",
+    "capital",
+    "technology",
+    "entry",
+    "exit",
+    "relocation",
+    "hte",
+)
 
 
 @dataclass
@@ -118,11 +138,17 @@ class InnovationModel(mesa.Model):
         self.levers = LeverSettings(self.scenario.levers)
         self.shocks = ShockSettings(self.scenario.shocks)
         t = self.scenario.time
-        self.start_year, self.end_year, self.steps_per_year = t.start_year, t.end_year, t.steps_per_year
+        self.start_year, self.end_year, self.steps_per_year = (
+            t.start_year,
+            t.end_year,
+            t.steps_per_year,
+        )
         self.dt = 1.0 / self.steps_per_year
         self.horizon = (self.end_year - self.start_year + 1) * self.steps_per_year
         seqs = np.random.SeedSequence(seed).spawn(len(STREAMS))
-        self.streams = {name: np.random.default_rng(s) for name, s in zip(STREAMS, seqs, strict=True)}
+        self.streams = {
+            name: np.random.default_rng(s) for name, s in zip(STREAMS, seqs, strict=True)
+        }
 
         self.money = Ledger("money")
         self.talent = Ledger("talent")
@@ -148,13 +174,17 @@ class InnovationModel(mesa.Model):
         self.other_gdp = self.base.other_gdp_2015
         self.population_base = self.base.population_2015
         self.net_talent_inflow = 0.0  # persons, simulated scale, cumulative
-        self.inventor_share_effective = np.full(self.universities.n, self.lever_values["inventor_income_share"])
+        self.inventor_share_effective = np.full(
+            self.universities.n, self.lever_values["inventor_income_share"]
+        )
 
         self.talent_market = TalentMarket(p, self.regions)
         self.capital_market = CapitalMarket()
         self.technology_market = TechnologyMarket(p, self.regions)
         self._calibrate_technology_market()
-        self.regions.attractiveness_for_talent(p, self.lever_values["talent_services"], self._science_city_bonus())
+        self.regions.attractiveness_for_talent(
+            p, self.lever_values["talent_services"], self._science_city_bonus()
+        )
         self._balance_outside_pools()
 
         self.datacollector = mesa.DataCollector(model_reporters=indicators.step_reporters())
@@ -208,24 +238,44 @@ class InnovationModel(mesa.Model):
         u.kind[:] = np.r_[np.full(n_uni, UNIVERSITY), np.full(n_inst, INSTITUTE)]
         u.central[:] = rng.random(n) < p.central_unit_share
         u.field[:] = rng.integers(0, N_SECTORS, n)
-        zone = rng.choice(3, size=n, p=_norm([p.university_share_core, p.university_share_industry, p.university_share_green]))
+        zone = rng.choice(
+            3,
+            size=n,
+            p=_norm(
+                [p.university_share_core, p.university_share_industry, p.university_share_green]
+            ),
+        )
         u.region[:] = BEIJING[zone]
         place_by_zone = np.array([ZGC, FSC, HUAIROU])
         in_city = rng.random(n) < p.university_in_science_city
         u.place[:] = np.where(in_city, place_by_zone[zone], NO_PLACE)
         size = rng.lognormal(0.0, 0.8, n)
         researchers_total = (
-            p.researcher_cost_share * self.base.public_rd_2015 / p.rd_cost_per_fte * self.scale_universities
+            p.researcher_cost_share
+            * self.base.public_rd_2015
+            / p.rd_cost_per_fte
+            * self.scale_universities
         )
         u.researchers[:] = researchers_total * size / size.sum()
         u.high_end[:] = p.high_end_per_researcher_university * u.researchers
-        u.basic_pref[:] = np.where(u.kind == UNIVERSITY, p.basic_pref_university, 1.0) * rng.lognormal(0, 0.3, n)
+        u.basic_pref[:] = np.where(
+            u.kind == UNIVERSITY, p.basic_pref_university, 1.0
+        ) * rng.lognormal(0, 0.3, n)
         u.reputation[:] = rng.lognormal(0.0, 0.4, n)
         u.tto[:] = rng.lognormal(0.0, 0.4, n)
-        u.transfer_effort(p, self.lever_values["inventor_income_share"], self.lever_values["central_unit_coverage"])
-        u.fund_research(self.base.public_rd_2015 * self.scale_universities * self.dt, self.lever_values["basic_research_priority"])
+        u.transfer_effort(
+            p,
+            self.lever_values["inventor_income_share"],
+            self.lever_values["central_unit_coverage"],
+        )
+        u.fund_research(
+            self.base.public_rd_2015 * self.scale_universities * self.dt,
+            self.lever_values["basic_research_priority"],
+        )
         # Knowledge starts at its steady state under 2015 funding.
-        u.knowledge[:] = knowledge.knowledge_flow(self, u.basic_q) / self._per_step(p.knowledge_depreciation)
+        u.knowledge[:] = knowledge.knowledge_flow(self, u.basic_q) / self._per_step(
+            p.knowledge_depreciation
+        )
         u.reputation[:] = 0.5 * u.reputation + 0.5 * u.knowledge / u.knowledge.mean()
         stock = self.base.patent_stock_2015 * (1 - p.firm_patent_share) * self.scale_universities
         u.patents[:] = rng.multinomial(int(round(stock)), u.researchers / u.researchers.sum())
@@ -239,31 +289,60 @@ class InnovationModel(mesa.Model):
         self.scale_firms = n / p.n_firms_2015
         f = self.firms = FirmPopulation(int(n * 1.5))
         sector = rng.choice(N_SECTORS, size=n, p=_norm(p.sector_shares_2015))
-        zone = rng.choice(3, size=n, p=_norm([p.firm_share_core, p.firm_share_industry, p.firm_share_green]))
+        zone = rng.choice(
+            3, size=n, p=_norm([p.firm_share_core, p.firm_share_industry, p.firm_share_green])
+        )
         region = BEIJING[zone]
         place_by_zone = np.array([ZGC, FSC, HUAIROU])
-        place = np.where(rng.random(n) < np.array([p.firm_in_science_city_core, p.firm_in_science_city_industry, p.firm_in_science_city_green])[zone], place_by_zone[zone], NO_PLACE)
-        owner = rng.choice(3, size=n, p=_norm([1 - p.soe_share - p.foreign_share, p.soe_share, p.foreign_share]))
-        age = np.floor(rng.exponential(p.firm_mean_age_years, n) * self.steps_per_year).astype(np.int32)
+        place = np.where(
+            rng.random(n)
+            < np.array(
+                [
+                    p.firm_in_science_city_core,
+                    p.firm_in_science_city_industry,
+                    p.firm_in_science_city_green,
+                ]
+            )[zone],
+            place_by_zone[zone],
+            NO_PLACE,
+        )
+        owner = rng.choice(
+            3, size=n, p=_norm([1 - p.soe_share - p.foreign_share, p.soe_share, p.foreign_share])
+        )
+        age = np.floor(rng.exponential(p.firm_mean_age_years, n) * self.steps_per_year).astype(
+            np.int32
+        )
         # Revenue: Pareto upper tail, rescaled to Zhongguancun's 2015 total.
         # Stratified quantiles of a Pareto law (randomly assigned): the size distribution is the
         # same in every replicate, so aggregates do not hinge on one extreme draw.
         q = (np.arange(n) + 0.5) / n
         raw = rng.permutation(q ** (-1.0 / p.size_pareto_alpha))
-        revenue = raw / raw.sum() * data.observed("zgc_total_revenue", 2015) * 1e4 * self.scale_firms
+        revenue = (
+            raw / raw.sum() * data.observed("zgc_total_revenue", 2015) * 1e4 * self.scale_firms
+        )
         employees = np.maximum(1.0, revenue / p.revenue_per_employee * rng.lognormal(0, 0.3, n))
         # Older firms tend to be larger: ages are assigned by a noisy ranking of size.
         age = np.sort(age)[np.argsort(np.argsort(np.log(revenue) + rng.normal(0.0, 1.5, n)))]
         # R&D intensity: dispersed, higher in small firms; rescaled to firms' 2015 R&D.
-        rd_int = rng.lognormal(0.0, p.rd_intensity_dispersion, n) * (revenue / np.median(revenue)) ** (-p.rd_intensity_size_slope)
+        rd_int = rng.lognormal(0.0, p.rd_intensity_dispersion, n) * (
+            revenue / np.median(revenue)
+        ) ** (-p.rd_intensity_size_slope)
         rd_int *= np.where(sector == N_SECTORS - 1, p.services_rd_factor, 1.0)
         rd_int = rd_int * b.firm_rd_2015 * self.scale_firms / (rd_int * revenue).sum()
         rd_int = np.minimum(rd_int, 0.6)
         # Technology starts near each firm's steady state, where its gains match its sector's:
         # with gains ~ effort x tech^-catch_up, that level is effort^(1 / catch_up).
-        effort = np.minimum((rd_int * revenue / employees / p.rd_per_employee_ref) ** p.tech_rd_elasticity, p.max_rd_effort)
-        tech = np.maximum(effort, 1e-3) ** (1.0 / max(p.tech_catch_up, 0.1)) * rng.lognormal(0.0, p.tech_dispersion, n)
-        tech /= (np.bincount(sector, weights=tech, minlength=N_SECTORS) / np.maximum(np.bincount(sector, minlength=N_SECTORS), 1))[sector]
+        effort = np.minimum(
+            (rd_int * revenue / employees / p.rd_per_employee_ref) ** p.tech_rd_elasticity,
+            p.max_rd_effort,
+        )
+        tech = np.maximum(effort, 1e-3) ** (1.0 / max(p.tech_catch_up, 0.1)) * rng.lognormal(
+            0.0, p.tech_dispersion, n
+        )
+        tech /= (
+            np.bincount(sector, weights=tech, minlength=N_SECTORS)
+            / np.maximum(np.bincount(sector, minlength=N_SECTORS), 1)
+        )[sector]
         rd_year = rd_int * revenue
         researchers = p.researcher_cost_share * rd_year / p.rd_cost_per_fte
         stage = np.zeros(n, dtype=np.int8)
@@ -301,7 +380,13 @@ class InnovationModel(mesa.Model):
         stock = b.patent_stock_2015 * p.firm_patent_share * self.scale_firms
         w = rd_year * tech
         f.patents[slots] = rng.multinomial(int(round(stock)), w / w.sum())
-        f.pending[slots] = rng.poisson(b.patent_productivity_firm * rd_year * self.dt * p.patent_pendency_years * self.steps_per_year)
+        f.pending[slots] = rng.poisson(
+            b.patent_productivity_firm
+            * rd_year
+            * self.dt
+            * p.patent_pendency_years
+            * self.steps_per_year
+        )
         # HTE: the 2015 stock, taken from the eligible firms with the highest R&D intensity.
         k = int(round(self._hte_2015() * self.scale_firms))
         elig = slots[f.hte_eligible(slots)]
@@ -320,12 +405,20 @@ class InnovationModel(mesa.Model):
         sales = p.university_seller_share_2015 * data.observed("tech_contract_turnover", 2015)
         retained = sales * (1.0 - self.lever_values["inventor_income_share"])
         weight = u.applied_q * u.tto * u.effort
-        u.cash[:] = retained / p.retained_income_spend_rate * self.scale_universities * weight / weight.sum()
+        u.cash[:] = (
+            retained
+            / p.retained_income_spend_rate
+            * self.scale_universities
+            * weight
+            / weight.sum()
+        )
         return retained
 
     def _hte_2015(self) -> float:
         """2015 stock of national HTEs: geometric interpolation of 2014 and 2016 (derived)."""
-        return float(np.sqrt(data.observed("national_hte", 2014) * data.observed("national_hte", 2016)))
+        return float(
+            np.sqrt(data.observed("national_hte", 2014) * data.observed("national_hte", 2016))
+        )
 
     def _init_funds(self) -> None:
         p = self.p
@@ -361,11 +454,16 @@ class InnovationModel(mesa.Model):
         p, f, u, r = self.p, self.firms, self.universities, self.regions
         live = f.live
         for k, (hf, hu) in enumerate(((f.researchers, u.researchers), (f.high_end, u.high_end))):
-            employed = np.bincount(f.region[live], weights=hf[live], minlength=N_REGIONS) + np.bincount(
-                u.region, weights=hu, minlength=N_REGIONS
-            )
+            employed = np.bincount(
+                f.region[live], weights=hf[live], minlength=N_REGIONS
+            ) + np.bincount(u.region, weights=hu, minlength=N_REGIONS)
             r.pool[k, BEIJING] = p.pool_share * employed[BEIJING]
-        held = f.researchers[live].sum() + f.high_end[live].sum() + u.researchers.sum() + u.high_end.sum()
+        held = (
+            f.researchers[live].sum()
+            + f.high_end[live].sum()
+            + u.researchers.sum()
+            + u.high_end.sum()
+        )
         self.talent.open("holders", held + r.pool[:, BEIJING].sum())
 
     def _balance_outside_pools(self) -> None:
@@ -427,7 +525,9 @@ class InnovationModel(mesa.Model):
             self._start_of_year(year, lev)
 
         # 2. regions
-        self.regions.attractiveness_for_talent(p, lev["talent_services"], self._science_city_bonus())
+        self.regions.attractiveness_for_talent(
+            p, lev["talent_services"], self._science_city_bonus()
+        )
         # 3. public research
         budget = self.public_budget * self.scale_universities * self.dt
         u.fund_research(budget, lev["basic_research_priority"])
@@ -440,7 +540,9 @@ class InnovationModel(mesa.Model):
         self.year_acc["rd_public"] += spend
         self.year_acc["rd_basic"] += u.basic_q.sum()
         knowledge.produce_knowledge(self, lev["huairou_facilities"])
-        self.inventor_share_effective = u.transfer_effort(p, lev["inventor_income_share"], lev["central_unit_coverage"])
+        self.inventor_share_effective = u.transfer_effort(
+            p, lev["inventor_income_share"], lev["central_unit_coverage"]
+        )
 
         # 4. firms: operating cash flow and R&D
         live = f.live
@@ -471,8 +573,18 @@ class InnovationModel(mesa.Model):
 
         # 6. innovation and the patent office
         access = knowledge.firm_knowledge_access(self, lev["mobile_posts_share"])
-        apps = f.innovate(live, p, self.streams["innovation"], access, lev["ip_protection"], self.base.patent_productivity_firm, self.dt)
-        u_apps = u.patent_applications(p, self.streams["innovation"], self.base.patent_productivity_university)
+        apps = f.innovate(
+            live,
+            p,
+            self.streams["innovation"],
+            access,
+            lev["ip_protection"],
+            self.base.patent_productivity_firm,
+            self.dt,
+        )
+        u_apps = u.patent_applications(
+            p, self.streams["innovation"], self.base.patent_productivity_university
+        )
         self.year_acc["patent_applications"] += apps[bj].sum() + u_apps.sum()
         g_f = self._patent_office(f.pending, f.patents, live)
         g_u = self._patent_office(u.pending, u.patents, np.arange(u.n))
@@ -534,7 +646,9 @@ class InnovationModel(mesa.Model):
         if f.sector_gain_ref is None:
             f.sector_gain_ref = np.mean(f.gain_first_year, axis=0)
         live = f.live
-        moving, dest = f.relocation_candidates(live, p, self.streams["relocation"], lev["production_relocation"])
+        moving, dest = f.relocation_candidates(
+            live, p, self.streams["relocation"], lev["production_relocation"]
+        )
         f.region[moving] = dest
         f.place[moving] = NO_PLACE
         f.hte[moving] = False
@@ -563,7 +677,9 @@ class InnovationModel(mesa.Model):
     def _payouts(self, live) -> None:
         """Firms holding cash beyond their needs pay it out to owners."""
         f, p = self.firms, self.p
-        cap = p.cash_cap_to_revenue * f.revenue[live] + np.where(f.stage[live] >= 1, f.last_post[live] * 0.5, 0.0)
+        cap = p.cash_cap_to_revenue * f.revenue[live] + np.where(
+            f.stage[live] >= 1, f.last_post[live] * 0.5, 0.0
+        )
         excess = np.clip(f.cash[live] - cap, 0.0, None) * self._per_step(0.5)
         f.cash[live] -= excess
         self.money.transfer("firms", "households", excess.sum())
@@ -607,7 +723,11 @@ class InnovationModel(mesa.Model):
         p, f, u, r, rng = self.p, self.firms, self.universities, self.regions, self.streams["entry"]
         dt = self.dt
         base = p.n_firms_2015 * self.scale_firms * dt
-        spin = rng.poisson(u.spin_off_rate(p, lev["mobile_posts_share"]) * self.scale_firms / self.scale_universities)
+        spin = rng.poisson(
+            u.spin_off_rate(p, lev["mobile_posts_share"])
+            * self.scale_firms
+            / self.scale_universities
+        )
         n_spin = int(spin.sum())
         n_inc = int(rng.poisson(base * p.incubator_entry_rate * lev["incubator_capacity"]))
         easing = 1.0 + p.visa_easing_effect * lev["overseas_talent_easing"]
@@ -617,22 +737,43 @@ class InnovationModel(mesa.Model):
         if n == 0:
             return
         parent = np.repeat(np.arange(u.n), spin)
-        zone_w = np.maximum(np.exp(r.attractiveness[BEIJING]) * np.array([p.firm_share_core, p.firm_share_industry, p.firm_share_green]), 1e-9)
+        zone_w = np.maximum(
+            np.exp(r.attractiveness[BEIJING])
+            * np.array([p.firm_share_core, p.firm_share_industry, p.firm_share_green]),
+            1e-9,
+        )
         other_zone = rng.choice(3, size=n - n_spin, p=zone_w / zone_w.sum())
         region = np.r_[u.region[parent], BEIJING[other_zone]].astype(np.int8)
         place_by_region = {CORE: ZGC, INDUSTRY: FSC, GREEN: HUAIROU}
         in_city = rng.random(n) < p.entrant_in_science_city
         place = np.array([place_by_region[int(x)] for x in region]) * in_city
         place[:n_spin] = u.place[parent]
-        sector = np.r_[u.field[parent], rng.choice(N_SECTORS, size=n - n_spin, p=_norm(p.sector_shares_2015))]
-        origin = np.r_[np.full(n_spin, SPIN_OFF), np.full(n_inc, INCUBATOR), np.full(n_ret, RETURNEE), np.full(n_for, FOREIGN_RD)]
+        sector = np.r_[
+            u.field[parent], rng.choice(N_SECTORS, size=n - n_spin, p=_norm(p.sector_shares_2015))
+        ]
+        origin = np.r_[
+            np.full(n_spin, SPIN_OFF),
+            np.full(n_inc, INCUBATOR),
+            np.full(n_ret, RETURNEE),
+            np.full(n_for, FOREIGN_RD),
+        ]
         live = f.live
-        sector_tech = np.bincount(f.sector[live], weights=f.tech[live], minlength=N_SECTORS) / np.maximum(np.bincount(f.sector[live], minlength=N_SECTORS), 1)
+        sector_tech = np.bincount(
+            f.sector[live], weights=f.tech[live], minlength=N_SECTORS
+        ) / np.maximum(np.bincount(f.sector[live], minlength=N_SECTORS), 1)
         tech = sector_tech[sector] * rng.lognormal(0.0, p.tech_dispersion, n)
         tech[:n_spin] *= 1.0 + p.spin_off_tech_premium
         tech[origin == FOREIGN_RD] *= 1.0 + p.foreign_rd_tech_premium
-        revenue = p.entrant_revenue * rng.lognormal(0.0, 1.0, n) * np.where(origin == FOREIGN_RD, 10.0, 1.0)
-        cash = p.entrant_seed_capital * rng.lognormal(0.0, 0.5, n) * np.where(origin == FOREIGN_RD, 10.0, 1.0)
+        revenue = (
+            p.entrant_revenue
+            * rng.lognormal(0.0, 1.0, n)
+            * np.where(origin == FOREIGN_RD, 10.0, 1.0)
+        )
+        cash = (
+            p.entrant_seed_capital
+            * rng.lognormal(0.0, 0.5, n)
+            * np.where(origin == FOREIGN_RD, 10.0, 1.0)
+        )
         owner = np.where(origin == FOREIGN_RD, 2, 0)
         slots = f.add(
             n,

@@ -52,7 +52,11 @@ def definitions() -> dict[str, ParamDef]:
                 raise ValueError(f"parameter {name!r} defined twice")
             low, high = d["range"]
             raw_value = d["value"]
-            value = tuple(float(x) for x in raw_value) if isinstance(raw_value, list) else float(raw_value)
+            value = (
+                tuple(float(x) for x in raw_value)
+                if isinstance(raw_value, list)
+                else float(raw_value)
+            )
             pd = ParamDef(name, value, d["unit"], float(low), float(high), d["kind"], d["source"])
             if pd.kind not in KINDS:
                 raise ValueError(f"parameter {name!r}: unknown kind {pd.kind!r}")

@@ -77,10 +77,14 @@ class Scenario(BaseModel):
             for y, x in _points(v):
                 _finite(x, f"levers.{lid}" + (f".{y}" if y is not None else ""))
                 if y is not None and y not in years:
-                    raise ValueError(f"levers.{lid}.{y}: year outside the horizon {years.start}-{years.stop - 1}")
+                    raise ValueError(
+                        f"levers.{lid}.{y}: year outside the horizon {years.start}-{years.stop - 1}"
+                    )
                 err = reg[lid].check(x)
                 if err:
-                    raise ValueError(f"levers.{lid}" + (f".{y}" if y is not None else "") + f": {err}")
+                    raise ValueError(
+                        f"levers.{lid}" + (f".{y}" if y is not None else "") + f": {err}"
+                    )
         for sid, v in self.shocks.items():
             if sid not in SHOCKS:
                 raise _unknown("shocks", sid, SHOCKS)
@@ -88,7 +92,9 @@ class Scenario(BaseModel):
                 where = f"shocks.{sid}" + (f".{y}" if y is not None else "")
                 _finite(x, where)
                 if y is not None and y not in years:
-                    raise ValueError(f"{where}: year outside the horizon {years.start}-{years.stop - 1}")
+                    raise ValueError(
+                        f"{where}: year outside the horizon {years.start}-{years.stop - 1}"
+                    )
                 if not 0.0 <= x <= 5.0:
                     raise ValueError(f"{where}: a shock is a multiplier within [0, 5], got {x:g}")
         defs = definitions()
@@ -166,7 +172,11 @@ def read_yaml(path: Path) -> Any:
 def _merge(base: dict, over: dict) -> dict:
     out = copy.deepcopy(base)
     for k, v in over.items():
-        if k in ("levers", "shocks", "parameters", "time") and isinstance(v, dict) and isinstance(out.get(k), dict):
+        if (
+            k in ("levers", "shocks", "parameters", "time")
+            and isinstance(v, dict)
+            and isinstance(out.get(k), dict)
+        ):
             out[k] = {**out[k], **v}
         else:
             out[k] = v
@@ -182,7 +192,9 @@ def _raw_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     if raw is None:
         raise InputError(str(path), None, "empty file, expected a scenario mapping")
     if not isinstance(raw, dict):
-        raise InputError(str(path), None, f"expected a mapping of scenario fields, got {type(raw).__name__}")
+        raise InputError(
+            str(path), None, f"expected a mapping of scenario fields, got {type(raw).__name__}"
+        )
     parent = raw.pop("extends", None)
     if parent is None:
         return raw
@@ -216,7 +228,14 @@ def validate(raw: dict, file: str | None) -> Scenario:
         sc = Scenario.model_validate(raw)
     except ValidationError as e:
         err = e.errors()[0]
-        type_tags = {"float", "int", "str", "bool", "dict[int,float]", "function-after[_spy(), int]"}
+        type_tags = {
+            "float",
+            "int",
+            "str",
+            "bool",
+            "dict[int,float]",
+            "function-after[_spy(), int]",
+        }
         loc = ".".join(str(x) for x in err["loc"] if str(x) not in type_tags)
         msg = err["msg"]
         if msg.startswith("Value error, "):

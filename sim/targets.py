@@ -27,7 +27,9 @@ def target_table() -> pd.DataFrame:
     for ind, cfg in spec["indicators"].items():
         official = []
         for o in cfg["official"]:
-            r = table[(table.indicator == ind) & (table.year == o["year"]) & (table.kind == o["kind"])]
+            r = table[
+                (table.indicator == ind) & (table.year == o["year"]) & (table.kind == o["kind"])
+            ]
             if r.empty:
                 raise ValueError(f"targets.yaml: no {o['kind']} row for {ind} {o['year']}")
             r = r.iloc[0]
@@ -49,10 +51,14 @@ def target_table() -> pd.DataFrame:
                 y0, v0 = (prev[-1][0], prev[-1][1]) if prev else (base_y, base_v)
                 value = v0 * (nxt[1] / v0) ** ((year - y0) / (nxt[0] - y0))
                 kind = "derived"
-                source = f"derived: compound path from {y0} ({v0:g}) to the {nxt[0]} target ({nxt[1]:g})"
+                source = (
+                    f"derived: compound path from {y0} ({v0:g}) to the {nxt[0]} target ({nxt[1]:g})"
+                )
             else:
                 last = official[-1]
-                y0, v0 = (official[-2][0], official[-2][1]) if len(official) > 1 else (base_y, base_v)
+                y0, v0 = (
+                    (official[-2][0], official[-2][1]) if len(official) > 1 else (base_y, base_v)
+                )
                 rate = (last[1] / v0) ** (1 / (last[0] - y0))
                 value = max(last[1], last[1] * rate ** (year - last[0]))
                 kind = "derived"
@@ -78,7 +84,9 @@ def attainment(indicators: pd.DataFrame) -> pd.DataFrame:
     tt = target_table()
     out = []
     for row in tt.itertuples():
-        sel = indicators[(indicators.indicator == row.indicator) & (indicators.year == row.target_year)]
+        sel = indicators[
+            (indicators.indicator == row.indicator) & (indicators.year == row.target_year)
+        ]
         if sel.empty:
             continue
         vals = sel.groupby("replicate").value.first()

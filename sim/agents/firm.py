@@ -21,11 +21,10 @@ Funding applications, technology purchases and hiring are decided in the markets
 
 from __future__ import annotations
 
-from ..levers import status_quo
-
 import mesa
 import numpy as np
 
+from ..levers import status_quo
 from ..sectors import MANUFACTURING, N_SECTORS
 from .region import BEIJING, HEBEI, TIANJIN
 
@@ -103,7 +102,7 @@ class FirmPopulation:
         """Append `n` firms with the given column values; returns their slots."""
         self._grow(self.size + n)
         sl = np.arange(self.size, self.size + n)
-        for name, dt in _FIELDS.items():
+        for name in _FIELDS:
             getattr(self, name)[sl] = cols.get(name, 0)
         self.alive[sl] = True
         self.size += n
@@ -141,12 +140,18 @@ class FirmPopulation:
         rev_step = self.revenue[idx] * dt
         ip_factor = 1.0 + p.ip_rd_elasticity * (ip_protection - STATUS_QUO_IP)
         # Venture-backed start-ups (small, unlisted) burn part of the money they raised on R&D.
-        startup = (self.stage[idx] >= 1) & (self.stage[idx] < LISTED) & (self.revenue[idx] < p.revenue_ref)
+        startup = (
+            (self.stage[idx] >= 1)
+            & (self.stage[idx] < LISTED)
+            & (self.revenue[idx] < p.revenue_ref)
+        )
         burn = np.where(startup, p.vc_burn_rate * dt * p.vc_burn_rd_share * self.cash[idx], 0.0)
         desired = self.rd_pref[idx] * rev_step * ip_factor + burn + subsidy
         return np.clip(np.minimum(desired, self.cash[idx]), 0.0, None)
 
-    def innovate(self, idx, p, rng, access, ip_protection: float, patent_productivity: float, dt: float):
+    def innovate(
+        self, idx, p, rng, access, ip_protection: float, patent_productivity: float, dt: float
+    ):
         """Stochastic technology gains and patent applications from R&D and knowledge access.
 
         The technology level is relative to the firm's sector (1 = sector mean): each firm's gain
@@ -154,7 +159,9 @@ class FirmPopulation:
         with the 2015 gain, speeds up the sector's revenue growth (see `grow`).
         """
         rd_per_emp = self.rd_q[idx] / dt / np.maximum(self.employees[idx], 1.0)
-        effort = np.minimum((rd_per_emp / p.rd_per_employee_ref) ** p.tech_rd_elasticity, p.max_rd_effort)
+        effort = np.minimum(
+            (rd_per_emp / p.rd_per_employee_ref) ** p.tech_rd_elasticity, p.max_rd_effort
+        )
         luck = rng.exponential(1.0, idx.size)
         gain = p.tech_progress * dt * effort * access**p.knowledge_elasticity * luck
         # Technology bought on the market last step adds to the gain.
@@ -195,19 +202,30 @@ class FirmPopulation:
         self.revenue[idx] = rev * np.exp(np.clip(g, -1.5, 1.5))
         target_emp = self.revenue[idx] / p.revenue_per_employee
         self.employees[idx] = np.maximum(
-            1.0, self.employees[idx] * (target_emp / self.employees[idx]) ** min(1.0, p.employment_adjustment * dt)
+            1.0,
+            self.employees[idx]
+            * (target_emp / self.employees[idx]) ** min(1.0, p.employment_adjustment * dt),
         )
         # Start-up losses: young firms that are still small.
-        young = np.exp(-self.age[idx] * dt / p.young_firm_years) * (self.revenue[idx] < p.revenue_ref)
+        young = np.exp(-self.age[idx] * dt / p.young_firm_years) * (
+            self.revenue[idx] < p.revenue_ref
+        )
         tech_rel = np.clip(np.log(np.maximum(self.tech[idx], 1e-6)), -1.0, 1.0)
         self.margin[idx] = (
-            p.operating_margin + self.margin_fe[idx] + p.tech_to_margin * tech_rel - p.young_firm_loss * young
+            p.operating_margin
+            + self.margin_fe[idx]
+            + p.tech_to_margin * tech_rel
+            - p.young_firm_loss * young
         )
         self.age[idx] += 1
 
     def valuation_update(self, idx, p) -> None:
         """Valuation: revenue multiple with a technology premium; start-ups keep their last post."""
-        v = self.revenue[idx] * p.revenue_multiple * np.maximum(self.tech[idx], 1e-3) ** p.tech_valuation_elasticity
+        v = (
+            self.revenue[idx]
+            * p.revenue_multiple
+            * np.maximum(self.tech[idx], 1e-3) ** p.tech_valuation_elasticity
+        )
         floor = self.last_post[idx] * np.where(self.stage[idx] >= 1, 1.0, 0.0)
         self.valuation[idx] = np.maximum(v, floor)
 
@@ -215,7 +233,11 @@ class FirmPopulation:
         """Annual closure probability: high for young and small firms."""
         young = np.exp(-self.age[idx] * dt / p.young_firm_years)
         size = np.clip(self.revenue[idx] / p.revenue_ref, 1e-3, 1e3)
-        h = p.exit_hazard_base * (1.0 + p.exit_young_multiplier * young) * size ** (-p.exit_size_slope)
+        h = (
+            p.exit_hazard_base
+            * (1.0 + p.exit_young_multiplier * young)
+            * size ** (-p.exit_size_slope)
+        )
         return np.clip(h, 0.0, 0.9)
 
     def hte_eligible(self, idx) -> np.ndarray:
@@ -228,9 +250,13 @@ class FirmPopulation:
         staff = self.researchers[idx] / np.maximum(self.employees[idx], 1.0)
         return (rdint >= threshold) & (staff >= 0.10) & self.in_beijing(idx)
 
-    def relocation_candidates(self, idx, p, rng, relocation_lever: float) -> tuple[np.ndarray, np.ndarray]:
+    def relocation_candidates(
+        self, idx, p, rng, relocation_lever: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Manufacturing firms in Beijing that move production to Tianjin or Hebei this year."""
-        cand = idx[MANUFACTURING[self.sector[idx]] & self.in_beijing(idx) & (self.stage[idx] < LISTED)]
+        cand = idx[
+            MANUFACTURING[self.sector[idx]] & self.in_beijing(idx) & (self.stage[idx] < LISTED)
+        ]
         prob = np.clip(p.relocation_hazard * relocation_lever, 0.0, 1.0)
         moving = cand[rng.random(cand.size) < prob]
         dest = np.where(rng.random(moving.size) < p.relocation_to_tianjin_share, TIANJIN, HEBEI)

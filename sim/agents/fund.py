@@ -62,9 +62,19 @@ class FundPopulation:
         self._credit(v, placed, None, None, weights)
         # ... which levers private LP money.
         private = placed * levers["guidance_fund_leverage"]
-        organic = p.venture_raise_2015 * scale * capital_climate * (1.0 + p.performance_chasing * self.performance[v].mean())
+        organic = (
+            p.venture_raise_2015
+            * scale
+            * capital_climate
+            * (1.0 + p.performance_chasing * self.performance[v].mean())
+        )
         self._credit(v, private + organic, ledger, "limited_partners", weights)
-        angel = p.angel_supply_2015 * scale * capital_climate * (1.0 + p.angel_tax_elasticity * levers["angel_tax_credit"])
+        angel = (
+            p.angel_supply_2015
+            * scale
+            * capital_climate
+            * (1.0 + p.angel_tax_elasticity * levers["angel_tax_credit"])
+        )
         self._credit(a, angel, ledger, "households")
         self._credit(s, p.state_vc_supply_2015 * scale, ledger, "state_capital")
         # Banks: top lending capacity up to the target (deposits, external).
@@ -80,7 +90,12 @@ class FundPopulation:
         paid = np.minimum(share, self.cash)
         self.cash -= paid
         self.returned += paid
-        for kind, account in ((ANGEL, "households"), (VENTURE, "limited_partners"), (GUIDANCE, "government"), (STATE_VC, "state_capital")):
+        for kind, account in (
+            (ANGEL, "households"),
+            (VENTURE, "limited_partners"),
+            (GUIDANCE, "government"),
+            (STATE_VC, "state_capital"),
+        ):
             k = self.kind == kind
             ledger.transfer("funds", account, paid[k].sum())
         dpi = self.returned / np.maximum(self.paid_in, 1e-9)

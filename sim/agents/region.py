@@ -89,7 +89,15 @@ class RegionPopulation:
         self.wage = np.array([1.0, 0.9, 0.8, 0.75, 0.6, 0.7, 1.4])
         self.housing = np.array([1.0, 0.75, 0.55, 0.45, 0.3, 0.4, 1.0])
         self.amenity = np.array(
-            [p.amenity_core, p.amenity_industry, p.amenity_green, 0.0, -0.1, -0.05, p.amenity_abroad]
+            [
+                p.amenity_core,
+                p.amenity_industry,
+                p.amenity_green,
+                0.0,
+                -0.1,
+                -0.05,
+                p.amenity_abroad,
+            ]
         )
         self.services = np.zeros(N_REGIONS)
         # Talent pools (simulated units): job seekers in Beijing zones, movable reservoirs outside.

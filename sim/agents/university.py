@@ -74,7 +74,9 @@ class UniversityPopulation:
     def transfer_effort(self, p, inventor_share: float, central_coverage: float) -> np.ndarray:
         """Effort put into licensing and spin-offs, driven by inventors' share of the income."""
         base = status_quo("inventor_income_share")
-        effective = np.where(self.central, base + central_coverage * (inventor_share - base), inventor_share)
+        effective = np.where(
+            self.central, base + central_coverage * (inventor_share - base), inventor_share
+        )
         self.effort = np.maximum(0.05, 1.0 + p.inventor_share_elasticity * (effective - base))
         return effective
 

@@ -26,7 +26,9 @@ def replicate_seeds(seed: int, replicates: int) -> list[int]:
     return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
 
 
-def run_one(scenario: Scenario | dict, seed: int, scale: float, overrides: dict | None = None) -> pd.DataFrame:
+def run_one(
+    scenario: Scenario | dict, seed: int, scale: float, overrides: dict | None = None
+) -> pd.DataFrame:
     """One model run to the end of the horizon; returns year, indicator, value."""
     import mesa
 

@@ -50,11 +50,15 @@ class CapitalMarket:
         )
         cand = live[eligible]
         short = f.cash[cand] < 2.0 * np.maximum(f.rd_q[cand], 0.002)
-        apply = rng.random(cand.size) < m._per_step(p.funding_apply_rate) * np.where(short, 2.0, 1.0)
+        apply = rng.random(cand.size) < m._per_step(p.funding_apply_rate) * np.where(
+            short, 2.0, 1.0
+        )
         cand = cand[apply]
         if cand.size == 0:
             return
-        signal = np.log(np.maximum(f.tech[cand], 1e-6)) + rng.normal(0.0, p.screening_noise, cand.size)
+        signal = np.log(np.maximum(f.tech[cand], 1e-6)) + rng.normal(
+            0.0, p.screening_noise, cand.size
+        )
         keep = signal > p.screening_threshold
         cand, signal = cand[keep], signal[keep]
         sizes_by_stage = np.array(
@@ -65,7 +69,9 @@ class CapitalMarket:
         cand, size = cand[order], size[order]
         first = f.stage[cand] == 0
         self._fill(m, cand[first], size[first], funds.of_kind(ANGEL), guidance_cap=0.0)
-        later = np.concatenate([funds.of_kind(VENTURE), funds.of_kind(STATE_VC), funds.of_kind(GUIDANCE)])
+        later = np.concatenate(
+            [funds.of_kind(VENTURE), funds.of_kind(STATE_VC), funds.of_kind(GUIDANCE)]
+        )
         self._fill(m, cand[~first], size[~first], later, guidance_cap=p.guidance_coinvest_cap)
 
     def _fill(self, m, firms_idx, size, suppliers, guidance_cap: float) -> None:
@@ -150,7 +156,12 @@ class CapitalMarket:
         collateral = (rev > p.loan_min_revenue) & (f.debt[live] < p.loan_to_revenue * rev)
         backed = (f.stage[live] >= 1) & (f.stage[live] < LISTED) & (rev <= p.loan_min_revenue)
         linked = backed & (rng.random(live.size) < linkage)
-        want = bj & short & (collateral | linked) & (rng.random(live.size) < m._per_step(p.loan_apply_rate))
+        want = (
+            bj
+            & short
+            & (collateral | linked)
+            & (rng.random(live.size) < m._per_step(p.loan_apply_rate))
+        )
         cand = live[want]
         if cand.size == 0:
             return
@@ -184,7 +195,9 @@ class CapitalMarket:
         live = f.live
         stage = f.stage[live]
         ipo_cand = (stage >= 2) & (stage < LISTED) & (f.valuation[live] >= p.ipo_min_valuation)
-        ipo = live[ipo_cand & (rng.random(live.size) < m._per_step(min(0.99, p.ipo_hazard * depth)))]
+        ipo = live[
+            ipo_cand & (rng.random(live.size) < m._per_step(min(0.99, p.ipo_hazard * depth)))
+        ]
         acq_cand = (stage >= 1) & (stage < LISTED) & ~np.isin(live, ipo)
         acquired = live[acq_cand & (rng.random(live.size) < m._per_step(p.acquisition_hazard))]
         if ipo.size:

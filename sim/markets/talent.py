@@ -24,7 +24,9 @@ RESEARCHERS, HIGH_END = 0, 1
 
 class TalentMarket:
     def __init__(self, p, regions):
-        self.dist_decay = distance_decay(regions.distance, p.distance_ref_km, p.talent_distance_decay)
+        self.dist_decay = distance_decay(
+            regions.distance, p.distance_ref_km, p.talent_distance_decay
+        )
         self.hires = np.zeros(N_TALENT)
         self.net_inflow_beijing = np.zeros(N_TALENT)  # per year, reset by the model
 
@@ -84,14 +86,23 @@ class TalentMarket:
         scale_out = np.minimum(1.0, 0.5 / np.maximum(out_share, 1e-12))
         flows = r.pool[:, :, None] * rates * scale_out[:, :, None]
         r.pool += flows.sum(axis=1) - flows.sum(axis=2)
-        bj_in = flows[:, :, BEIJING].sum(axis=(1, 2)) - flows[:, BEIJING][:, :, BEIJING].sum(axis=(1, 2))
-        bj_out = flows[:, BEIJING].sum(axis=(1, 2)) - flows[:, BEIJING][:, :, BEIJING].sum(axis=(1, 2))
+        bj_in = flows[:, :, BEIJING].sum(axis=(1, 2)) - flows[:, BEIJING][:, :, BEIJING].sum(
+            axis=(1, 2)
+        )
+        bj_out = flows[:, BEIJING].sum(axis=(1, 2)) - flows[:, BEIJING][:, :, BEIJING].sum(
+            axis=(1, 2)
+        )
         self.net_inflow_beijing += bj_in - bj_out
 
     def recruit_high_end(self, m, levers) -> None:
         """Top-talent recruitment: high-end talent from abroad to universities (by reputation)."""
         p, u, r = m.p, m.universities, m.regions
-        want = p.top_talent_inflow_2015 * m.scale_universities * m.dt * levers["top_talent_recruitment"]
+        want = (
+            p.top_talent_inflow_2015
+            * m.scale_universities
+            * m.dt
+            * levers["top_talent_recruitment"]
+        )
         want *= m.shocks.talent_inflow
         got = min(want, 0.5 * r.pool[HIGH_END, ABROAD])
         if got <= 0:
@@ -120,7 +131,10 @@ class TalentMarket:
         want_r_u = p.researcher_cost_share * (u.basic_q + u.applied_q) / m.dt / cost[u.region]
         demands = (
             (want_r_f, want_r_u),
-            (p.high_end_per_researcher_firm * want_r_f, p.high_end_per_researcher_university * want_r_u),
+            (
+                p.high_end_per_researcher_firm * want_r_f,
+                p.high_end_per_researcher_university * want_r_u,
+            ),
         )
         holders = ((f.researchers, u.researchers), (f.high_end, u.high_end))
         tight = np.ones(N_REGIONS)
@@ -142,7 +156,9 @@ class TalentMarket:
                 u.region, weights=gap_u, minlength=N_REGIONS
             )
             offer = r.pool[k] * m._per_step(p.hire_share)
-            fill = np.where(demand_zone > 0, np.minimum(1.0, offer / np.maximum(demand_zone, 1e-12)), 0.0)
+            fill = np.where(
+                demand_zone > 0, np.minimum(1.0, offer / np.maximum(demand_zone, 1e-12)), 0.0
+            )
             hire_f = gap_f * fill[f_reg]
             hire_u = gap_u * fill[u.region]
             h_f[live] += hire_f
@@ -155,5 +171,7 @@ class TalentMarket:
             if k == RESEARCHERS:
                 tight = np.where(offer > 0, demand_zone / np.maximum(offer, 1e-12), 1.0)
         # Wages: drift plus a response to tightness (Beijing zones only).
-        adj = np.clip(p.wage_tightness_response * np.log(np.maximum(tight[BEIJING], 1e-3)), -0.02, 0.02)
+        adj = np.clip(
+            p.wage_tightness_response * np.log(np.maximum(tight[BEIJING], 1e-3)), -0.02, 0.02
+        )
         r.wage[BEIJING] *= np.exp(p.wage_drift * m.dt + adj * m.dt * 4.0)

@@ -18,11 +18,10 @@ vouchers pay part of SMEs' purchases. Every flow is recorded by seller region an
 
 from __future__ import annotations
 
-from ..levers import status_quo
-
 import numpy as np
 
 from ..agents.region import BEIJING, JJJ_NEIGHBOURS, N_REGIONS, border_matrix, distance_decay
+from ..levers import status_quo
 from ..sectors import FIELD_FIT, N_SECTORS
 
 NF, NR = N_SECTORS, N_REGIONS
@@ -70,7 +69,9 @@ class TechnologyMarket:
         by buyer region equals the record (targets are 100m yuan per quarter, simulated scale)."""
         live, firm_offer, uni_offer = self.offers(m)
         f, u, p = m.firms, m.universities, m.p
-        S = self._cells(f.sector[live], f.region[live], firm_offer) + self._cells(u.field, u.region, uni_offer)
+        S = self._cells(f.sector[live], f.region[live], firm_offer) + self._cells(
+            u.field, u.region, uni_offer
+        )
         self.supply_ref = S.sum()
         W = self.weights(p, m.lever_values["jjj_unified_tech_market"])
         acc = self._access(S, W, p)  # [fb, rb]
