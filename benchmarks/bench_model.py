@@ -35,7 +35,13 @@ def bench_innosim(scale: float, seed: int) -> dict:
         firm_steps += int(m.firms.alive[: m.firms.size].sum())
     run = time.perf_counter() - t0
     mesa.Agent._ids.pop(m, None)
-    return {"build_s": build, "run_s": run, "steps": m.steps, "firm_steps": firm_steps, "firm_steps_per_s": firm_steps / run}
+    return {
+        "build_s": build,
+        "run_s": run,
+        "steps": m.steps,
+        "firm_steps": firm_steps,
+        "firm_steps_per_s": firm_steps / run,
+    }
 
 
 def bench_boltzmann(n: int, steps: int, seed: int) -> dict:
@@ -59,12 +65,21 @@ def main() -> None:
     args = ap.parse_args()
 
     runs = [bench_innosim(args.scale, seed) for seed in range(1, args.repeats + 1)]
-    boltz = [bench_boltzmann(args.boltzmann_agents, args.boltzmann_steps, seed) for seed in range(1, args.repeats + 1)]
-    med = {k: statistics.median(r[k] for r in runs) for k in ("build_s", "run_s", "firm_steps_per_s")}
+    boltz = [
+        bench_boltzmann(args.boltzmann_agents, args.boltzmann_steps, seed)
+        for seed in range(1, args.repeats + 1)
+    ]
+    med = {
+        k: statistics.median(r[k] for r in runs) for k in ("build_s", "run_s", "firm_steps_per_s")
+    }
     b_rate = statistics.median(b["agent_steps_per_s"] for b in boltz)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "mesa": mesa.__version__},
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "mesa": mesa.__version__,
+        },
         "scale": args.scale,
         "innosim": {"median": med, "runs": runs},
         "boltzmann": {"median_agent_steps_per_s": b_rate, "runs": boltz},
