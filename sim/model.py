@@ -606,7 +606,8 @@ class InnovationModel(mesa.Model):
 
         # 9. growth, payouts, closures, entry
         live = f.live
-        demand = p.demand_shock_sensitivity * np.log(self.shocks.demand)
+        # A demand multiplier m for a year shifts that year's sales growth by sensitivity x (m - 1).
+        demand = p.demand_shock_sensitivity * (self.shocks.demand - 1.0)
         f.grow(live, p, self.streams["growth"], demand, self.dt)
         f.valuation_update(live, p)
         self._payouts(live)

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import InputError
 from .levers import registry
 from .params import definitions
-from .shocks import SHOCKS
+from .shocks import SHOCK_RANGE, SHOCKS
 
 Value = float | dict[int, float]
 
@@ -95,8 +95,10 @@ class Scenario(BaseModel):
                     raise ValueError(
                         f"{where}: year outside the horizon {years.start}-{years.stop - 1}"
                     )
-                if not 0.0 <= x <= 5.0:
-                    raise ValueError(f"{where}: a shock is a multiplier within [0, 5], got {x:g}")
+                if not SHOCK_RANGE[0] <= x <= SHOCK_RANGE[1]:
+                    raise ValueError(
+                        f"{where}: a shock is a multiplier within [{SHOCK_RANGE[0]:g}, {SHOCK_RANGE[1]:g}], got {x:g}"
+                    )
         defs = definitions()
         for name, x in self.parameters.items():
             if name not in defs:

@@ -2,7 +2,8 @@
 
 - venture_capital: new money raised by angels and venture funds (e.g. a 'capital winter');
 - talent_inflow: inflow of talent from abroad (e.g. travel or visa restrictions);
-- demand: outside demand for Beijing's technology and firms' sales growth (e.g. a pandemic).
+- demand: outside demand for Beijing's technology (level x m) and firms' sales growth (shifted by
+  `demand_shock_sensitivity` x (m - 1) in the years it holds), e.g. a pandemic.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Mapping
 from .levers import Schedule
 
 SHOCKS = ("venture_capital", "talent_inflow", "demand")
+# Allowed multipliers: from a collapse to 20% of normal up to double.
+SHOCK_RANGE = (0.2, 2.0)
 
 
 class ShockSettings:
