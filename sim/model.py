@@ -153,8 +153,9 @@ class InnovationModel(mesa.Model):
         self.money = Ledger("money")
         self.talent = Ledger("talent")
         self.year = self.start_year
-        self.lever_values = self.levers.at(self.start_year)
-        self.shocks.update(self.start_year)
+        # The initial state is Beijing in 2015: everything calibrated at the base year uses the
+        # status-quo levers and no shocks; the scenario's own values apply from the first step.
+        self.lever_values = {lid: lv.default for lid, lv in registry().items()}
         self.knowledge_access_ref = None
         self.price_level = 1.0
         self.annual: dict[int, dict[str, float]] = {}
