@@ -1,0 +1,133 @@
+"""Plots: each indicator's trajectory across replicates (median, bands) against observed data and
+targets. Matplotlib with the non-interactive Agg backend, so it runs on servers and in CI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from . import data  # noqa: E402
+from .indicators import INDICATORS  # noqa: E402
+from .targets import target_table  # noqa: E402
+
+
+def bands(indicators: pd.DataFrame, indicator: str) -> pd.DataFrame:
+    """Quantiles across replicates by year (q10, q25, median, q75, q90)."""
+    sel = indicators[indicators.indicator == indicator]
+    g = sel.groupby("year").value
+    return pd.DataFrame(
+        {
+            "q10": g.quantile(0.10),
+            "q25": g.quantile(0.25),
+            "median": g.median(),
+            "q75": g.quantile(0.75),
+            "q90": g.quantile(0.90),
+        }
+    )
+
+
+def draw_indicator(
+    ax, indicators: pd.DataFrame, indicator: str, label: str | None = None, color="C0"
+) -> None:
+    """One scenario's fan on an axis (shared by single reports and comparisons)."""
+    b = bands(indicators, indicator)
+    ax.fill_between(b.index, b.q10, b.q90, color=color, alpha=0.18, lw=0)
+    ax.fill_between(b.index, b.q25, b.q75, color=color, alpha=0.30, lw=0)
+    ax.plot(
+        b.index,
+        b["median"],
+        color=color,
+        lw=2,
+        label=label or "simulated median (bands: 25-75%, 10-90%)",
+    )
+
+
+def draw_context(ax, indicator: str, years: tuple[int, int]) -> None:
+    """Observed points (hollow = low confidence) and targets (square = official, diamond = derived)."""
+    obs = data.observations()
+    obs = obs[(obs.indicator == indicator) & obs.year.between(2010, years[1])]
+    if not obs.empty:
+        solid = obs[obs.confidence != "low"]
+        weak = obs[obs.confidence == "low"]
+        ax.plot(solid.year, solid.value, "o", color="k", ms=5, label="observed")
+        if not weak.empty:
+            ax.plot(
+                weak.year,
+                weak.value,
+                "o",
+                mfc="none",
+                color="k",
+                ms=5,
+                label="observed (low confidence)",
+            )
+    tt = target_table()
+    tt = tt[(tt.indicator == indicator) & tt.target_year.between(*years)]
+    for kind, marker, color in (("official", "s", "C3"), ("derived", "D", "C1")):
+        t = tt[tt.kind == kind]
+        if not t.empty:
+            ax.plot(
+                t.target_year,
+                t.target,
+                marker,
+                color=color,
+                ms=8,
+                mfc="none",
+                mew=2,
+                label=f"target ({kind})",
+            )
+
+
+def plot_indicator(indicators: pd.DataFrame, indicator: str, path: Path) -> Path:
+    unit, description = INDICATORS[indicator]
+    years = (int(indicators.year.min()), int(indicators.year.max()))
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    draw_indicator(ax, indicators, indicator)
+    draw_context(ax, indicator, years)
+    ax.set_title(description, fontsize=10)
+    ax.set_ylabel(unit.replace("_", " "))
+    ax.set_xlabel("year")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_key_indicators(indicators: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """One PNG per indicator in out_dir/plots/, plus an overview of the indicators with targets."""
+    paths = [
+        plot_indicator(indicators, ind, out_dir / "plots" / f"{ind}.png")
+        for ind in INDICATORS
+        if (indicators.indicator == ind).any()
+    ]
+    with_targets = [
+        i for i in target_table().indicator.unique() if (indicators.indicator == i).any()
+    ]
+    if with_targets:
+        years = (int(indicators.year.min()), int(indicators.year.max()))
+        fig, axes = plt.subplots(
+            1, len(with_targets), figsize=(5 * len(with_targets), 3.6), dpi=110, squeeze=False
+        )
+        for ax, ind in zip(axes[0], with_targets, strict=True):
+            draw_indicator(ax, indicators, ind)
+            draw_context(ax, ind, years)
+            ax.set_title(INDICATORS[ind][1], fontsize=9)
+            ax.set_ylabel(INDICATORS[ind][0].replace("_", " "))
+            ax.grid(alpha=0.3)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes[0][0].legend(fontsize=6, loc="best")
+        fig.tight_layout()
+        path = out_dir / "plots" / "overview.png"
+        fig.savefig(path)
+        plt.close(fig)
+        paths.append(path)
+    return paths
