@@ -1,20 +1,18 @@
 """Plots: each indicator's trajectory across replicates (median, bands) against observed data and
-targets. Matplotlib with the non-interactive Agg backend, so it runs on servers and in CI."""
+targets. Figures are built with matplotlib's object API (`Figure`, no pyplot), so writing PNGs
+needs no display and importing this module does not change a notebook's backend."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from . import data  # noqa: E402
-from .indicators import INDICATORS  # noqa: E402
-from .targets import target_table  # noqa: E402
+from . import data
+from .indicators import INDICATORS
+from .targets import target_table
 
 
 def bands(indicators: pd.DataFrame, indicator: str) -> pd.DataFrame:
@@ -84,9 +82,11 @@ def draw_context(ax, indicator: str, years: tuple[int, int]) -> None:
 
 
 def plot_indicator(indicators: pd.DataFrame, indicator: str, path: Path) -> Path:
+    """One indicator's fan chart against observed data and targets, saved as PNG."""
     unit, description = INDICATORS[indicator]
     years = (int(indicators.year.min()), int(indicators.year.max()))
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    fig = Figure(figsize=(7, 4), dpi=120)
+    ax = fig.subplots()
     draw_indicator(ax, indicators, indicator)
     draw_context(ax, indicator, years)
     ax.set_title(description, fontsize=10)
@@ -98,12 +98,12 @@ def plot_indicator(indicators: pd.DataFrame, indicator: str, path: Path) -> Path
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
 def plot_key_indicators(indicators: pd.DataFrame, out_dir: Path) -> list[Path]:
     """One PNG per indicator in out_dir/plots/, plus an overview of the indicators with targets."""
+    out_dir = Path(out_dir)
     paths = [
         plot_indicator(indicators, ind, out_dir / "plots" / f"{ind}.png")
         for ind in INDICATORS
@@ -114,9 +114,8 @@ def plot_key_indicators(indicators: pd.DataFrame, out_dir: Path) -> list[Path]:
     ]
     if with_targets:
         years = (int(indicators.year.min()), int(indicators.year.max()))
-        fig, axes = plt.subplots(
-            1, len(with_targets), figsize=(5 * len(with_targets), 3.6), dpi=110, squeeze=False
-        )
+        fig = Figure(figsize=(5 * len(with_targets), 3.6), dpi=110)
+        axes = fig.subplots(1, len(with_targets), squeeze=False)
         for ax, ind in zip(axes[0], with_targets, strict=True):
             draw_indicator(ax, indicators, ind)
             draw_context(ax, ind, years)
@@ -128,6 +127,5 @@ def plot_key_indicators(indicators: pd.DataFrame, out_dir: Path) -> list[Path]:
         fig.tight_layout()
         path = out_dir / "plots" / "overview.png"
         fig.savefig(path)
-        plt.close(fig)
         paths.append(path)
     return paths

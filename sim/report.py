@@ -54,6 +54,7 @@ def write_report(
     description: str,
     meta: dict,
 ) -> Path:
+    """Write plots/ and report.md into out_dir; returns the report's path."""
     out_dir = Path(out_dir)
     plot_key_indicators(indicators, out_dir)
     lines = [f"# innosim report: {name}", "", description.strip(), "", "| run | |", "|---|---|"]
