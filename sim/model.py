@@ -56,7 +56,7 @@ from .agents.region import (
     RegionPopulation,
 )
 from .agents.university import INSTITUTE, UNIVERSITY, University, UniversityPopulation
-from .levers import LeverSettings, registry
+from .levers import LeverSettings, registry, status_quo
 from .markets.capital import CapitalMarket
 from .markets.talent import HIGH_END, RESEARCHERS, TalentMarket
 from .markets.technology import TechnologyMarket
@@ -96,6 +96,8 @@ class BaseYear:
     patent_grants_2015: float
     patent_productivity_firm: float  # applications per 100m yuan of R&D
     patent_productivity_university: float
+    retained_income_2015: float  # universities' transfer income net of inventors' share
+    fiscal_research_2015: float  # public R&D less what units fund from retained income
     usd_cny: float
 
 
@@ -166,12 +168,10 @@ class InnovationModel(mesa.Model):
         self.regions = RegionPopulation(p, self.scale)
         self.region_agents = [Region(self, i) for i in range(N_REGIONS)]
         self._init_universities()
-        retained_2015 = self._retained_income_2015()
         self._init_firms()
         self._init_funds()
         self._init_talent_pools()
-        # Public funding excludes what universities spend out of their own transfer income.
-        self.public_budget = self.base.public_rd_2015 - retained_2015  # annual, full scale
+        self.public_budget = self.base.fiscal_research_2015  # annual, full scale
         self.other_gdp = self.base.other_gdp_2015
         self.population_base = self.base.population_2015
         self.net_talent_inflow = 0.0  # persons, simulated scale, cumulative
@@ -187,6 +187,8 @@ class InnovationModel(mesa.Model):
             p, self.lever_values["talent_services"], self._science_city_bonus()
         )
         self._balance_outside_pools()
+        # Knowledge access is measured relative to the 2015 state.
+        knowledge.firm_knowledge_access(self, self.lever_values["mobile_posts_share"])
 
         self.datacollector = mesa.DataCollector(model_reporters=indicators.step_reporters())
         self.running = True
@@ -209,6 +211,9 @@ class InnovationModel(mesa.Model):
         stock14 = data.observed("invention_patents_per_10k", 2014) * pop15  # 2014 pop. not held
         grants15 = stock15 - stock14 * (1.0 - p.patent_lapse_rate)
         apps_needed = grants15 / p.patent_grant_rate
+        # Universities' transfer income: their seller share of 2015 turnover, less inventors' share.
+        sales = p.university_seller_share_2015 * data.observed("tech_contract_turnover", 2015)
+        retained = sales * (1.0 - status_quo("inventor_income_share"))
         prod_firm = p.firm_patent_share * apps_needed / firm_rd
         prod_uni = (1 - p.firm_patent_share) * apps_needed / public_rd
         return BaseYear(
@@ -224,6 +229,8 @@ class InnovationModel(mesa.Model):
             patent_productivity_firm=prod_firm,
             patent_productivity_university=prod_uni,
             usd_cny=p.usd_cny_2015,
+            retained_income_2015=retained,
+            fiscal_research_2015=public_rd - retained,
         )
 
     def _counts(self, n_full: float, minimum: int) -> int:
@@ -270,9 +277,19 @@ class InnovationModel(mesa.Model):
             self.lever_values["central_unit_coverage"],
         )
         u.fund_research(
-            self.base.public_rd_2015 * self.scale_universities * self.dt,
+            self.base.fiscal_research_2015 * self.scale_universities * self.dt,
             self.lever_values["basic_research_priority"],
         )
+        # Retained transfer income at its steady state (spent on applied research).
+        weight = u.applied_q * u.tto * u.effort
+        u.cash[:] = (
+            self.base.retained_income_2015
+            / p.retained_income_spend_rate
+            * self.scale_universities
+            * weight
+            / weight.sum()
+        )
+        u.applied_q += u.cash * self._per_step(p.retained_income_spend_rate)  # as in each step
         # Knowledge starts at its steady state under 2015 funding.
         u.knowledge[:] = knowledge.knowledge_flow(self, u.basic_q) / self._per_step(
             p.knowledge_depreciation
@@ -398,22 +415,6 @@ class InnovationModel(mesa.Model):
             agent = Firm(self, int(s))
             f.agents[s] = agent
             f.firm_id[s] = agent.unique_id
-
-    def _retained_income_2015(self) -> float:
-        """Universities' 2015 transfer income net of inventors' share (full scale), and their cash
-        at its steady state, so that R&D funded from it is part of 2015 R&D, not added to it."""
-        p, u = self.p, self.universities
-        sales = p.university_seller_share_2015 * data.observed("tech_contract_turnover", 2015)
-        retained = sales * (1.0 - self.lever_values["inventor_income_share"])
-        weight = u.applied_q * u.tto * u.effort
-        u.cash[:] = (
-            retained
-            / p.retained_income_spend_rate
-            * self.scale_universities
-            * weight
-            / weight.sum()
-        )
-        return retained
 
     def _hte_2015(self) -> float:
         """2015 stock of national HTEs: geometric interpolation of 2014 and 2016 (derived)."""

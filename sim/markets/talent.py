@@ -74,7 +74,10 @@ class TalentMarket:
         pull = np.exp(p.migration_attractiveness * (att[None, :] - att[:, None]))
         base = pull * self.dist_decay * border
         np.fill_diagonal(base, 0.0)
-        rates = np.stack([base * p.migration_rate_researchers, base * p.migration_rate_high_end])
+        # Annual rates -> per step.
+        rates = (
+            np.stack([base * p.migration_rate_researchers, base * p.migration_rate_high_end]) * m.dt
+        )
         easing = 1.0 + p.visa_easing_effect * levers["overseas_talent_easing"]
         rates[:, ABROAD, BEIJING] *= easing * m.shocks.talent_inflow
         return rates
