@@ -1,0 +1,446 @@
+"""InnovationModel: construction, the schedule of a step, and one test per mechanism."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from helpers import SCALE, SHORT, SHORT_YEARS, indicator_series, run_model, short_scenario
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim import data
+from sim.agents.firm import Firm
+from sim.agents.region import BEIJING, CORE, HEBEI, N_REGIONS, TIANJIN, border_matrix
+from sim.agents.university import UniversityPopulation
+from sim.indicators import INDICATORS
+from sim.levers import registry
+from sim.model import InnovationModel
+from sim.params import Params
+
+
+# ------------------------------------------------------------------------------------------------
+# construction and the run
+# ------------------------------------------------------------------------------------------------
+def test_small_run_covers_horizon(small_run, small_frame):
+    m = small_run
+    assert m.steps == m.horizon == len(SHORT_YEARS) * 4
+    assert not m.running
+    assert sorted(m.annual) == list(SHORT_YEARS)
+    assert list(small_frame.columns) == ["year", "indicator", "value"]
+    assert len(small_frame) == len(SHORT_YEARS) * len(INDICATORS)
+    for year in SHORT_YEARS:
+        assert set(small_frame[small_frame.year == year].indicator) == set(INDICATORS)
+    assert np.isfinite(small_frame.value).all()
+
+
+def test_step_after_end_is_a_no_op(check_ledgers):
+    m = run_model(short_scenario(2016), seed=3)
+    before = m.indicator_frame()
+    m.step()
+    m.step()
+    assert m.indicator_frame().equals(before)
+    check_ledgers(m)
+
+
+def test_scale_sets_population_sizes():
+    m = InnovationModel(SHORT, scale=SCALE, rng=1)
+    p = Params()
+    assert m.firms.live.size == round(p.n_firms_2015 * SCALE)
+    assert m.scale_firms == pytest.approx(m.firms.live.size / p.n_firms_2015)
+
+
+def test_mesa_agents_mirror_the_populations(small_run):
+    m = small_run
+    f = m.firms
+    live = f.live
+    firms = [a for a in m.agents if isinstance(a, Firm)]
+    assert len(firms) == live.size
+    for s in live:
+        agent = f.agents[s]
+        assert agent is not None and agent.slot == s
+        assert f.firm_id[s] == agent.unique_id
+    assert all(a is None for a in f.agents[f.size :])
+    # The agent reads its state from its slot.
+    s = int(live[0])
+    assert f.agents[s].revenue == f.revenue[s]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"not_a_lever": 1.0}, TypeError),
+        ({"scale": 0.0}, ValueError),
+        ({"scale": -1.0}, ValueError),
+        ({"scale": float("nan")}, ValueError),
+        ({"rng": -1}, ValueError),
+        ({"rng": "seed"}, TypeError),
+    ],
+)
+def test_constructor_rejects_bad_arguments(kwargs, error):
+    args = {"scale": SCALE, "rng": 1, **kwargs}
+    with pytest.raises(error):
+        InnovationModel(SHORT, **args)
+
+
+def test_out_of_range_override_is_refused():
+    lv = registry()["ip_protection"]
+    with pytest.raises(Exception, match="ip_protection"):
+        InnovationModel(SHORT, scale=SCALE, rng=1, ip_protection=lv.high + 1)
+
+
+def test_generator_and_fresh_seed():
+    a = InnovationModel(SHORT, scale=SCALE, rng=np.random.default_rng(5))
+    b = InnovationModel(SHORT, scale=SCALE, rng=np.random.default_rng(5))
+    assert a.seed == b.seed
+    fresh = InnovationModel(short_scenario(2016), scale=SCALE)
+    fresh.run()
+    again = run_model(short_scenario(2016), seed=fresh.seed)
+    assert fresh.indicator_frame().equals(again.indicator_frame())
+
+
+@pytest.mark.parametrize("steps_per_year", [1, 2, 12])
+def test_other_time_steps(steps_per_year, check_ledgers, check_stocks):
+    sc = {"time": {"start_year": 2016, "end_year": 2017, "steps_per_year": steps_per_year}}
+    m = run_model(sc, seed=4)
+    assert m.steps == 2 * steps_per_year
+    assert sorted(m.annual) == [2016, 2017]
+    check_ledgers(m)
+    check_stocks(m)
+    assert np.isfinite(m.indicator_frame().value).all()
+
+
+# ------------------------------------------------------------------------------------------------
+# calibration: the first simulated year against the record
+# ------------------------------------------------------------------------------------------------
+# At scale 0.02 the four indicators land within about 15% of the 2016 record (seeds 0-5, at the
+# time of writing); a factor of 1.25 leaves room for sampling noise but fails on a real
+# miscalibration (e.g. a unit error or a mechanism that double counts).
+CALIBRATION_FACTOR = 1.25
+
+
+@pytest.mark.parametrize(
+    "indicator",
+    ["rd_expenditure", "invention_patents_per_10k", "tech_contract_turnover", "zgc_total_revenue"],
+)
+def test_first_year_matches_2016_record(small_run, indicator):
+    sim_value = indicator_series(small_run)[(2016, indicator)]
+    observed = data.observed(indicator, 2016)
+    ratio = sim_value / observed
+    assert 1 / CALIBRATION_FACTOR <= ratio <= CALIBRATION_FACTOR, (
+        f"{indicator} 2016: simulated {sim_value:.4g}, observed {observed:.4g} (ratio {ratio:.3f})"
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# universities: public research funding
+# ------------------------------------------------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(min_value=1, max_value=40),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+    budget=st.floats(min_value=1e-3, max_value=1e4),
+    priority=st.floats(
+        min_value=registry()["basic_research_priority"].low,
+        max_value=registry()["basic_research_priority"].high,
+    ),
+    pref_spread=st.floats(min_value=0.0, max_value=3.0),
+)
+def test_fund_research_hits_the_basic_share(n, seed, budget, priority, pref_spread):
+    rng = np.random.default_rng(seed)
+    u = UniversityPopulation(n)
+    u.researchers[:] = rng.lognormal(0, 1, n)
+    u.reputation[:] = rng.lognormal(0, 0.5, n)
+    u.basic_pref[:] = rng.lognormal(0, pref_spread, n)
+    u.fund_research(budget, priority)
+    assert u.funding_q.sum() == pytest.approx(budget, rel=1e-9)
+    assert u.basic_q.sum() / u.funding_q.sum() == pytest.approx(priority, rel=1e-9)
+    assert np.all(u.basic_q >= -1e-12)
+    assert np.all(u.applied_q >= -1e-12 * budget)
+    assert np.all(u.basic_q <= 0.95 * u.funding_q * (1 + 1e-9) + 1e-15)
+    np.testing.assert_allclose(u.basic_q + u.applied_q, u.funding_q, rtol=1e-12)
+
+
+def test_fund_research_in_the_model_follows_the_lever():
+    value = 0.5
+    m = InnovationModel(SHORT, scale=SCALE, rng=2, basic_research_priority={2017: value})
+    default = registry()["basic_research_priority"].default
+    for _ in range(8):
+        m.step()
+        u = m.universities
+        expected = default if m.year == 2016 else value
+        assert u.basic_q.sum() / u.funding_q.sum() == pytest.approx(expected, rel=1e-9)
+
+
+def test_university_reputation_follows_knowledge():
+    m = InnovationModel(SHORT, scale=SCALE, rng=2)
+    before = m.universities.reputation.copy()
+    for _ in range(8):
+        m.step()
+    assert not np.allclose(m.universities.reputation, before)
+
+
+# ------------------------------------------------------------------------------------------------
+# talent market
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("pool_factor", [0.0, 1e-9, 1e-3, 1.0, 1e3])
+def test_talent_match_keeps_pools_non_negative_and_conserves_talent(pool_factor):
+    m = InnovationModel(SHORT, scale=SCALE, rng=6)
+    m.step()  # R&D budgets and demands of a real step
+    f, u, r = m.firms, m.universities, m.regions
+    r.pool *= pool_factor
+    live = f.live
+    # Demand far above what is held: every zone is short of talent.
+    f.rd_q[live] *= 50.0
+    before = (
+        f.researchers[live].sum()
+        + f.high_end[live].sum()
+        + u.researchers.sum()
+        + u.high_end.sum()
+        + r.pool.sum()
+    )
+    pool_before = r.pool.copy()
+    m.talent_market.match(m)
+    after = (
+        f.researchers[live].sum()
+        + f.high_end[live].sum()
+        + u.researchers.sum()
+        + u.high_end.sum()
+        + r.pool.sum()
+    )
+    assert np.all(r.pool >= 0.0)
+    assert np.all(f.researchers[live] >= 0) and np.all(f.high_end[live] >= 0)
+    assert after == pytest.approx(before, rel=1e-12, abs=1e-9)
+    if pool_factor == 0.0:
+        # Nothing to hire from: pools only receive released staff.
+        assert np.all(r.pool >= pool_before)
+
+
+def test_talent_ledger_matches_stocks_every_step(check_ledgers):
+    m = InnovationModel(SHORT, scale=SCALE, rng=8)
+    for _ in range(6):  # includes the graduation step
+        m.step()
+        check_ledgers(m)
+
+
+# ------------------------------------------------------------------------------------------------
+# technology market
+# ------------------------------------------------------------------------------------------------
+def test_technology_flows_by_seller_and_buyer_region(small_run):
+    m = small_run
+    tm = m.technology_market
+    assert tm.flow.shape == tm.contracts.shape == (N_REGIONS, N_REGIONS)
+    assert np.all(tm.flow >= 0) and np.all(tm.contracts >= 0)
+    assert tm.flow.sum() > 0
+    # Flows hold the last year: the indicators are read from them.
+    last = indicator_series(m)
+    year = max(SHORT_YEARS)
+    assert last[(year, "tech_contract_turnover")] == pytest.approx(
+        tm.flow[BEIJING].sum() / m.scale_firms
+    )
+    assert last[(year, "tech_flow_to_tianjin_hebei")] == pytest.approx(
+        tm.flow[np.ix_(BEIJING, [TIANJIN, HEBEI])].sum() / m.scale_firms
+    )
+    # Beijing sells to every buyer region, including Tianjin and Hebei.
+    assert np.all(tm.flow[BEIJING].sum(axis=0) > 0)
+
+
+def test_technology_flows_equal_payments_to_sellers():
+    m = InnovationModel(SHORT, scale=SCALE, rng=9)
+    tm, led = m.technology_market, m.money
+    original = tm.clear
+    seen = []
+
+    def clear(model, levers, growth):
+        flow0 = tm.flow.sum()
+        paid0 = led.flows[("tech_clearing", "firms")] + led.flows[("tech_clearing", "universities")]
+        original(model, levers, growth)
+        paid = (
+            led.flows[("tech_clearing", "firms")]
+            + led.flows[("tech_clearing", "universities")]
+            - paid0
+        )
+        seen.append((tm.flow.sum() - flow0, paid))
+        assert abs(led.balance["tech_clearing"]) <= 1e-9 * max(paid, 1.0)
+
+    tm.clear = clear
+    for _ in range(5):
+        m.step()
+    assert len(seen) == 5
+    for recorded, paid in seen:
+        assert paid > 0
+        assert recorded == pytest.approx(paid, rel=1e-9)
+
+
+def test_jjj_lever_removes_border_friction():
+    p = Params()
+    closed, open_ = border_matrix(p, 0.0), border_matrix(p, 1.0)
+    assert closed[CORE, TIANJIN] == pytest.approx(p.border_jjj)
+    assert open_[CORE, TIANJIN] == open_[CORE, HEBEI] == open_[TIANJIN, HEBEI] == 1.0
+    assert np.allclose(np.diag(closed), 1.0)
+    assert np.array_equal(closed, closed.T)
+
+
+def test_jjj_lever_from_2017_raises_flow_to_tianjin_hebei():
+    base = indicator_series(run_model(seed=3, jjj_unified_tech_market=0.0))
+    plan = indicator_series(run_model(seed=3, jjj_unified_tech_market={2017: 1.0}))
+    key = "tech_flow_to_tianjin_hebei"
+    # Same seed, lever not yet active: identical first year.
+    assert plan[(2016, key)] == base[(2016, key)]
+    assert plan[(2017, key)] > 1.05 * base[(2017, key)]
+    assert plan[(2018, key)] > 1.05 * base[(2018, key)]
+
+
+def test_jjj_lever_from_2016_raises_first_year_flow():
+    # The base-year calibration uses the status-quo levers, so a lever set from the first year
+    # is not calibrated away.
+    key = "tech_flow_to_tianjin_hebei"
+    base = indicator_series(run_model(seed=3, jjj_unified_tech_market=0.0))
+    plan = indicator_series(run_model(seed=3, jjj_unified_tech_market=1.0))
+    assert plan[(2016, key)] > 1.05 * base[(2016, key)]
+
+
+def test_overseas_easing_raises_net_talent_inflow():
+    base = run_model(seed=3, overseas_talent_easing=0.0)
+    plan = run_model(seed=3, overseas_talent_easing=1.0)
+    assert plan.net_talent_inflow > base.net_talent_inflow
+
+
+@pytest.mark.xfail(
+    reason="the abroad high-end reservoir is sized only to balance 2015 migration "
+    "(sim/model.py _balance_outside_pools) but top-talent recruitment (markets/talent.py "
+    "recruit_high_end) and returnee founders (model._entry) also draw on it; it is empty by 2017, "
+    "so top_talent_recruitment has no lasting effect",
+    strict=True,
+)
+def test_top_talent_recruitment_raises_high_end_talent_every_year():
+    base = indicator_series(run_model(seed=3, top_talent_recruitment=0.0))
+    plan = indicator_series(
+        run_model(seed=3, top_talent_recruitment=registry()["top_talent_recruitment"].high)
+    )
+    # Recruiting at the top of the lever's range rather than not at all: the recruits accumulate,
+    # so the gap should be material in every year (it is +1-2% in 2016, and ~-0.1% by 2018).
+    for year in SHORT_YEARS:
+        ratio = plan[(year, "high_end_talent")] / base[(year, "high_end_talent")]
+        assert ratio > 1.005, (year, ratio)
+
+
+# ------------------------------------------------------------------------------------------------
+# capital market
+# ------------------------------------------------------------------------------------------------
+def _money_moves(m, steps: int):
+    """Wrap the capital-market operations; record firm cash, fund cash and firm debt changes."""
+    cm = m.capital_market
+    log = []
+
+    def wrap(name):
+        original = getattr(cm, name)
+
+        def run(model, *args):
+            f = model.firms
+            live = f.live
+            cash0, funds0, debt0 = f.cash[live].sum(), model.funds.cash.sum(), f.debt[live].sum()
+            stage0 = f.stage.copy()
+            original(model, *args)
+            log.append(
+                {
+                    "op": name,
+                    "firms": f.cash[live].sum() - cash0,
+                    "funds": model.funds.cash.sum() - funds0,
+                    "debt": f.debt[live].sum() - debt0,
+                    "stage_up": int((f.stage[live] > stage0[live]).sum()),
+                }
+            )
+
+        setattr(cm, name, run)
+
+    for name in ("rounds", "lend", "service_debt"):
+        wrap(name)
+    for _ in range(steps):
+        m.step()
+    return log
+
+
+def test_capital_market_moves_money_from_funds_to_firms_exactly(check_ledgers):
+    m = InnovationModel(SHORT, scale=SCALE, rng=1)
+    log = _money_moves(m, 8)
+    rounds = [e for e in log if e["op"] == "rounds"]
+    assert len(rounds) == 8
+    funded = [e for e in rounds if e["firms"] > 0]
+    assert funded, "expected some equity rounds in two years"
+    for e in log:
+        scale = max(abs(e["firms"]), 1.0)
+        assert e["firms"] == pytest.approx(-e["funds"], rel=1e-9, abs=1e-12 * scale), e
+    for e in rounds:
+        assert e["debt"] == 0.0
+        assert (e["stage_up"] > 0) == (e["firms"] > 0)
+    for e in (e for e in log if e["op"] == "lend"):
+        assert e["debt"] == pytest.approx(e["firms"], rel=1e-9, abs=1e-12)
+        assert e["firms"] >= 0
+    for e in (e for e in log if e["op"] == "service_debt"):
+        assert e["firms"] <= 0 and e["debt"] <= 1e-12
+    check_ledgers(m)
+
+
+def test_capital_market_holdings_are_valid(small_run):
+    cm, f = small_run.capital_market, small_run.firms
+    assert cm.h_fund.size > 0
+    n = cm.h_fund.size
+    assert cm.h_firm.size == cm.h_stake.size == cm.h_cost.size == cm.h_open.size == n
+    assert np.all((cm.h_stake > 0) & (cm.h_stake <= 1.0))
+    assert np.all(cm.h_cost > 0)
+    assert np.all((cm.h_fund >= 0) & (cm.h_fund < small_run.funds.n))
+    open_firms = cm.h_firm[cm.h_open]
+    assert np.all(open_firms >= 0) and np.all(f.alive[open_firms])
+    # Stakes of the open holdings in one firm never add up to more than the whole firm.
+    total_stake = np.bincount(open_firms, weights=cm.h_stake[cm.h_open])
+    assert np.all(total_stake <= 1.0 + 1e-9)
+
+
+def test_vc_indicator_counts_the_rounds(small_run):
+    vc = indicator_series(small_run)[(max(SHORT_YEARS), "vc_amount")]
+    assert vc == pytest.approx(small_run.capital_market.vc_invested / small_run.scale_firms)
+    assert vc > 0
+
+
+# ------------------------------------------------------------------------------------------------
+# shocks
+# ------------------------------------------------------------------------------------------------
+def test_shocks_at_their_bounds_run_with_any_sensitivity(check_ledgers, check_stocks):
+    from sim.shocks import SHOCK_RANGE, SHOCKS
+
+    for bound in SHOCK_RANGE:
+        sc = short_scenario(
+            2016,
+            shocks=dict.fromkeys(SHOCKS, bound),
+            parameters={"demand_shock_sensitivity": 0.0},
+        )
+        m = run_model(sc, seed=1)
+        assert np.isfinite(m.indicator_frame().value).all()
+        check_ledgers(m)
+        check_stocks(m)
+
+
+def test_venture_capital_shock_lowers_fund_raising():
+    base = run_model(short_scenario(2016), seed=5)
+    winter = run_model(short_scenario(2016, shocks={"venture_capital": 0.2}), seed=5)
+    assert (
+        winter.money.flows[("limited_partners", "funds")]
+        < base.money.flows[("limited_partners", "funds")]
+    )
+    assert winter.money.flows[("households", "funds")] < base.money.flows[("households", "funds")]
+
+
+def test_indicators_are_full_scale_equivalents():
+    # Doubling the share of agents simulated leaves full-scale indicators of the same order.
+    small = indicator_series(run_model(short_scenario(2016), seed=1, scale=0.02))
+    large = indicator_series(run_model(short_scenario(2016), seed=1, scale=0.04))
+    for ind in (
+        "rd_expenditure",
+        "tech_contract_turnover",
+        "zgc_total_revenue",
+        "gdp",
+        "population",
+    ):
+        assert math.isclose(small[(2016, ind)], large[(2016, ind)], rel_tol=0.2), ind
