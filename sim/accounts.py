@@ -3,7 +3,9 @@
 Internal accounts mirror stocks held by agents (firms' cash, funds' cash, universities' cash;
 talent held by firms, universities and regional pools). External accounts (customers, households,
 government, limited partners, markets, ...) are where money enters or leaves the modelled
-system; births (graduates) and retirements are the only external talent accounts. Tests compare
+system; for talent the external accounts are births (graduates), retirements and "overseas"
+(top talent recruited and returnee founders, drawn from the world beyond the abroad region's
+migration reservoir). Tests compare
 each internal balance with the sum over the agents' arrays.
 """
 

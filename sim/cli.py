@@ -99,12 +99,14 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from .scenario import load_scenario
+
+    sc = load_scenario(args.scenario)  # bad input fails here, before anything heavy is imported
+
     from . import api
     from .report import format_summary, summary_table, write_report
-    from .scenario import load_scenario
     from .targets import attainment
 
-    sc = load_scenario(args.scenario)
     out = args.out or Path("reports") / sc.name
     if out.exists() and not args.force:
         raise InputError(str(out), None, "output folder exists; use --force to replace it")

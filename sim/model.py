@@ -160,6 +160,7 @@ class InnovationModel(mesa.Model):
         self.lever_values = {lid: lv.default for lid, lv in registry().items()}
         self.knowledge_access_ref = None
         self.price_level = 1.0
+        self._demand_prev = 1.0
         self.annual: dict[int, dict[str, float]] = {}
         self.year_acc: dict[str, float] = {}
         self._reset_year()
@@ -608,9 +609,11 @@ class InnovationModel(mesa.Model):
 
         # 9. growth, payouts, closures, entry
         live = f.live
-        # A demand multiplier m for a year shifts that year's sales growth by sensitivity x (m - 1).
-        demand = p.demand_shock_sensitivity * (self.shocks.demand - 1.0)
-        f.grow(live, p, self.streams["growth"], demand, self.dt)
+        # A demand multiplier m shifts the level of sales by m ** sensitivity while it holds: the
+        # change of log m since the last step enters this step's growth once.
+        jump = p.demand_shock_sensitivity * (np.log(self.shocks.demand) - np.log(self._demand_prev))
+        self._demand_prev = self.shocks.demand
+        f.grow(live, p, self.streams["growth"], jump / self.dt, self.dt)
         f.valuation_update(live, p)
         self._payouts(live)
         self._closures()
@@ -799,26 +802,21 @@ class InnovationModel(mesa.Model):
         f.margin[slots] = p.operating_margin + f.margin_fe[slots] - p.young_firm_loss
         f.valuation[slots] = revenue * p.revenue_multiple
         self.money.transfer("founders", "firms", cash.sum())
-        # Founders: one person each, from the parent university (spin-offs), the abroad high-end
-        # pool (returnees) or the zone's researcher pool (others), as available.
-        for k, pool_region, sel in (
-            (RESEARCHERS, None, origin != RETURNEE),
-            (HIGH_END, ABROAD, origin == RETURNEE),
-        ):
-            s = slots[sel]
-            if s.size == 0:
-                continue
-            if pool_region is None:
-                need = np.bincount(f.region[s], minlength=N_REGIONS).astype(float)
-                got = np.minimum(need, r.pool[k])
-                r.pool[k] -= got
-                share = np.where(need > 0, got / np.maximum(need, 1), 0.0)
-                f.researchers[s] += share[f.region[s]]
-            else:
-                got = min(float(s.size), r.pool[k, pool_region])
-                r.pool[k, pool_region] -= got
-                f.high_end[s] += got / s.size
-                self.talent_market.net_inflow_beijing[k] += got
+        # Founders: one person each. Returnees come from the world's overseas talent (an external
+        # talent account: the model's abroad reservoir only carries migration); the others from
+        # the zone's researcher pool, as far as it has people.
+        ret = slots[origin == RETURNEE]
+        if ret.size:
+            f.high_end[ret] += 1.0
+            self.talent.transfer("overseas", "holders", float(ret.size))
+            self.talent_market.net_inflow_beijing[HIGH_END] += ret.size
+        s = slots[origin != RETURNEE]
+        if s.size:
+            need = np.bincount(f.region[s], minlength=N_REGIONS).astype(float)
+            got = np.minimum(need, r.pool[RESEARCHERS])
+            r.pool[RESEARCHERS] -= got
+            share = np.where(need > 0, got / np.maximum(need, 1), 0.0)
+            f.researchers[s] += share[f.region[s]]
         bj = np.isin(region, BEIJING)
         self.year_acc["entries"] += bj.sum()
         for s in slots:

@@ -64,7 +64,8 @@ class Scenario(BaseModel):
     scale: float = Field(0.1, gt=0.0, le=4.0, allow_inf_nan=False)
     levers: dict[str, Value] = Field(default_factory=dict)
     shocks: dict[str, Value] = Field(default_factory=dict)
-    parameters: dict[str, float] = Field(default_factory=dict)
+    parameters: dict[str, float | list[float]] = Field(default_factory=dict)
+    innosim_version: str | None = Field(None, description="written by resolved(); informational")
     source: str | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
@@ -103,7 +104,8 @@ class Scenario(BaseModel):
         for name, x in self.parameters.items():
             if name not in defs:
                 raise _unknown("parameters", name, defs)
-            _finite(x, f"parameters.{name}")
+            for v in x if isinstance(x, list) else [x]:
+                _finite(v, f"parameters.{name}")
             err = defs[name].check(x)
             if err:
                 raise ValueError(f"parameters.{name}: {err}")
@@ -202,7 +204,11 @@ def _raw_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict:
         return raw
     if not isinstance(parent, str):
         raise InputError(str(path), "extends", "expected a file name (string)")
-    base = _raw_with_extends(path.parent / parent, (*chain, path))
+    target = path.parent / parent
+    if not target.is_file():
+        what = "is a directory" if target.is_dir() else "not found"
+        raise InputError(str(path), "extends", f"{parent!r} {what} (looked for {target})")
+    base = _raw_with_extends(target, (*chain, path))
     base.pop("name", None)
     base.pop("description", None)
     return _merge(base, raw)
@@ -229,7 +235,8 @@ def validate(raw: dict, file: str | None) -> Scenario:
     try:
         sc = Scenario.model_validate(raw)
     except ValidationError as e:
-        err = e.errors()[0]
+        # For a union (constant or schedule) the deepest error is the informative one.
+        err = max(e.errors(), key=lambda x: len(x["loc"]))
         type_tags = {
             "float",
             "int",

@@ -2,8 +2,8 @@
 
 - venture_capital: new money raised by angels and venture funds (e.g. a 'capital winter');
 - talent_inflow: inflow of talent from abroad (e.g. travel or visa restrictions);
-- demand: outside demand for Beijing's technology (level x m) and firms' sales growth (shifted by
-  `demand_shock_sensitivity` x (m - 1) in the years it holds), e.g. a pandemic.
+- demand: outside demand for Beijing's technology (level x m) and firms' sales (level x
+  m ** `demand_shock_sensitivity` while it holds; back when it ends), e.g. a pandemic.
 """
 
 from __future__ import annotations

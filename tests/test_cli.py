@@ -141,11 +141,6 @@ def test_run_resolved_scenario(baseline_out):
 
 
 @needs_report
-@pytest.mark.xfail(
-    reason="sim/scenario.py:67 Scenario.parameters is dict[str, float], so the vector parameter "
-    "sector_shares_2015 written by resolved() cannot be read back (nor overridden in a scenario)",
-    strict=True,
-)
 def test_run_resolved_scenario_can_be_rerun(baseline_out, tmp_path):
     res = _resolved(baseline_out)
     res.pop("innosim_version")

@@ -307,13 +307,6 @@ def test_overseas_easing_raises_net_talent_inflow():
     assert plan.net_talent_inflow > base.net_talent_inflow
 
 
-@pytest.mark.xfail(
-    reason="the abroad high-end reservoir is sized only to balance 2015 migration "
-    "(sim/model.py _balance_outside_pools) but top-talent recruitment (markets/talent.py "
-    "recruit_high_end) and returnee founders (model._entry) also draw on it; it is empty by 2017, "
-    "so top_talent_recruitment has no lasting effect",
-    strict=True,
-)
 def test_top_talent_recruitment_raises_high_end_talent_every_year():
     base = indicator_series(run_model(seed=3, top_talent_recruitment=0.0))
     plan = indicator_series(

@@ -144,11 +144,6 @@ def test_out_of_range_parameter(tmp_path):
     assert "must be within" in err.message
 
 
-@pytest.mark.xfail(
-    reason="sim/scenario.py:67 Scenario.parameters is dict[str, float]: vector parameters "
-    "(sector_shares_2015) cannot be overridden although Params accepts them",
-    strict=True,
-)
 def test_vector_parameter_override():
     from sim.params import definitions
 

@@ -30,8 +30,10 @@ def syndicate(demand: np.ndarray, supply: np.ndarray):
     edges = edges[edges <= top]
     amount = np.diff(edges)
     mids = (edges[:-1] + edges[1:]) / 2.0
-    keep = amount > 0
+    # Segments of a few ulps come from round-off where a supplier's cumulative offer equals a
+    # demand's cumulative need; they carry no money and would misattribute by one index.
+    keep = amount > 1e-12 * top
     mids, amount = mids[keep], amount[keep]
-    d_idx = np.searchsorted(cd[:served], mids, side="right")
+    d_idx = np.minimum(np.searchsorted(cd[:served], mids, side="right"), served - 1)
     s_idx = np.minimum(np.searchsorted(cs, mids, side="right"), supply.size - 1)
     return d_idx, s_idx, amount, served

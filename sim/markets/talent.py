@@ -99,7 +99,7 @@ class TalentMarket:
 
     def recruit_high_end(self, m, levers) -> None:
         """Top-talent recruitment: high-end talent from abroad to universities (by reputation)."""
-        p, u, r = m.p, m.universities, m.regions
+        p, u = m.p, m.universities
         want = (
             p.top_talent_inflow_2015
             * m.scale_universities
@@ -107,12 +107,13 @@ class TalentMarket:
             * levers["top_talent_recruitment"]
         )
         want *= m.shocks.talent_inflow
-        got = min(want, 0.5 * r.pool[HIGH_END, ABROAD])
-        if got <= 0:
+        if want <= 0:
             return
-        r.pool[HIGH_END, ABROAD] -= got
-        u.high_end += got * u.reputation / u.reputation.sum()
-        self.net_inflow_beijing[HIGH_END] += got
+        # Recruits come from the world's overseas talent (external account), not from the abroad
+        # reservoir that carries ordinary migration.
+        u.high_end += want * u.reputation / u.reputation.sum()
+        m.talent.transfer("overseas", "holders", want)
+        self.net_inflow_beijing[HIGH_END] += want
 
     def academic_mobility(self, m, mobile_share: float) -> None:
         """Mobile posts: a share of university researchers circulates to the zone's pool, where
