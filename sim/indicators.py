@@ -61,6 +61,8 @@ ACCUMULATORS = (
     "relocations",
     "bank_losses",
     "uni_licence_income",
+    "procurement",
+    "leap_grants",
 )
 
 

@@ -1,9 +1,10 @@
 """Knowledge: basic research raises public knowledge by field; firms draw on it with spillovers that
 decay with distance (power law) and grow with co-location in the science cities and academic mobility.
 
-produce_knowledge: K_u <- (1 - delta) K_u + a * basic_u^0.8 * (1 + facility bonus for Huairou units)
+produce_knowledge: K_u <- (1 - delta) K_u + a * basic_u^0.8 * (1 + facility bonus for Huairou units),
+a raised by institutional reform and less administrative burden
 firm_knowledge_access: access[f, r] = sum_r' K[f, r'] (1 + d(r, r') / d_ref) ** -gamma_K, relative to 2015,
-times (1 + co-location bonus) for firms inside a science city.
+times (1 + co-location bonus x science-city build-up) for firms inside a science city.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from .agents.region import HUAIROU, N_REGIONS, NO_PLACE, distance_decay
 from .sectors import N_SECTORS
 
 
-def produce_knowledge(m, facility_investment: float) -> None:
+def produce_knowledge(m, levers: dict) -> None:
     p, u = m.p, m.universities
+    facility_investment = levers["huairou_facilities"]
     bonus = np.where(
         u.place == HUAIROU, p.facility_effect * np.sqrt(facility_investment / p.facility_ref), 0.0
     )
     u.knowledge = (1.0 - m._per_step(p.knowledge_depreciation)) * u.knowledge + knowledge_flow(
-        m, u.basic_q
+        m, u.basic_q, levers
     ) * (1.0 + bonus)
     # Reputation follows knowledge slowly (it steers the share of funding and of recruits).
     u.reputation = (1 - m._per_step(p.reputation_adjustment)) * u.reputation + m._per_step(
@@ -28,10 +30,19 @@ def produce_knowledge(m, facility_investment: float) -> None:
     ) * u.knowledge / max(u.knowledge.mean(), 1e-12)
 
 
-def knowledge_flow(m, basic_step) -> np.ndarray:
-    """New knowledge per step from basic research spend (annualised, per full-scale unit)."""
+def knowledge_flow(m, basic_step, levers: dict) -> np.ndarray:
+    """New knowledge per step from basic research spend (annualised, per full-scale unit).
+
+    Institutional reform (task 4) and less administrative burden (task 17) raise what a yuan of
+    basic research yields."""
+    p = m.p
     annual = basic_step / m.dt / max(m.scale_universities, 1e-12)
-    return m.p.knowledge_productivity * annual**0.8 * m.dt
+    productivity = p.knowledge_productivity * (
+        1.0
+        + p.research_reform_effect * levers["research_institution_reform"]
+        + p.admin_burden_effect * levers["researcher_burden_reduction"]
+    )
+    return productivity * annual**0.8 * m.dt
 
 
 def public_knowledge(m) -> np.ndarray:
@@ -41,8 +52,12 @@ def public_knowledge(m) -> np.ndarray:
     return k
 
 
-def firm_knowledge_access(m, mobile_share: float) -> np.ndarray:
-    """Access index (1 = 2015 average) for every live firm."""
+def firm_knowledge_access(m, levers: dict) -> np.ndarray:
+    """Access index (1 = 2015 average) for every live firm.
+
+    Firms inside a science city get the co-location bonus, scaled by the build-up of the science
+    cities (task 1); mobile posts (task 13) carry knowledge from universities to firms."""
+    mobile_share = levers["mobile_posts_share"]
     p, f = m.p, m.firms
     k = public_knowledge(m)
     decay = distance_decay(m.regions.distance, p.distance_ref_km, p.knowledge_distance_decay)
@@ -53,5 +68,7 @@ def firm_knowledge_access(m, mobile_share: float) -> np.ndarray:
     access = access / m.knowledge_access_ref
     live = f.live
     a = access[f.sector[live], f.region[live]]
-    coloc = np.where(f.place[live] != NO_PLACE, p.colocation_bonus, 0.0)
+    coloc = np.where(
+        f.place[live] != NO_PLACE, p.colocation_bonus * levers["science_city_support"], 0.0
+    )
     return a * (1.0 + coloc) * (1.0 + p.mobility_spillover * mobile_share)

@@ -56,13 +56,14 @@ from .agents.region import (
     RegionPopulation,
 )
 from .agents.university import INSTITUTE, UNIVERSITY, University, UniversityPopulation
+from .draws import AgentDraws
 from .levers import LeverSettings, registry, status_quo
 from .markets.capital import CapitalMarket
 from .markets.talent import HIGH_END, RESEARCHERS, TalentMarket
 from .markets.technology import TechnologyMarket
 from .params import Params
 from .scenario import Scenario, load_scenario
-from .sectors import N_SECTORS
+from .sectors import KEY_FIELDS, N_SECTORS
 from .shocks import ShockSettings
 
 # One independent random stream per stochastic process, in a fixed order: adding a process at the
@@ -189,7 +190,7 @@ class InnovationModel(mesa.Model):
         )
         self._balance_outside_pools()
         # Knowledge access is measured relative to the 2015 state.
-        knowledge.firm_knowledge_access(self, self.lever_values["mobile_posts_share"])
+        knowledge.firm_knowledge_access(self, self.lever_values)
 
         self.datacollector = mesa.DataCollector(model_reporters=indicators.step_reporters())
         self.running = True
@@ -292,9 +293,9 @@ class InnovationModel(mesa.Model):
         )
         u.applied_q += u.cash * self._per_step(p.retained_income_spend_rate)  # as in each step
         # Knowledge starts at its steady state under 2015 funding.
-        u.knowledge[:] = knowledge.knowledge_flow(self, u.basic_q) / self._per_step(
-            p.knowledge_depreciation
-        )
+        u.knowledge[:] = knowledge.knowledge_flow(
+            self, u.basic_q, self.lever_values
+        ) / self._per_step(p.knowledge_depreciation)
         u.reputation[:] = 0.5 * u.reputation + 0.5 * u.knowledge / u.knowledge.mean()
         stock = self.base.patent_stock_2015 * (1 - p.firm_patent_share) * self.scale_universities
         u.patents[:] = rng.multinomial(int(round(stock)), u.researchers / u.researchers.sum())
@@ -496,9 +497,34 @@ class InnovationModel(mesa.Model):
         self.technology_market.calibrate(self, targets, p.tech_firm_buyer_share)
 
     def _science_city_bonus(self) -> np.ndarray:
+        """Amenity of the zones that hold a science city, scaled by their build-up (task 1)."""
         bonus = np.zeros(N_REGIONS)
-        bonus[[CORE, INDUSTRY, GREEN]] = self.p.science_city_amenity
+        bonus[[CORE, INDUSTRY, GREEN]] = (
+            self.p.science_city_amenity * self.lever_values["science_city_support"]
+        )
         return bonus
+
+    def _draws(self, stream: str, step: int, idx: np.ndarray) -> AgentDraws:
+        """Per-firm draws keyed by firm id (common random numbers across scenarios)."""
+        return AgentDraws(self.seed, STREAMS.index(stream), step, self.firms.firm_id[idx])
+
+    def _leap_grants(self, live: np.ndarray, annual: float) -> np.ndarray:
+        """Technology leap projects (task 6): the year's fiscal co-funding, paid each quarter to
+        Beijing firms of the eight key fields in proportion to their planned R&D. Returns the
+        grant of every live firm (added to its cash)."""
+        f = self.firms
+        grant = np.zeros(live.size)
+        if annual <= 0:
+            return grant
+        eligible = f.in_beijing(live) & np.isin(f.sector[live], KEY_FIELDS)
+        weight = np.where(eligible, f.rd_pref[live] * f.revenue[live], 0.0)
+        if weight.sum() <= 0:
+            return grant
+        grant = annual * self.scale_firms * self.dt * weight / weight.sum()
+        f.cash[live] += grant
+        self.money.transfer("government", "firms", grant.sum())
+        self.year_acc["leap_grants"] += grant.sum()
+        return grant
 
     # ------------------------------------------------------------------------------------------
     # time
@@ -542,7 +568,7 @@ class InnovationModel(mesa.Model):
         self.money.transfer("universities", "households", spend)
         self.year_acc["rd_public"] += spend
         self.year_acc["rd_basic"] += u.basic_q.sum()
-        knowledge.produce_knowledge(self, lev["huairou_facilities"])
+        knowledge.produce_knowledge(self, lev)
         self.inventor_share_effective = u.transfer_effort(
             p, lev["inventor_income_share"], lev["central_unit_coverage"]
         )
@@ -555,7 +581,8 @@ class InnovationModel(mesa.Model):
         f.cash[live] += gain - loss
         self.money.transfer("customers", "firms", gain.sum())
         self.money.transfer("firms", "households", loss.sum())
-        rd = f.decide_rd(live, p, lev["ip_protection"], 0.0, self.dt)
+        grant = self._leap_grants(live, lev["technology_leap_funding"])
+        rd = f.decide_rd(live, p, lev["ip_protection"], p.leap_additionality * grant, self.dt)
         f.rd_q[live] = rd
         f.cash[live] -= rd
         self.money.transfer("firms", "households", rd.sum())
@@ -566,7 +593,7 @@ class InnovationModel(mesa.Model):
         # 5. talent
         tm = self.talent_market
         tm.retire(self)
-        tm.promote(self)
+        tm.promote(self, lev["young_scientist_support"])
         if sub == self.steps_per_year // 2:
             tm.graduate(self)
         tm.academic_mobility(self, lev["mobile_posts_share"])
@@ -575,7 +602,7 @@ class InnovationModel(mesa.Model):
         tm.match(self)
 
         # 6. innovation and the patent office
-        access = knowledge.firm_knowledge_access(self, lev["mobile_posts_share"])
+        access = knowledge.firm_knowledge_access(self, lev)
         apps = f.innovate(
             live,
             p,
@@ -584,6 +611,8 @@ class InnovationModel(mesa.Model):
             lev["ip_protection"],
             self.base.patent_productivity_firm,
             self.dt,
+            platforms=lev["technology_innovation_centers"],
+            draws=self._draws("innovation", s, live),
         )
         u_apps = u.patent_applications(
             p, self.streams["innovation"], self.base.patent_productivity_university
@@ -613,10 +642,12 @@ class InnovationModel(mesa.Model):
         # change of log m since the last step enters this step's growth once.
         jump = p.demand_shock_sensitivity * (np.log(self.shocks.demand) - np.log(self._demand_prev))
         self._demand_prev = self.shocks.demand
-        f.grow(live, p, self.streams["growth"], jump / self.dt, self.dt)
+        f.grow(
+            live, p, self.streams["growth"], jump / self.dt, self.dt, self._draws("growth", s, live)
+        )
         f.valuation_update(live, p)
         self._payouts(live)
-        self._closures()
+        self._closures(s)
         self._entry(lev)
 
         # 10. end of year
@@ -690,13 +721,13 @@ class InnovationModel(mesa.Model):
         f.cash[live] -= excess
         self.money.transfer("firms", "households", excess.sum())
 
-    def _closures(self) -> None:
-        f, p, rng = self.firms, self.p, self.streams["exit"]
+    def _closures(self, step: int) -> None:
+        f, p = self.firms, self.p
         live = f.live
         h = 1.0 - (1.0 - f.exit_hazard(live, p, self.dt)) ** self.dt
         broke = (f.cash[live] < p.insolvency_cash) & (f.margin[live] < 0)
         h = np.where(broke, np.maximum(h, p.insolvency_exit_prob), h)
-        closing = live[rng.random(live.size) < h]
+        closing = live[self._draws("exit", step, live).random() < h]
         self._remove_firms(closing, reason="closed")
 
     def _remove_firms(self, idx: np.ndarray, reason: str) -> None:
@@ -729,15 +760,21 @@ class InnovationModel(mesa.Model):
         p, f, u, r, rng = self.p, self.firms, self.universities, self.regions, self.streams["entry"]
         dt = self.dt
         base = p.n_firms_2015 * self.scale_firms * dt
+        # Registration reform (task 14) lowers the threshold for every domestic start-up.
+        registration = 1.0 + p.registration_effect * lev["business_registration_reform"]
         spin = rng.poisson(
-            u.spin_off_rate(p, lev["mobile_posts_share"])
+            registration
+            * u.spin_off_rate(p, lev["mobile_posts_share"])
             * self.scale_firms
             / self.scale_universities
         )
         n_spin = int(spin.sum())
-        n_inc = int(rng.poisson(base * p.incubator_entry_rate * lev["incubator_capacity"]))
+        n_inc = int(
+            rng.poisson(base * p.incubator_entry_rate * lev["incubator_capacity"] * registration)
+        )
         easing = 1.0 + p.visa_easing_effect * lev["overseas_talent_easing"]
-        n_ret = int(rng.poisson(base * p.returnee_entry_rate * easing * self.shocks.talent_inflow))
+        returnees = easing * lev["overseas_talent_bases"] * self.shocks.talent_inflow
+        n_ret = int(rng.poisson(base * p.returnee_entry_rate * returnees))
         n_for = int(rng.poisson(base * p.foreign_rd_entry_rate * lev["foreign_rd_attraction"]))
         n = n_spin + n_inc + n_ret + n_for
         if n == 0:

@@ -25,7 +25,7 @@ import mesa
 import numpy as np
 
 from ..levers import status_quo
-from ..sectors import MANUFACTURING, N_SECTORS
+from ..sectors import KEY_FIELDS, MANUFACTURING, N_SECTORS
 from .region import BEIJING, HEBEI, TIANJIN
 
 OWNERSHIP = ("private", "state_owned", "foreign")
@@ -150,7 +150,16 @@ class FirmPopulation:
         return np.clip(np.minimum(desired, self.cash[idx]), 0.0, None)
 
     def innovate(
-        self, idx, p, rng, access, ip_protection: float, patent_productivity: float, dt: float
+        self,
+        idx,
+        p,
+        rng,
+        access,
+        ip_protection: float,
+        patent_productivity: float,
+        dt: float,
+        platforms: float = 0.0,
+        draws=None,
     ):
         """Stochastic technology gains and patent applications from R&D and knowledge access.
 
@@ -162,11 +171,13 @@ class FirmPopulation:
         effort = np.minimum(
             (rd_per_emp / p.rd_per_employee_ref) ** p.tech_rd_elasticity, p.max_rd_effort
         )
-        luck = rng.exponential(1.0, idx.size)
+        luck = draws.exponential() if draws is not None else rng.exponential(1.0, idx.size)
         gain = p.tech_progress * dt * effort * access**p.knowledge_elasticity * luck
-        # Technology bought on the market last step adds to the gain.
+        # Technology bought on the market last step adds to the gain; national technology
+        # innovation centers (task 5) help firms in the key fields absorb it.
         budget = np.maximum(self.revenue[idx] * dt + self.rd_q[idx], 1e-6)
-        gain += p.purchase_tech_effect * np.minimum(self.purchases_q[idx] / budget, 1.0)
+        absorb = 1.0 + p.platform_effect * platforms * np.isin(self.sector[idx], KEY_FIELDS)
+        gain += p.purchase_tech_effect * absorb * np.minimum(self.purchases_q[idx] / budget, 1.0)
         # Diminishing returns: firms far ahead of their sector advance more slowly.
         gain = np.minimum(gain * np.maximum(self.tech[idx], 1e-3) ** (-p.tech_catch_up), 0.5)
         sector = self.sector[idx]
@@ -182,7 +193,7 @@ class FirmPopulation:
         self.pending[idx] += apps
         return apps
 
-    def grow(self, idx, p, rng, demand_growth: float, dt: float):
+    def grow(self, idx, p, rng, demand_growth: float, dt: float, draws=None):
         """Revenue and employment dynamics for one step."""
         sector = self.sector[idx]
         rel_gain = self.dlog_tech[idx]
@@ -194,7 +205,8 @@ class FirmPopulation:
         scale = np.clip(scale, sd * 0.2, np.minimum(sd * 6.0, 0.5))
         # Laplace shocks in log revenue, centred so that they add no drift to revenue itself:
         # E[exp(b L)] = 1 / (1 - b^2) for a standard Laplace L and b < 1.
-        shock = rng.laplace(0.0, 1.0, idx.size) * scale + np.log1p(-(scale**2))
+        u = draws.laplace() if draws is not None else rng.laplace(0.0, 1.0, idx.size)
+        shock = u * scale + np.log1p(-(scale**2))
         startup = (self.stage[idx] >= 1) & (self.stage[idx] < LISTED) & (rev < p.revenue_ref)
         g = (p.revenue_growth + demand_growth + p.progress_to_growth * faster[sector]) * dt
         g += p.tech_to_growth * rel_gain + shock

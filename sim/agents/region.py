@@ -59,22 +59,30 @@ def distance_matrix(p) -> np.ndarray:
     return d
 
 
-def border_matrix(p, jjj_integration: float) -> np.ndarray:
+def _opened(friction: float, share_removed: float) -> float:
+    return friction + (1.0 - friction) * share_removed
+
+
+def border_matrix(
+    p, jjj_integration: float, domestic_opening: float = 0.0, international_opening: float = 0.0
+) -> np.ndarray:
     """Multiplicative friction of administrative borders (1 = none).
 
-    The unified Jing-Jin-Ji market lever removes part of the Beijing-Tianjin-Hebei border friction.
+    Each argument is the share of a border's friction that policy removes: the unified Jing-Jin-Ji
+    market (Beijing-Tianjin-Hebei), cooperation with the rest of China (task 10), and international
+    technology transfer (tasks 11-12).
     """
     b = np.ones((N_REGIONS, N_REGIONS))
-    jjj = p.border_jjj + (1.0 - p.border_jjj) * jjj_integration
+    jjj = _opened(p.border_jjj, jjj_integration)
     for r in BEIJING:
         for n in JJJ_NEIGHBOURS:
             b[r, n] = b[n, r] = jjj
     b[TIANJIN, HEBEI] = b[HEBEI, TIANJIN] = jjj
     for r in range(N_REGIONS):
         if r != REST_OF_CHINA:
-            b[r, REST_OF_CHINA] = b[REST_OF_CHINA, r] = p.border_domestic
+            b[r, REST_OF_CHINA] = b[REST_OF_CHINA, r] = _opened(p.border_domestic, domestic_opening)
     for r in range(ABROAD):
-        b[r, ABROAD] = b[ABROAD, r] = p.border_international
+        b[r, ABROAD] = b[ABROAD, r] = _opened(p.border_international, international_opening)
     np.fill_diagonal(b, 1.0)
     return b
 

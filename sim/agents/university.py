@@ -80,10 +80,12 @@ class UniversityPopulation:
         self.effort = np.maximum(0.05, 1.0 + p.inventor_share_elasticity * (effective - base))
         return effective
 
-    def technology_offer(self, p) -> np.ndarray:
-        """Value of technology offered per quarter (licences, contracts), 100m yuan."""
+    def technology_offer(self, p, burden_reduction: float = 0.0) -> np.ndarray:
+        """Value of technology offered per quarter (licences, contracts), 100m yuan; researchers
+        freed from administration (task 17) have more time for transfer."""
         quality = np.sqrt(self.knowledge / max(self.knowledge.mean(), 1e-12))
-        return self.applied_q * quality * self.tto * self.effort
+        time = 1.0 + p.admin_burden_effect * burden_reduction
+        return self.applied_q * quality * self.tto * self.effort * time
 
     def spin_off_rate(self, p, mobility: float) -> np.ndarray:
         """Expected spin-offs this step per unit: spin_off_rate per 100m yuan of applied research."""

@@ -45,15 +45,18 @@ class TalentMarket:
         r.pool[:, BEIJING] *= 1 - q
         m.talent.transfer("holders", "retired", out)
 
-    def promote(self, m) -> None:
-        """Careers: a share of employed researchers becomes high-end talent each year."""
+    def promote(self, m, young_support: float = 1.0) -> None:
+        """Careers: a share of employed researchers becomes high-end talent each year; support
+        for young scientists (task 3) speeds promotion in universities and institutes."""
         q = m._per_step(m.p.promotion_rate)
+        boost = max(0.0, 1.0 + m.p.young_scientist_effect * (young_support - 1.0))
+        q_u = m._per_step(min(0.99, m.p.promotion_rate * boost))
         f, u = m.firms, m.universities
         live = f.live
         moved = f.researchers[live] * q
         f.researchers[live] -= moved
         f.high_end[live] += moved
-        moved_u = u.researchers * q
+        moved_u = u.researchers * q_u
         u.researchers -= moved_u
         u.high_end += moved_u
 

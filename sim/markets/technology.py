@@ -28,6 +28,7 @@ NF, NR = N_SECTORS, N_REGIONS
 
 
 STATUS_QUO_IP = status_quo("ip_protection")
+STATUS_QUO_BASES = status_quo("jjj_transfer_bases")
 
 
 class TechnologyMarket:
@@ -41,9 +42,15 @@ class TechnologyMarket:
         self.flow = np.zeros((NR, NR))
         self.contracts = np.zeros((NR, NR))
 
-    def weights(self, p, jjj: float) -> np.ndarray:
+    def weights(self, p, levers: dict) -> np.ndarray:
         """W[fs, rs, fb, rb]: how easily a buyer cell reaches a seller cell."""
-        geo = self.decay * border_matrix(p, jjj)
+        border = border_matrix(
+            p,
+            levers["jjj_unified_tech_market"],
+            levers["national_cooperation"],
+            levers["international_technology_transfer"],
+        )
+        geo = self.decay * border
         return FIELD_FIT[:, None, :, None] * geo[None, :, None, :]
 
     def offers(self, m):
@@ -52,7 +59,7 @@ class TechnologyMarket:
         median_tech = np.median(f.tech[live]) if live.size else 1.0
         leader = f.tech[live] > median_tech
         firm_offer = np.where(leader, f.researchers[live] * f.tech[live], 0.0)
-        uni_offer = u.technology_offer(p)
+        uni_offer = u.technology_offer(p, m.lever_values["researcher_burden_reduction"])
         if self.uni_offer_scale is None:
             # Base year: universities' share of the offered value is the 2015 seller share.
             s = p.university_seller_share_2015
@@ -73,7 +80,7 @@ class TechnologyMarket:
             u.field, u.region, uni_offer
         )
         self.supply_ref = S.sum()
-        W = self.weights(p, m.lever_values["jjj_unified_tech_market"])
+        W = self.weights(p, m.lever_values)
         acc = self._access(S, W, p)  # [fb, rb]
         d_f = self.firm_demand(m, live)
         firm_cells = self._cells(f.sector[live], f.region[live], d_f)
@@ -98,12 +105,17 @@ class TechnologyMarket:
         S = S_f + S_u
         if S.sum() <= 0:
             return
-        W = self.weights(p, levers["jjj_unified_tech_market"])
+        W = self.weights(p, levers)
         acc = self._access(S, W, p)
         d_f = self.firm_demand(m, live) * self.firm_demand_scale
         D_f = self._cells(fs, fr, d_f)
         D_ext = self.external_demand * external_growth_factor * m.shocks.demand
-        D = D_f + D_ext
+        # Transfer bases raise Tianjin's and Hebei's demand for Beijing's technology (task 9).
+        D_ext[:, JJJ_NEIGHBOURS] *= levers["jjj_transfer_bases"] / STATUS_QUO_BASES
+        # Public procurement (tasks 7, 16): the government buys new technology in Beijing's zones,
+        # spread over fields like the outside Beijing demand it adds to.
+        D_gov = self._government_demand(m, levers["public_procurement_innovation"])
+        D = D_f + D_ext + D_gov
         matched = D * acc  # [fb, rb]
         # Split matched demand over seller cells in proportion to S x W.
         SW = S[:, :, None, None] * W  # [fs, rs, fb, rb]
@@ -139,13 +151,27 @@ class TechnologyMarket:
         u.cash += uni_sales - inventor
         total = firm_sales.sum() + uni_sales.sum()
         led = m.money
+        gov = min((D_gov * acc).sum(), max(total - pay.sum() - voucher.sum(), 0.0))
         led.transfer("firms", "tech_clearing", pay.sum())
-        led.transfer("government", "tech_clearing", voucher.sum())
-        led.transfer("customers", "tech_clearing", max(total - pay.sum() - voucher.sum(), 0.0))
+        led.transfer("government", "tech_clearing", voucher.sum() + gov)
+        led.transfer(
+            "customers", "tech_clearing", max(total - pay.sum() - voucher.sum() - gov, 0.0)
+        )
+        m.year_acc["procurement"] += gov
         led.transfer("tech_clearing", "firms", firm_sales.sum())
         led.transfer("tech_clearing", "universities", uni_sales.sum())
         led.transfer("universities", "households", inventor.sum())
         m.year_acc["uni_licence_income"] += uni_sales.sum()
+
+    def _government_demand(self, m, annual: float) -> np.ndarray:
+        """Procurement demand per quarter (simulated scale), in the Beijing cells, by the field
+        mix of the calibrated outside Beijing demand."""
+        out = np.zeros((NF, NR))
+        if annual <= 0:
+            return out
+        bj = self.external_demand[:, BEIJING]
+        out[:, BEIJING] = annual * m.scale_firms * m.dt * bj / max(bj.sum(), 1e-12)
+        return out
 
     def _access(self, S, W, p) -> np.ndarray:
         # Access depends on where supply sits (fields, regions) and on frictions, not on its level:
