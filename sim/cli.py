@@ -1,4 +1,4 @@
-"""Command line: `innosim run`, `innosim validate` (also `python -m sim ...`).
+"""Command line: `innosim run | validate | levers | plan | compare` (also `python -m sim ...`).
 
 Bad input exits with code 2 and one message naming the file, the field path and what was
 expected; results are written to a temporary folder and moved into place only when complete.
@@ -7,6 +7,7 @@ expected; results are written to a temporary folder and moved into place only wh
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import shutil
@@ -84,7 +85,59 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("scenarios", type=Path, nargs="+")
+
+    lev = sub.add_parser("levers", help="list the policy levers (seeds/levers.yaml)")
+    lev.add_argument("--format", choices=("table", "json"), default="table")
+
+    plan = sub.add_parser("plan", help="the plan's tasks with the levers that carry each")
+    plan.add_argument("--format", choices=("text", "json"), default="text")
+
+    cmp_ = sub.add_parser(
+        "compare",
+        help="compare result folders of `innosim run`: trajectories side by side, attainment",
+    )
+    cmp_.add_argument("dirs", type=Path, nargs="+", help="result folders written by `innosim run`")
+    cmp_.add_argument("--out", type=Path, help="output folder (default: reports/comparison)")
+    cmp_.add_argument("--force", action="store_true", help="replace an existing output folder")
     return ap
+
+
+def cmd_compare(args) -> int:
+    from .compare import DEFAULT_OUT, run_comparison
+
+    print(run_comparison(args.dirs, args.out or DEFAULT_OUT, force=args.force))
+    return 0
+
+
+def cmd_levers(args) -> int:
+    from . import plan
+
+    if args.format == "json":
+        print(json.dumps(plan.lever_records(), ensure_ascii=False, indent=2))
+    else:
+        print(plan.format_levers())
+    return 0
+
+
+def cmd_plan(args) -> int:
+    from . import plan
+
+    if args.format == "json":
+        out = [
+            {
+                "task": t.number,
+                "title_zh": t.title_zh,
+                "title_en": t.title_en,
+                "pillar": t.pillar,
+                "levers": [lv.id for lv in plan.levers_of_task(t.number)],
+                "not_modelled": t.not_modelled,
+            }
+            for t in plan.tasks()
+        ]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(plan.format_plan())
+    return 0
 
 
 def cmd_validate(args) -> int:
@@ -161,12 +214,20 @@ def cmd_run(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "validate":
-            return cmd_validate(args)
-        return cmd_run(args)
+        commands = {
+            "validate": cmd_validate,
+            "run": cmd_run,
+            "levers": cmd_levers,
+            "plan": cmd_plan,
+            "compare": cmd_compare,
+        }
+        return commands[args.command](args)
     except InputError as e:
         print(f"innosim: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("innosim: interrupted; no output written", file=sys.stderr)
         return 130
