@@ -129,3 +129,76 @@ def plot_key_indicators(indicators: pd.DataFrame, out_dir: Path) -> list[Path]:
         fig.savefig(path)
         paths.append(path)
     return paths
+
+
+# ------------------------------------------------------------------------------------------------
+# several scenarios on one axis (`innosim compare`)
+# ------------------------------------------------------------------------------------------------
+# tab10 without orange (C1) and red (C3), which mark derived and official targets, then the light
+# tab20 shades of the same hues: scenarios never share a colour with the targets or observed data.
+_SCENARIO_COLORS = (
+    "#1f77b4",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+) + ("#aec7e8", "#98df8a", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
+
+
+def scenario_colors(n: int) -> list[str]:
+    """n colours, distinct for up to 16 scenarios (then repeated), none used for targets."""
+    return [_SCENARIO_COLORS[i % len(_SCENARIO_COLORS)] for i in range(n)]
+
+
+def comparison_figure(
+    indicators: pd.DataFrame, indicator: str, scenarios: list[str] | None = None
+) -> Figure:
+    """Every scenario's median and 10-90% band on the same axis, with observed data and targets.
+
+    Only the 10-90% band is drawn (no 25-75% band) so that overlapping scenarios stay legible;
+    each band is outlined in its scenario's colour. The legend names every scenario.
+    """
+    if scenarios is None:
+        scenarios = list(pd.unique(indicators.scenario))
+    unit, description = INDICATORS.get(indicator, ("", indicator))
+    sel = indicators[indicators.indicator == indicator]
+    fig = Figure(figsize=(9, 4.2), dpi=120, layout="constrained")
+    ax = fig.subplots()
+    for name, color in zip(scenarios, scenario_colors(len(scenarios)), strict=True):
+        b = bands(sel[sel.scenario == name], indicator)
+        if b.empty:
+            continue
+        ax.fill_between(b.index, b.q10, b.q90, color=color, alpha=0.15, lw=0)
+        ax.plot(b.index, b.q10, color=color, lw=0.6, alpha=0.7)
+        ax.plot(b.index, b.q90, color=color, lw=0.6, alpha=0.7)
+        ax.plot(b.index, b["median"], color=color, lw=2, label=str(name))
+    if not sel.empty:
+        draw_context(ax, indicator, (int(sel.year.min()), int(sel.year.max())))
+    ax.set_title(description, fontsize=10)
+    ax.set_ylabel(unit.replace("_", " "))
+    ax.set_xlabel("year")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    # Outside the axes: with several scenarios a legend inside would hide bands or data.
+    ax.legend(
+        fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        title="median, band 10-90%",
+        title_fontsize=7,
+    )
+    return fig
+
+
+def plot_comparison(
+    indicators: pd.DataFrame, indicator: str, path: Path, scenarios: list[str] | None = None
+) -> Path:
+    """`comparison_figure` saved as PNG."""
+    fig = comparison_figure(indicators, indicator, scenarios)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
