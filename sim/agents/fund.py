@@ -61,7 +61,7 @@ class FundPopulation:
         weights = 1.0 + p.performance_chasing * self.performance[v]
         self._credit(v, placed, None, None, weights)
         # ... which levers private LP money.
-        private = placed * levers["guidance_fund_leverage"]
+        private = placed * levers["guidance_fund_leverage"] * capital_climate
         organic = (
             p.venture_raise_2015
             * scale

@@ -80,6 +80,10 @@ class CapitalMarket:
             return
         offer = funds.deployable(suppliers, p, m.dt)
         is_g = funds.kind[suppliers] == GUIDANCE
+        # In a capital winter private investors also slow their pace of investing (and speed it
+        # up in a boom, up to the cash they hold); public guidance funds keep theirs.
+        climate = m.shocks.venture_capital
+        offer = np.where(is_g, offer, np.minimum(offer * climate, funds.cash[suppliers]))
         if is_g.any():
             private = offer[~is_g].sum()
             cap = guidance_cap * private / max(1e-12, 1.0 - guidance_cap)
