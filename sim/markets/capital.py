@@ -158,21 +158,20 @@ class CapitalMarket:
         bj = f.in_beijing(live)
         short = f.cash[live] < p.loan_trigger_years * rev
         collateral = (rev > p.loan_min_revenue) & (f.debt[live] < p.loan_to_revenue * rev)
-        backed = (f.stage[live] >= 1) & (f.stage[live] < LISTED) & (rev <= p.loan_min_revenue)
-        linked = backed & (rng.random(live.size) < linkage)
-        want = (
-            bj
-            & short
-            & (collateral | linked)
-            & (rng.random(live.size) < m._per_step(p.loan_apply_rate))
-        )
+        secured = short & collateral
+        # Under investment-loan linkage a bank also lends to a venture-backed firm without that
+        # collateral, against its last round, once it has spent most of the round.
+        backed = (f.stage[live] >= 1) & (f.stage[live] < LISTED)
+        runway_low = f.cash[live] < p.linkage_loan_share * f.last_post[live]
+        linked = backed & runway_low & ~secured & (rng.random(live.size) < linkage)
+        want = bj & (secured | linked) & (rng.random(live.size) < m._per_step(p.loan_apply_rate))
         cand = live[want]
         if cand.size == 0:
             return
         amount = np.where(
-            f.revenue[cand] > p.loan_min_revenue,
+            secured[want],
             np.maximum(p.loan_to_revenue * f.revenue[cand] - f.debt[cand], 0.0),
-            p.linkage_loan_share * f.last_post[cand],
+            np.maximum(p.linkage_loan_share * f.last_post[cand] - f.debt[cand], 0.0),
         )
         ok = amount > 0
         cand, amount = cand[ok], amount[ok]
