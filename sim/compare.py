@@ -308,14 +308,34 @@ def _display(table: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+WIDE = 4  # above this many scenarios the console table is printed one target year at a time
+
+
 def format_attainment(table: pd.DataFrame) -> str:
-    """Fixed-width console text of attainment_table, with a legend line."""
+    """Fixed-width console text of attainment_table, with a legend line.
+
+    Up to WIDE scenarios: one row per indicator. More: one block per target year with a row per
+    scenario and a column per indicator, so that the table fits a terminal."""
     if table.empty:
         return "No target falls inside the simulated horizons."
-    return (
-        _display(table).to_string(index=False)
-        + "\n(share of replicates meeting the target; target * = derived; - = year not simulated)"
-    )
+    legend = "(share of replicates meeting the target; target * = derived; - = year not simulated)"
+    years = list(pd.unique(table.columns.get_level_values(0)))
+    scenarios = [c for c in table[years[0]].columns if c not in ("target", "kind")]
+    if len(scenarios) <= WIDE:
+        return _display(table).to_string(index=False) + "\n" + legend
+    blocks = []
+    for y in years:
+        block = pd.DataFrame(index=["target", *scenarios])
+        for ind in table.index:
+            v, k = table.loc[ind, (y, "target")], table.loc[ind, (y, "kind")]
+            if pd.isna(v):
+                continue
+            cells = [_fmt(v) + ("*" if k == "derived" else "")]
+            cells += ["-" if pd.isna(p) else f"{p:.2f}" for p in table.loc[ind, y][scenarios]]
+            block[ind] = cells
+        if block.shape[1]:
+            blocks.append(f"{y}\n" + block.to_string())
+    return "\n\n".join(blocks) + "\n" + legend
 
 
 def _flat(table: pd.DataFrame) -> pd.DataFrame:

@@ -386,3 +386,21 @@ def test_real_run_folders(tmp_path):
             assert table.loc[row.indicator, (row.target_year, name)] == row.probability
     md = compare.write_comparison([d for d, _ in dirs], tmp_path / "cmp")
     assert "more_basic" in md.read_text(encoding="utf-8")
+
+
+def test_format_attainment_many_scenarios_one_block_per_year(tmp_path):
+    names = ["s1", "s2", "s3", "s4", "s5"]
+    dirs = [
+        make_result(tmp_path / n, n, {k: v * i / 5 for k, v in P_B.items()})
+        for i, n in enumerate(names, start=1)
+    ]
+    _, att = compare.load_results(dirs)
+    text = compare.format_attainment(compare.attainment_table(att))
+    blocks = text.split("\n\n")
+    assert [b.splitlines()[0] for b in blocks] == ["2017", "2020", "2030"]
+    block_2020 = blocks[1].splitlines()
+    assert block_2020[1].split() == ["rd_intensity", "basic_research_share"]
+    assert block_2020[2].split() == ["target", "7.00", "15.0"]
+    # s5 holds P_B itself: 0.7 and 0.4 in 2020.
+    assert block_2020[-1].split() == ["s5", "0.70", "0.40"]
+    assert all(max(len(line) for line in b.splitlines()) < 100 for b in blocks)
