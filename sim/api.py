@@ -43,4 +43,12 @@ def run(
     )
 
 
-__all__ = ["run", "attainment", "target_table", "load_scenario"]
+def load_sweep(directory: str | Path) -> pd.DataFrame:
+    """A sweep's results as one tidy frame: point, replicate, seed, each varied lever, year,
+    indicator, value (only the runs stored so far)."""
+    from .experiments.store import open_store
+
+    return open_store(directory).load()
+
+
+__all__ = ["run", "attainment", "target_table", "load_scenario", "load_sweep"]

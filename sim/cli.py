@@ -99,7 +99,41 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("dirs", type=Path, nargs="+", help="result folders written by `innosim run`")
     cmp_.add_argument("--out", type=Path, help="output folder (default: reports/comparison)")
     cmp_.add_argument("--force", action="store_true", help="replace an existing output folder")
+
+    sw = sub.add_parser(
+        "sweep", help="run a lever sweep (design x replicates) into a results store"
+    )
+    sw.add_argument("spec", type=Path, help="sweep spec YAML (see scenarios/sweeps/)")
+    sw.add_argument("--out", type=Path, required=True, help="sweep folder")
+    sw.add_argument(
+        "--workers", type=_positive_int, help="local worker processes (default: all cores)"
+    )
+    sw.add_argument(
+        "--scheduler",
+        help="Dask scheduler address (default: $DASK_SCHEDULER_ADDRESS; none = local processes)",
+    )
+    sw.add_argument("--resume", action="store_true", help="run only the runs not yet stored")
+    sw.add_argument("--force", action="store_true", help="replace an existing sweep folder")
+    sw.add_argument("--scale", type=_scale, help="share of Beijing's 2015 agents simulated")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
+
+
+def cmd_sweep(args) -> int:
+    from .experiments.sweep import run_sweep
+
+    summary = run_sweep(
+        args.spec,
+        args.out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        force=args.force,
+        scale=args.scale,
+        progress=not args.quiet,
+    )
+    print(summary)
+    return 0
 
 
 def cmd_compare(args) -> int:
@@ -220,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             "levers": cmd_levers,
             "plan": cmd_plan,
             "compare": cmd_compare,
+            "sweep": cmd_sweep,
         }
         return commands[args.command](args)
     except InputError as e:

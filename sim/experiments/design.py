@@ -1,0 +1,219 @@
+"""Sweep specifications and experimental designs.
+
+A sweep spec (YAML) names a base scenario, the levers to vary (a range or a list of values), a
+sampler and the number of design points and replicates:
+
+    base: ../baseline.yaml          # relative to the spec file
+    levers:
+      top_talent_recruitment: {low: 0.5, high: 3.0}
+      guidance_fund_scale: {values: [1, 2, 4]}
+    sampler: lhs                    # grid | lhs | sobol | morris
+    samples: 64
+    replicates: 8
+    seed: 2016
+
+Designs come from `scipy.stats.qmc` (Latin hypercube) and SALib (Saltelli/Sobol', Morris); the
+grid is the product of the listed values (ranges use `levels` evenly spaced values). Sobol' and
+Morris designs carry a `dummy` factor that enters no mechanism: its sensitivity index is the noise
+floor of the analysis.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
+
+from ..errors import InputError
+from ..levers import registry
+from ..scenario import read_yaml
+
+DUMMY = "dummy"
+SAMPLERS = ("grid", "lhs", "sobol", "morris")
+
+
+class Range(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self):
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+        return self
+
+
+class Values(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    values: list[float] = Field(min_length=1)
+
+
+def _lever_kind(v) -> str:
+    return "values" if isinstance(v, dict) and "values" in v else "range"
+
+
+# A lever is varied over a range {low, high} or a list {values: [...]}; which one is decided by
+# the keys, so that an error names the field of the form the user wrote.
+LeverSpec = Annotated[
+    Annotated[Range, Tag("range")] | Annotated[Values, Tag("values")],
+    Discriminator(_lever_kind),
+]
+
+
+class SweepSpec(BaseModel):
+    """A validated sweep spec; `base` is resolved against the spec file's folder."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    name: str | None = None
+    description: str | None = None
+    base: str
+    levers: dict[str, LeverSpec] = Field(min_length=1)
+    sampler: Literal["grid", "lhs", "sobol", "morris"] = "lhs"
+    samples: int = Field(64, ge=1, le=1_000_000)
+    replicates: int = Field(8, ge=1, le=10_000)
+    seed: int = Field(2016, ge=0)
+    scale: float | None = Field(None, gt=0, le=1.0)
+    levels: int = Field(4, ge=2, le=100, description="grid values per range; Morris levels")
+    source: str | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _check(self):
+        reg = registry()
+        for lid, spec in self.levers.items():
+            if lid not in reg:
+                close = difflib.get_close_matches(lid, list(reg), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"levers.{lid}: unknown lever{hint}")
+            lv = reg[lid]
+            for v in (spec.low, spec.high) if isinstance(spec, Range) else spec.values:
+                if not lv.low <= v <= lv.high:
+                    raise ValueError(
+                        f"levers.{lid}: {v:g} is outside the lever's range "
+                        f"[{lv.low:g}, {lv.high:g}] {lv.unit}"
+                    )
+        if self.sampler in ("sobol", "morris"):
+            lists = [k for k, s in self.levers.items() if isinstance(s, Values)]
+            if lists:
+                raise ValueError(
+                    f"levers.{lists[0]}: the {self.sampler} sampler needs a range "
+                    "{low, high}, not a list of values"
+                )
+        if self.sampler == "sobol" and self.samples & (self.samples - 1):
+            raise ValueError(
+                f"samples: Sobol' sampling needs a power of 2 (e.g. 64, 128), got {self.samples}"
+            )
+        return self
+
+    @property
+    def lever_ids(self) -> list[str]:
+        return list(self.levers)
+
+    def as_dict(self) -> dict:
+        """The spec as plain data (for the record kept beside the results)."""
+        out = self.model_dump(mode="json", exclude={"levers"})
+        out["levers"] = {k: v.model_dump(mode="json") for k, v in self.levers.items()}
+        return out
+
+    def base_path(self) -> Path:
+        root = Path(self.source).parent if self.source else Path.cwd()
+        return (root / self.base).resolve()
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and validate a sweep spec; every problem is an InputError naming file and field."""
+    path = Path(path)
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise InputError(str(path), None, "expected a mapping of sweep fields")
+    try:
+        spec = SweepSpec.model_validate(raw)
+    except ValidationError as e:
+        err = max(e.errors(), key=lambda x: len(x["loc"]))
+        loc = ".".join(str(x) for x in err["loc"] if str(x) not in ("range", "values"))
+        msg = err["msg"].removeprefix("Value error, ")
+        if ": " in msg and msg.split(": ", 1)[0].replace(".", "").replace("_", "").isalnum():
+            loc, msg = msg.split(": ", 1)
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(err["loc"][-1]), list(SweepSpec.model_fields))
+            msg = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+        raise InputError(str(path), loc or None, msg) from None
+    spec = spec.model_copy(update={"source": str(path)})
+    if not spec.base_path().is_file():
+        raise InputError(str(path), "base", f"scenario {spec.base!r} not found")
+    return spec
+
+
+def salib_problem(spec: SweepSpec) -> dict:
+    """The SALib problem: the varied levers plus the dummy factor (noise floor)."""
+    names = [*spec.lever_ids, DUMMY]
+    bounds = [[s.low, s.high] for s in spec.levers.values()] + [[0.0, 1.0]]
+    return {"num_vars": len(names), "names": names, "bounds": bounds}
+
+
+def design(spec: SweepSpec) -> pd.DataFrame:
+    """Design points in design order: a `point` column and one column per varied lever (plus
+    `dummy` for Sobol' and Morris). Deterministic given the spec (its seed drives the sampler)."""
+    ids = spec.lever_ids
+    if spec.sampler == "grid":
+        axes = [
+            s.values if isinstance(s, Values) else list(np.linspace(s.low, s.high, spec.levels))
+            for s in spec.levers.values()
+        ]
+        X = np.array(list(itertools.product(*axes)), dtype=float)
+        cols = ids
+    elif spec.sampler == "lhs":
+        from scipy.stats import qmc
+
+        u = qmc.LatinHypercube(d=len(ids), seed=np.random.default_rng(spec.seed)).random(
+            spec.samples
+        )
+        X = np.empty_like(u)
+        for j, s in enumerate(spec.levers.values()):
+            if isinstance(s, Range):
+                X[:, j] = s.low + u[:, j] * (s.high - s.low)
+            else:  # a list: each value gets an equal share of the unit interval
+                k = np.minimum((u[:, j] * len(s.values)).astype(int), len(s.values) - 1)
+                X[:, j] = np.asarray(s.values)[k]
+        cols = ids
+    elif spec.sampler == "sobol":
+        from SALib.sample import sobol
+
+        X = sobol.sample(salib_problem(spec), spec.samples, calc_second_order=False, seed=spec.seed)
+        cols = [*ids, DUMMY]
+    else:
+        from SALib.sample import morris
+
+        X = morris.sample(salib_problem(spec), spec.samples, num_levels=spec.levels, seed=spec.seed)
+        cols = [*ids, DUMMY]
+    df = pd.DataFrame(X, columns=cols)
+    df.insert(0, "point", np.arange(len(df), dtype=np.int64))
+    return df
+
+
+def n_points(spec: SweepSpec) -> int:
+    """Design size without building it (for messages)."""
+    d = len(spec.levers)
+    if spec.sampler == "grid":
+        return math.prod(
+            len(s.values) if isinstance(s, Values) else spec.levels for s in spec.levers.values()
+        )
+    if spec.sampler == "sobol":
+        return spec.samples * (d + 1 + 2)
+    if spec.sampler == "morris":
+        return spec.samples * (d + 2)
+    return spec.samples

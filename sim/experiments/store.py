@@ -1,0 +1,127 @@
+"""Results store of a sweep: one immutable Parquet part per run, written atomically.
+
+    DIR/spec.yaml        the sweep spec as run, with the base scenario resolved (every default)
+    DIR/design.parquet   design points: point, one column per varied lever (and dummy)
+    DIR/runs.parquet     the run table: point, replicate, seed, key
+    DIR/parts/KEY.parquet  one run's indicators: year, indicator, value
+
+A run's key is a hash of (package version, the resolved scenario of its point, scale, seed), so a
+part is valid for exactly one run: `--resume` runs the keys that have no part yet. A part is
+written to a temporary file in the same folder and renamed into place, so a killed sweep leaves
+either a complete part or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from ..errors import InputError
+
+PARTS = "parts"
+
+
+def run_key(resolved_scenario: dict, scale: float, seed: int, version: str) -> str:
+    """Content hash identifying one run (its part file name)."""
+    payload = json.dumps(
+        {"v": version, "scenario": resolved_scenario, "scale": float(scale), "seed": int(seed)},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Store:
+    """A sweep's folder."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.parts = self.root / PARTS
+
+    # --- layout --------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return (self.root / "spec.yaml").is_file()
+
+    def create(self, spec: dict, design: pd.DataFrame, runs: pd.DataFrame) -> None:
+        self.parts.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.root / "design.parquet", lambda p: design.to_parquet(p, index=False))
+        _atomic_write(self.root / "runs.parquet", lambda p: runs.to_parquet(p, index=False))
+        # spec.yaml last: its presence marks a complete sweep folder.
+        text = yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
+        _atomic_write(self.root / "spec.yaml", lambda p: Path(p).write_text(text, "utf-8"))
+
+    def spec(self) -> dict:
+        return yaml.safe_load((self.root / "spec.yaml").read_text("utf-8"))
+
+    def design(self) -> pd.DataFrame:
+        return pd.read_parquet(self.root / "design.parquet")
+
+    def runs(self) -> pd.DataFrame:
+        return pd.read_parquet(self.root / "runs.parquet")
+
+    # --- parts ---------------------------------------------------------------------------------
+    def part_path(self, key: str) -> Path:
+        return self.parts / f"{key}.parquet"
+
+    def done(self) -> set[str]:
+        """Keys with a complete part (temporary files of killed writers are ignored)."""
+        if not self.parts.is_dir():
+            return set()
+        return {p.stem for p in self.parts.glob("*.parquet") if not p.name.startswith(".")}
+
+    def clean_temporary(self) -> int:
+        n = 0
+        for p in self.parts.glob(".tmp-*"):
+            p.unlink(missing_ok=True)
+            n += 1
+        return n
+
+    def write_part(self, key: str, frame: pd.DataFrame) -> None:
+        """One run's year, indicator, value (with its key, so parts can be read as one table)."""
+        frame = frame.assign(key=key)
+        _atomic_write(self.part_path(key), lambda p: frame.to_parquet(p, index=False))
+
+    # --- reading -------------------------------------------------------------------------------
+    def load(self) -> pd.DataFrame:
+        """Tidy results: point, replicate, seed, each varied lever, year, indicator, value."""
+        import pyarrow.dataset as ds
+
+        runs, design = self.runs(), self.design()
+        levers = [c for c in design.columns if c != "point"]
+        cols = ["point", "replicate", "seed", *levers, "year", "indicator", "value"]
+        if not self.done():
+            return pd.DataFrame(columns=cols)
+        # Files starting with "." (temporary parts of a killed writer) are ignored.
+        table = ds.dataset(self.parts, format="parquet").to_table()
+        parts = table.to_pandas()
+        out = runs.merge(parts, on="key", how="inner").merge(design, on="point", how="left")
+        out = out.sort_values(["point", "replicate", "year", "indicator"], kind="stable")
+        return out[cols].reset_index(drop=True)
+
+
+def open_store(root: str | Path) -> Store:
+    """An existing sweep folder, or an InputError naming what is missing."""
+    store = Store(root)
+    if not store.root.is_dir():
+        raise InputError(str(root), None, "sweep folder not found")
+    for name in ("spec.yaml", "design.parquet", "runs.parquet"):
+        if not (store.root / name).is_file():
+            raise InputError(str(root), None, f"not a sweep folder ({name} missing)")
+    return store

@@ -1,0 +1,147 @@
+"""Sweeps: a design of lever settings x replicates, run in parallel into a resumable store.
+
+Common random numbers: replicate r has the same seed at every design point (`replicate_seeds`),
+and inside a run every stochastic process has its own spawned stream and per-firm draws are keyed
+by firm id, so differences between points are the levers' effect, not reshuffled noise.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ..errors import InputError
+from ..scenario import load_scenario
+from .design import DUMMY, SweepSpec, design, load_spec
+from .executors import Task, default_workers, run_dask, run_local
+from .runs import replicate_seeds
+from .store import Store, run_key
+
+
+@dataclass
+class SweepSummary:
+    out: Path
+    points: int
+    replicates: int
+    total: int
+    skipped: int  # already in the store (resume)
+    ran: int
+    seconds: float
+    workers: int | str
+
+    def __str__(self) -> str:
+        rate = self.ran / self.seconds * 60 if self.seconds > 0 and self.ran else 0.0
+        lines = [
+            f"{self.points} design point(s) x {self.replicates} replicate(s) = {self.total} runs",
+            f"ran {self.ran} in {self.seconds:.1f} s ({rate:.1f} runs/min on {self.workers})"
+            + (f"; {self.skipped} already done" if self.skipped else ""),
+            f"results -> {self.out}/ (load with sim.api.load_sweep)",
+        ]
+        return "\n".join(lines)
+
+
+def plan_runs(spec: SweepSpec, scale: float | None = None):
+    """The design, the run table and the tasks of a sweep (deterministic given the spec)."""
+    base = load_scenario(spec.base_path())
+    scale = scale if scale is not None else (spec.scale if spec.scale is not None else base.scale)
+    pts = design(spec)
+    seeds = replicate_seeds(spec.seed, spec.replicates)
+    levers = [c for c in pts.columns if c not in ("point", DUMMY)]
+    rows, tasks = [], []
+    for rec in pts.to_dict("records"):
+        resolved = base.with_levers({k: float(rec[k]) for k in levers}).resolved()
+        resolved.pop("source", None)
+        for r, seed in enumerate(seeds):
+            key = run_key(resolved, scale, seed, __version__)
+            rows.append({"point": int(rec["point"]), "replicate": r, "seed": seed, "key": key})
+            tasks.append(Task(key, int(rec["point"]), r, seed, scale, resolved))
+    return pts, pd.DataFrame(rows), tasks, base, scale
+
+
+def run_sweep(
+    spec_path: str | Path,
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler=None,
+    resume: bool = False,
+    force: bool = False,
+    scale: float | None = None,
+    progress: bool = True,
+) -> SweepSummary:
+    """Run (or resume) a sweep into `out`; returns a summary. Bad input raises InputError."""
+    spec = load_spec(spec_path)
+    out = Path(out)
+    pts, runs, tasks, base, scale = plan_runs(spec, scale)
+    record = {
+        "name": spec.name or Path(spec_path).stem,
+        "description": spec.description,
+        "spec": spec.as_dict(),
+        "scale": scale,
+        "innosim_version": __version__,
+        "base_scenario": base.resolved(),
+    }
+    record["base_scenario"].pop("source", None)
+    store = Store(out)
+    if store.exists():
+        if resume:
+            previous = store.runs()
+            if sorted(previous.key) != sorted(runs.key):
+                raise InputError(
+                    str(out),
+                    None,
+                    "holds a different sweep (spec, scale or model version changed); "
+                    "use a new --out folder or --force to replace it",
+                )
+            store.clean_temporary()
+        elif force:
+            shutil.rmtree(out)
+        else:
+            raise InputError(
+                str(out), None, "already holds a sweep; use --resume to continue it or --force"
+            )
+    elif out.exists() and any(out.iterdir()):
+        if not force:
+            raise InputError(str(out), None, "exists and is not a sweep folder; use --force")
+        shutil.rmtree(out)
+    if not store.exists():
+        store.create(record, pts, runs)
+
+    done = store.done()
+    todo = [t for t in tasks if t.key not in done]
+    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+    n_workers = workers or default_workers()
+    label = f"dask {scheduler}" if scheduler else f"{n_workers} worker(s)"
+    t0 = time.perf_counter()
+    bar = tqdm(
+        total=len(tasks),
+        initial=len(tasks) - len(todo),
+        desc=record["name"],
+        unit="run",
+        disable=not progress,
+        smoothing=0.1,
+    )
+    try:
+        results = run_dask(todo, scheduler) if scheduler else run_local(todo, n_workers)
+        for task, frame in results:
+            store.write_part(task.key, frame)
+            bar.update()
+    finally:
+        bar.close()
+    return SweepSummary(
+        out=out,
+        points=len(pts),
+        replicates=spec.replicates,
+        total=len(tasks),
+        skipped=len(tasks) - len(todo),
+        ran=len(todo),
+        seconds=time.perf_counter() - t0,
+        workers=label,
+    )
