@@ -96,9 +96,26 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="compare result folders of `innosim run`: trajectories side by side, attainment",
     )
-    cmp_.add_argument("dirs", type=Path, nargs="+", help="result folders written by `innosim run`")
-    cmp_.add_argument("--out", type=Path, help="output folder (default: reports/comparison)")
+    cmp_.add_argument(
+        "dirs",
+        type=Path,
+        nargs="+",
+        help="result folders written by `innosim run`, or one sweep folder of `innosim sweep`",
+    )
+    cmp_.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (default: reports/comparison; for a sweep DIR/comparison)",
+    )
     cmp_.add_argument("--force", action="store_true", help="replace an existing output folder")
+    cmp_.add_argument(
+        "--points",
+        type=int,
+        nargs="+",
+        help="sweep only: design points to compare (default: the reference and the 5 points "
+        "with the highest mean 2030 R&D intensity)",
+    )
+    cmp_.add_argument("--reference", type=int, help="sweep only: the reference point (default: 0)")
 
     sw = sub.add_parser(
         "sweep", help="run a lever sweep (design x replicates) into a results store"
@@ -116,6 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--force", action="store_true", help="replace an existing sweep folder")
     sw.add_argument("--scale", type=_scale, help="share of Beijing's 2015 agents simulated")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    an = sub.add_parser("analyze", help="sensitivity indices (SALib) of a Sobol' or Morris sweep")
+    an.add_argument("dir", type=Path, help="sweep folder")
+    an.add_argument("--method", choices=("sobol", "morris"), required=True)
+    an.add_argument(
+        "--outcome",
+        nargs="+",
+        help="outcomes as INDICATOR@YEAR or attain:INDICATOR@YEAR (default: the indicators "
+        "with a 2030 target, their value and attainment)",
+    )
     return ap
 
 
@@ -138,8 +165,32 @@ def cmd_sweep(args) -> int:
 
 def cmd_compare(args) -> int:
     from .compare import DEFAULT_OUT, run_comparison
+    from .experiments.points import default_out, is_sweep_folder, write_point_comparison
 
+    if len(args.dirs) == 1 and is_sweep_folder(args.dirs[0]):
+        d = args.dirs[0]
+        text = write_point_comparison(
+            d,
+            args.out or default_out(d),
+            points=args.points,
+            reference=args.reference,
+            force=args.force,
+        )
+        print(text)
+        return 0
+    if args.points is not None or args.reference is not None:
+        raise InputError(None, "--points", "only applies to one sweep folder")
     print(run_comparison(args.dirs, args.out or DEFAULT_OUT, force=args.force))
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    from .experiments.analysis import analyze, format_analysis, write_analysis
+
+    df = analyze(args.dir, args.method, args.outcome or None)
+    md = write_analysis(args.dir, args.method, args.outcome or None, results=df)
+    print(format_analysis(df))
+    print(f"\n-> {md.parent}/ ({md.name})")
     return 0
 
 
@@ -255,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             "plan": cmd_plan,
             "compare": cmd_compare,
             "sweep": cmd_sweep,
+            "analyze": cmd_analyze,
         }
         return commands[args.command](args)
     except InputError as e:

@@ -262,3 +262,20 @@ def test_cli_sweep_end_to_end(tmp_path, short_base, capsys):
     text = capsys.readouterr().out
     assert "2 design point(s) x 1 replicate(s) = 2 runs" in text
     assert len(Store(out).done()) == 2
+
+
+def test_sobol_dummy_selects_the_seeds_and_levers_keep_common_seeds(tmp_path, short_base):
+    from sim.experiments.sweep import plan_runs
+
+    spec = load_spec(
+        write_spec(tmp_path, short_base, sampler="sobol", samples=4, levers=RANGE_ONLY)
+    )
+    pts, runs, tasks, _, _ = plan_runs(spec)
+    seeds = runs.groupby("point").seed.apply(tuple)
+    by_dummy = pts.set_index("point")[DUMMY]
+    for a in pts.point:
+        for b in pts.point:
+            same_dummy = by_dummy[a] == by_dummy[b]
+            assert (seeds[a] == seeds[b]) == same_dummy
+    # Every run is computed once even if two points repeat each other.
+    assert len({t.key for t in tasks}) == len(tasks)

@@ -3,6 +3,12 @@
 Common random numbers: replicate r has the same seed at every design point (`replicate_seeds`),
 and inside a run every stochastic process has its own spawned stream and per-firm draws are keyed
 by firm id, so differences between points are the levers' effect, not reshuffled noise.
+
+The one exception is the `dummy` factor of Sobol' and Morris designs: it enters no mechanism but
+selects the seed set, so its sensitivity index measures how much of an outcome's variation is
+noise (the noise floor). Points with the same dummy value (every Saltelli or Morris step that
+changes a lever) share their seeds, so a lever's effect is still measured on common random
+numbers.
 """
 
 from __future__ import annotations
@@ -39,7 +45,12 @@ class SweepSummary:
     def __str__(self) -> str:
         rate = self.ran / self.seconds * 60 if self.seconds > 0 and self.ran else 0.0
         lines = [
-            f"{self.points} design point(s) x {self.replicates} replicate(s) = {self.total} runs",
+            f"{self.points} design point(s) x {self.replicates} replicate(s) = {self.total} runs"
+            + (
+                " (repeated settings run once)"
+                if self.total < self.points * self.replicates
+                else ""
+            ),
             f"ran {self.ran} in {self.seconds:.1f} s ({rate:.1f} runs/min on {self.workers})"
             + (f"; {self.skipped} already done" if self.skipped else ""),
             f"results -> {self.out}/ (load with sim.api.load_sweep)",
@@ -52,17 +63,25 @@ def plan_runs(spec: SweepSpec, scale: float | None = None):
     base = load_scenario(spec.base_path())
     scale = scale if scale is not None else (spec.scale if spec.scale is not None else base.scale)
     pts = design(spec)
-    seeds = replicate_seeds(spec.seed, spec.replicates)
+    common = replicate_seeds(spec.seed, spec.replicates)
     levers = [c for c in pts.columns if c not in ("point", DUMMY)]
-    rows, tasks = [], []
+    rows, tasks, seen = [], [], set()
     for rec in pts.to_dict("records"):
         resolved = base.with_levers({k: float(rec[k]) for k in levers}).resolved()
         resolved.pop("source", None)
+        seeds = common if DUMMY not in rec else _dummy_seeds(spec, rec[DUMMY])
         for r, seed in enumerate(seeds):
             key = run_key(resolved, scale, seed, __version__)
             rows.append({"point": int(rec["point"]), "replicate": r, "seed": seed, "key": key})
-            tasks.append(Task(key, int(rec["point"]), r, seed, scale, resolved))
+            if key not in seen:  # a point may repeat another (grid or Morris levels): run once
+                seen.add(key)
+                tasks.append(Task(key, int(rec["point"]), r, seed, scale, resolved))
     return pts, pd.DataFrame(rows), tasks, base, scale
+
+
+def _dummy_seeds(spec: SweepSpec, dummy: float) -> list[int]:
+    """Replicate seeds selected by the dummy factor's value (see the module docstring)."""
+    return replicate_seeds(spec.seed * 1_000_003 + int(round(float(dummy) * 1e9)), spec.replicates)
 
 
 def run_sweep(
