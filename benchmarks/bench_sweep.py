@@ -71,13 +71,24 @@ def main() -> None:
         k = args.overhead_runs
         small = _spec(tmp, k // args.replicates or 1, args.replicates, args.scale)
         _, _, tasks, _, _ = plan_runs(load_spec(small))
-        t0 = time.perf_counter()
-        for t in tasks:
-            compute(t)
-        direct = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        run_sweep(small, tmp / "overhead", workers=1, progress=False)
-        harness = time.perf_counter() - t0
+        compute(tasks[0])  # warm-up: imports and first-call costs are neither's overhead
+
+        def direct_once() -> float:
+            t0 = time.perf_counter()
+            for t in tasks:
+                compute(t)
+            return time.perf_counter() - t0
+
+        def sweep_once(i: int) -> float:
+            t0 = time.perf_counter()
+            run_sweep(small, tmp / f"overhead{i}", workers=1, progress=False)
+            return time.perf_counter() - t0
+
+        # Alternate (direct, sweep, sweep, direct) so that drift in machine speed cancels.
+        direct = direct_once()
+        harness = sweep_once(1) + sweep_once(2)
+        direct += direct_once()
+        direct, harness = direct / 2, harness / 2
         out["overhead_runs"] = len(tasks)
         out["direct_seconds"] = round(direct, 2)
         out["sweep_seconds_same_runs"] = round(harness, 2)

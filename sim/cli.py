@@ -160,7 +160,7 @@ def cmd_sweep(args) -> int:
         progress=not args.quiet,
     )
     print(summary)
-    return 0
+    return 1 if summary.failures else 0
 
 
 def cmd_compare(args) -> int:

@@ -279,3 +279,36 @@ def test_sobol_dummy_selects_the_seeds_and_levers_keep_common_seeds(tmp_path, sh
             assert (seeds[a] == seeds[b]) == same_dummy
     # Every run is computed once even if two points repeat each other.
     assert len({t.key for t in tasks}) == len(tasks)
+
+
+def test_a_failing_run_is_reported_and_the_rest_continues(
+    tmp_path, short_base, monkeypatch, capsys
+):
+    import sim.experiments.executors as ex
+
+    real = ex.compute
+    spec = write_spec(tmp_path, short_base, samples=3, replicates=2)
+    from sim.experiments.sweep import plan_runs
+
+    _, runs, _, _, _ = plan_runs(load_spec(spec))
+    bad = runs.iloc[3]
+    bad_seed, bad_point = int(bad.seed), int(bad.point)
+
+    def flaky(task):
+        if task.point == bad_point and task.seed == bad_seed:
+            raise FloatingPointError("boom")
+        return real(task)
+
+    monkeypatch.setattr(ex, "compute", flaky)
+    out = tmp_path / "flaky"
+    code = main(["sweep", str(spec), "--out", str(out), "--workers", "1", "--quiet"])
+    text = capsys.readouterr().out
+    assert code == 1
+    assert "1 run(s) FAILED" in text
+    assert f"point {bad_point} replicate {int(bad.replicate)} seed {bad_seed}" in text
+    assert "FloatingPointError: boom" in text and "jjj_unified_tech_market=" in text
+    assert len(Store(out).done()) == 5
+    # Once the cause is gone, --resume runs just the failed run.
+    monkeypatch.setattr(ex, "compute", real)
+    summary = run_sweep(spec, out, workers=1, resume=True, progress=False)
+    assert summary.ran == 1 and summary.skipped == 5 and not summary.failures

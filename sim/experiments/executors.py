@@ -8,7 +8,8 @@
   dask-jobqueue's SLURMCluster and pass its scheduler address.
 
 Both yield (task, result) pairs as runs finish, in any order; the caller writes results. A task
-is self-contained (resolved scenario, seed, scale), so any worker computes the same result.
+is self-contained (resolved scenario, seed, scale), so any worker computes the same result. A run
+that raises yields a RunFailure instead of a frame, and the other runs go on.
 """
 
 from __future__ import annotations
@@ -32,6 +33,20 @@ class Task:
     scenario: dict  # the resolved scenario of the design point
 
 
+@dataclass(frozen=True)
+class RunFailure:
+    """A run that raised: what and where, for the summary (the traceback's last line)."""
+
+    error: str
+
+
+def compute_safely(task: Task) -> pd.DataFrame | RunFailure:
+    try:
+        return compute(task)
+    except Exception as e:  # reported per run; the sweep goes on
+        return RunFailure(f"{type(e).__name__}: {e}")
+
+
 def compute(task: Task) -> pd.DataFrame:
     """One run: the model from the task's scenario, seed and scale; year, indicator, value."""
     from ..scenario import Scenario
@@ -53,24 +68,28 @@ def run_local(tasks: Iterable[Task], workers: int) -> Iterator[tuple[Task, pd.Da
     tasks = list(tasks)
     if workers <= 1:
         for t in tasks:
-            yield t, compute(t)
+            yield t, compute_safely(t)
         return
     window = workers * 2
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as ex:
         pending = {}
         it = iter(tasks)
         for t in it:
-            pending[ex.submit(compute, t)] = t
+            pending[ex.submit(compute_safely, t)] = t
             if len(pending) >= window:
                 break
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 t = pending.pop(fut)
-                yield t, fut.result()
+                try:
+                    result = fut.result()
+                except Exception as e:  # the worker process itself died
+                    result = RunFailure(f"worker failed: {type(e).__name__}: {e}")
+                yield t, result
                 nxt = next(it, None)
                 if nxt is not None:
-                    pending[ex.submit(compute, nxt)] = nxt
+                    pending[ex.submit(compute_safely, nxt)] = nxt
 
 
 def run_dask(tasks: Iterable[Task], address) -> Iterator[tuple[Task, pd.DataFrame]]:
@@ -81,10 +100,14 @@ def run_dask(tasks: Iterable[Task], address) -> Iterator[tuple[Task, pd.DataFram
     own = client is not address
     try:
         tasks = list(tasks)
-        futures = client.map(compute, tasks, pure=False)
+        futures = client.map(compute_safely, tasks, pure=False)
         index = {f.key: t for f, t in zip(futures, tasks, strict=True)}
         for fut in as_completed(futures):
-            yield index[fut.key], fut.result()
+            try:
+                result = fut.result()
+            except Exception as e:  # a worker lost, or the task could not be run
+                result = RunFailure(f"worker failed: {type(e).__name__}: {e}")
+            yield index[fut.key], result
             fut.release()
     finally:
         if own:

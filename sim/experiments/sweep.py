@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +26,7 @@ from .. import __version__
 from ..errors import InputError
 from ..scenario import load_scenario
 from .design import DUMMY, SweepSpec, design, load_spec
-from .executors import Task, default_workers, run_dask, run_local
+from .executors import RunFailure, Task, default_workers, run_dask, run_local
 from .runs import replicate_seeds
 from .store import Store, run_key
 
@@ -41,6 +41,8 @@ class SweepSummary:
     ran: int
     seconds: float
     workers: int | str
+    failures: list[tuple[Task, str]] = field(default_factory=list)
+    varied: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         rate = self.ran / self.seconds * 60 if self.seconds > 0 and self.ran else 0.0
@@ -55,6 +57,17 @@ class SweepSummary:
             + (f"; {self.skipped} already done" if self.skipped else ""),
             f"results -> {self.out}/ (load with sim.api.load_sweep)",
         ]
+        if self.failures:
+            lines.append(f"{len(self.failures)} run(s) FAILED (not stored; --resume retries them):")
+            for t, err in self.failures[:20]:
+                levers = ", ".join(
+                    f"{k}={v:g}" for k, v in t.scenario["levers"].items() if k in self.varied
+                )
+                lines.append(
+                    f"  point {t.point} replicate {t.replicate} seed {t.seed} ({levers}): {err}"
+                )
+            if len(self.failures) > 20:
+                lines.append(f"  ... and {len(self.failures) - 20} more")
         return "\n".join(lines)
 
 
@@ -147,10 +160,18 @@ def run_sweep(
         disable=not progress,
         smoothing=0.1,
     )
+    failures: list[tuple[Task, str]] = []
     try:
         results = run_dask(todo, scheduler) if scheduler else run_local(todo, n_workers)
         for task, frame in results:
-            store.write_part(task.key, frame)
+            if isinstance(frame, RunFailure):
+                failures.append((task, frame.error))
+                bar.write(
+                    f"run failed: point {task.point} replicate {task.replicate} "
+                    f"seed {task.seed}: {frame.error}"
+                )
+            else:
+                store.write_part(task.key, frame)
             bar.update()
     finally:
         bar.close()
@@ -160,7 +181,9 @@ def run_sweep(
         replicates=spec.replicates,
         total=len(tasks),
         skipped=len(tasks) - len(todo),
-        ran=len(todo),
+        ran=len(todo) - len(failures),
         seconds=time.perf_counter() - t0,
         workers=label,
+        failures=sorted(failures, key=lambda f: (f[0].point, f[0].replicate)),
+        varied=tuple(spec.lever_ids),
     )
