@@ -33,10 +33,12 @@ def produce_knowledge(m, levers: dict) -> None:
 def knowledge_flow(m, basic_step, levers: dict) -> np.ndarray:
     """New knowledge per step from basic research spend (annualised, per full-scale unit).
 
-    Institutional reform (task 4) and less administrative burden (task 17) raise what a yuan of
-    basic research yields."""
+    Knowledge is made by research effort, not by money: spending is deflated by the research
+    cost index (Beijing's wage level relative to 2015), so nominal budget growth that only keeps
+    up with wages adds no knowledge. Institutional reform (task 4) and less administrative
+    burden (task 17) raise what a unit of research effort yields."""
     p = m.p
-    annual = basic_step / m.dt / max(m.scale_universities, 1e-12)
+    annual = basic_step / m.dt / max(m.scale_universities, 1e-12) / m.research_cost_index()
     productivity = p.knowledge_productivity * (
         1.0
         + p.research_reform_effect * levers["research_institution_reform"]

@@ -168,6 +168,7 @@ class InnovationModel(mesa.Model):
 
         self.base = self._base_year()
         self.regions = RegionPopulation(p, self.scale)
+        self._wage_2015 = float(self.regions.wage[BEIJING].mean())
         self.region_agents = [Region(self, i) for i in range(N_REGIONS)]
         self._init_universities()
         self._init_firms()
@@ -189,8 +190,11 @@ class InnovationModel(mesa.Model):
             p, self.lever_values["talent_services"], self._science_city_bonus()
         )
         self._balance_outside_pools()
-        # Knowledge access is measured relative to the 2015 state.
-        knowledge.firm_knowledge_access(self, self.lever_values)
+        # Knowledge access is measured relative to the 2015 state; so is the pace of progress.
+        access = knowledge.firm_knowledge_access(self, self.lever_values)
+        live = self.firms.live
+        self.firms.purchases_q[live] = self.technology_market.base_year_purchases(self, live)
+        self.firms.set_reference_pace(live, p, access, self.dt)
 
         self.datacollector = mesa.DataCollector(model_reporters=indicators.step_reporters())
         self.running = True
@@ -496,6 +500,10 @@ class InnovationModel(mesa.Model):
         targets[REST_OF_CHINA] = turnover - targets.sum()
         self.technology_market.calibrate(self, targets, p.tech_firm_buyer_share)
 
+    def research_cost_index(self) -> float:
+        """Cost of a unit of research effort relative to 2015: Beijing's mean wage level."""
+        return float(self.regions.wage[BEIJING].mean()) / self._wage_2015
+
     def _science_city_bonus(self) -> np.ndarray:
         """Amenity of the zones that hold a science city, scaled by their build-up (task 1)."""
         bonus = np.zeros(N_REGIONS)
@@ -680,8 +688,6 @@ class InnovationModel(mesa.Model):
 
     def _end_of_year(self, year: int, lev: dict) -> None:
         p, f = self.p, self.firms
-        if f.sector_gain_ref is None:
-            f.sector_gain_ref = np.mean(f.gain_first_year, axis=0)
         live = f.live
         moving, dest = f.relocation_candidates(
             live, p, self.streams["relocation"], lev["production_relocation"]

@@ -80,8 +80,7 @@ class FirmPopulation:
             setattr(self, name, np.zeros(self.capacity, dtype=dt))
         self.size = 0  # slots in use (alive or dead since the last compaction)
         self.sector_gain = np.zeros(N_SECTORS)  # mean technology gain by sector, per year
-        self.sector_gain_ref = None  # mean of the first year (2016): the status-quo pace
-        self.gain_first_year: list = []
+        self.sector_gain_ref = np.zeros(N_SECTORS)  # the 2015 pace (set_reference_pace)
         self.agents: list = [None] * self.capacity
 
     # --- bookkeeping -----------------------------------------------------------------------
@@ -165,26 +164,12 @@ class FirmPopulation:
 
         The technology level is relative to the firm's sector (1 = sector mean): each firm's gain
         is measured against its sector's mean gain, and the sector's mean gain itself, compared
-        with the 2015 gain, speeds up the sector's revenue growth (see `grow`).
+        with the 2015 pace (`set_reference_pace`), speeds up the sector's growth (see `grow`).
         """
-        rd_per_emp = self.rd_q[idx] / dt / np.maximum(self.employees[idx], 1.0)
-        effort = np.minimum(
-            (rd_per_emp / p.rd_per_employee_ref) ** p.tech_rd_elasticity, p.max_rd_effort
-        )
         luck = draws.exponential() if draws is not None else rng.exponential(1.0, idx.size)
-        gain = p.tech_progress * dt * effort * access**p.knowledge_elasticity * luck
-        # Technology bought on the market last step adds to the gain; national technology
-        # innovation centers (task 5) help firms in the key fields absorb it.
-        budget = np.maximum(self.revenue[idx] * dt + self.rd_q[idx], 1e-6)
-        absorb = 1.0 + p.platform_effect * platforms * np.isin(self.sector[idx], KEY_FIELDS)
-        gain += p.purchase_tech_effect * absorb * np.minimum(self.purchases_q[idx] / budget, 1.0)
-        # Diminishing returns: firms far ahead of their sector advance more slowly.
-        gain = np.minimum(gain * np.maximum(self.tech[idx], 1e-3) ** (-p.tech_catch_up), 0.5)
+        gain = self._gain(idx, p, access, dt, platforms, luck)
         sector = self.sector[idx]
-        counts = np.maximum(np.bincount(sector, minlength=N_SECTORS), 1)
-        self.sector_gain = np.bincount(sector, weights=gain, minlength=N_SECTORS) / counts / dt
-        if self.sector_gain_ref is None:  # first year: accumulate the status-quo pace
-            self.gain_first_year.append(self.sector_gain.copy())
+        self.sector_gain = self._sector_mean(sector, gain) / dt
         self.dlog_tech[idx] = gain - (self.sector_gain * dt)[sector]
         self.tech[idx] *= np.exp(self.dlog_tech[idx])
         ip_factor = 1.0 + p.ip_patent_elasticity * (ip_protection - STATUS_QUO_IP)
@@ -193,12 +178,48 @@ class FirmPopulation:
         self.pending[idx] += apps
         return apps
 
+    def _gain(self, idx, p, access, dt: float, platforms: float, luck) -> np.ndarray:
+        """Technology gain this step (log points) given the luck of each firm."""
+        rd_per_emp = self.rd_q[idx] / dt / np.maximum(self.employees[idx], 1.0)
+        effort = np.minimum(
+            (rd_per_emp / p.rd_per_employee_ref) ** p.tech_rd_elasticity, p.max_rd_effort
+        )
+        gain = p.tech_progress * dt * effort * access**p.knowledge_elasticity * luck
+        # Technology bought on the market last step adds to the gain; national technology
+        # innovation centers (task 5) help firms in the key fields absorb it.
+        budget = np.maximum(self.revenue[idx] * dt + self.rd_q[idx], 1e-6)
+        absorb = 1.0 + p.platform_effect * platforms * np.isin(self.sector[idx], KEY_FIELDS)
+        gain += p.purchase_tech_effect * absorb * np.minimum(self.purchases_q[idx] / budget, 1.0)
+        # Diminishing returns: firms far ahead of their sector advance more slowly.
+        return np.minimum(gain * np.maximum(self.tech[idx], 1e-3) ** (-p.tech_catch_up), 0.5)
+
+    @staticmethod
+    def _sector_mean(sector, values) -> np.ndarray:
+        counts = np.maximum(np.bincount(sector, minlength=N_SECTORS), 1)
+        return np.bincount(sector, weights=values, minlength=N_SECTORS) / counts
+
+    def set_reference_pace(self, idx, p, access, dt: float) -> None:
+        """The 2015 pace of technical progress by sector: the expected gain (mean luck) of the
+        base-year firms with their 2015 R&D, purchases and knowledge access, under status-quo
+        policy. A sector's growth bonus is its progress beyond this pace, so a lever's effect
+        counts from the first step on."""
+        expected = self._gain(idx, p, access, dt, 0.0, np.ones(idx.size))
+        self.sector_gain_ref = self._sector_mean(self.sector[idx], expected) / dt
+        self.sector_gain = self.sector_gain_ref.copy()
+
     def grow(self, idx, p, rng, demand_growth: float, dt: float, draws=None):
-        """Revenue and employment dynamics for one step."""
+        """Revenue and employment dynamics for one step.
+
+        Each sector's market grows at the sector rate (revenue_growth + demand + the effect of the
+        sector's technical progress); firms compete for shares of it. A firm's own shock, its
+        technology relative to its sector and venture backing move its share, so they shift
+        revenue between firms without changing the sector's total. This keeps aggregate growth
+        tied to the sector rate however concentrated the sector becomes (with independent
+        firm growth, the exits of small firms drag aggregate growth less and less as the largest
+        firms take over, and aggregate growth accelerates)."""
         sector = self.sector[idx]
         rel_gain = self.dlog_tech[idx]
-        ref = self.sector_gain if self.sector_gain_ref is None else self.sector_gain_ref
-        faster = self.sector_gain - ref  # sector's technical progress vs the first year's pace
+        faster = self.sector_gain - self.sector_gain_ref  # sector's progress vs the 2015 pace
         rev = self.revenue[idx]
         sd = p.growth_shock * np.sqrt(dt)
         scale = sd * (np.maximum(rev, 1e-4) / p.revenue_ref) ** (-p.growth_shock_size_slope)
@@ -208,10 +229,14 @@ class FirmPopulation:
         u = draws.laplace() if draws is not None else rng.laplace(0.0, 1.0, idx.size)
         shock = u * scale + np.log1p(-(scale**2))
         startup = (self.stage[idx] >= 1) & (self.stage[idx] < LISTED) & (rev < p.revenue_ref)
-        g = (p.revenue_growth + demand_growth + p.progress_to_growth * faster[sector]) * dt
-        g += p.tech_to_growth * rel_gain + shock
-        g += np.where(startup, p.venture_growth_premium * dt, 0.0)
-        self.revenue[idx] = rev * np.exp(np.clip(g, -1.5, 1.5))
+        market = (p.revenue_growth + demand_growth + p.progress_to_growth * faster) * dt
+        share = p.tech_to_growth * rel_gain + shock
+        share += np.where(startup, p.venture_growth_premium * dt, 0.0)
+        new = rev * np.exp(np.clip(share, -1.5, 1.5))
+        before = np.bincount(sector, weights=rev, minlength=N_SECTORS)
+        after = np.bincount(sector, weights=new, minlength=N_SECTORS)
+        norm = np.where(after > 0, before * np.exp(market) / np.maximum(after, 1e-300), 1.0)
+        self.revenue[idx] = new * norm[sector]
         target_emp = self.revenue[idx] / p.revenue_per_employee
         self.employees[idx] = np.maximum(
             1.0,

@@ -95,6 +95,14 @@ class TechnologyMarket:
             t = targets_by_region[r] * ((1 - firm_share_bj) if r in BEIJING else 1.0)
             ext[:, r] = t * sector_share / np.maximum(acc[:, r], 1e-12)
         self.external_demand = ext
+        self._access_2015 = acc
+
+    def base_year_purchases(self, m, live) -> np.ndarray:
+        """Each firm's quarterly purchases in the base year (what the calibrated market fills),
+        so that the first step starts with the technology firms were buying in 2015."""
+        f = m.firms
+        d_f = self.firm_demand(m, live) * self.firm_demand_scale
+        return d_f * self._access_2015[f.sector[live], f.region[live]]
 
     def clear(self, m, levers: dict, external_growth_factor: float) -> None:
         f, u, p = m.firms, m.universities, m.p
