@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--force", action="store_true", help="replace an existing output folder")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
+    run.add_argument(
+        "--agents",
+        action="store_true",
+        help="also write firms.parquet: every firm's yearly record (for `innosim facts`)",
+    )
 
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("scenarios", type=Path, nargs="+")
@@ -143,7 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="outcomes as INDICATOR@YEAR or attain:INDICATOR@YEAR (default: the indicators "
         "with a 2030 target, their value and attainment)",
     )
+
+    fa = sub.add_parser(
+        "facts",
+        help="check stylized facts of industrial dynamics on DIR/firms.parquet (run --agents)",
+    )
+    fa.add_argument("dir", type=Path, help="a result folder written by `innosim run --agents`")
     return ap
+
+
+def cmd_facts(args) -> int:
+    from .facts import format_facts, write_facts
+
+    results = write_facts(args.dir)
+    print(format_facts(results))
+    print(f"\n-> {args.dir}/ (facts.md, facts.csv)")
+    return 0
 
 
 def cmd_sweep(args) -> int:
@@ -254,14 +274,27 @@ def cmd_run(args) -> int:
     seed = sc.seed if args.seed is None else args.seed
     scale = args.scale or sc.scale
     t0 = time.perf_counter()
-    df = api.run(
-        sc,
-        seed=seed,
-        scale=scale,
-        replicates=replicates,
-        workers=args.workers,
-        progress=not args.quiet,
-    )
+    firms = None
+    if args.agents:
+        from .experiments.runs import run_replicates_with_firms
+
+        df, firms = run_replicates_with_firms(
+            sc,
+            replicates=replicates,
+            seed=seed,
+            scale=scale,
+            workers=args.workers,
+            progress=not args.quiet,
+        )
+    else:
+        df = api.run(
+            sc,
+            seed=seed,
+            scale=scale,
+            replicates=replicates,
+            workers=args.workers,
+            progress=not args.quiet,
+        )
     elapsed = time.perf_counter() - t0
     att = attainment(df)
     resolved = sc.resolved()
@@ -270,6 +303,8 @@ def cmd_run(args) -> int:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         df.to_csv(tmp / "indicators.csv", index=False)
+        if firms is not None:
+            firms.to_parquet(tmp / "firms.parquet", index=False)
         att.to_csv(tmp / "attainment.csv", index=False)
         with open(tmp / "scenario.resolved.yaml", "w", encoding="utf-8") as fh:
             yaml.safe_dump(resolved, fh, sort_keys=False, allow_unicode=True)
@@ -281,6 +316,8 @@ def cmd_run(args) -> int:
             "innosim version": __version__,
             "run time (s)": f"{elapsed:.1f}",
         }
+        if firms is not None:
+            meta["firm records"] = f"firms.parquet ({len(firms):,} firm-years; `innosim facts`)"
         write_report(tmp, df, att, sc.name, sc.description, meta)
         if out.exists():
             shutil.rmtree(out)
@@ -307,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             "compare": cmd_compare,
             "sweep": cmd_sweep,
             "analyze": cmd_analyze,
+            "facts": cmd_facts,
         }
         return commands[args.command](args)
     except InputError as e:

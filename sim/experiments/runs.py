@@ -27,9 +27,18 @@ def replicate_seeds(seed: int, replicates: int) -> list[int]:
 
 
 def run_one(
-    scenario: Scenario | dict, seed: int, scale: float, overrides: dict | None = None
-) -> pd.DataFrame:
-    """One model run to the end of the horizon; returns year, indicator, value."""
+    scenario: Scenario | dict,
+    seed: int,
+    scale: float,
+    overrides: dict | None = None,
+    agents: bool = False,
+):
+    """One model run to the end of the horizon; returns year, indicator, value.
+
+    With `agents=True` returns `(indicators, firms)`: the firms' yearly records as well
+    (`sim.firm_records`; the model is stepped and observed, not changed, and its indicators are
+    the same as without records).
+    """
     import mesa
 
     from ..model import InnovationModel
@@ -37,19 +46,27 @@ def run_one(
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     model = InnovationModel(sc, scale=scale, rng=seed, **(overrides or {}))
     try:
-        model.run()
-        return model.indicator_frame()
+        if not agents:
+            model.run()
+            return model.indicator_frame()
+        from ..firm_records import record_run
+
+        firms = record_run(model)
+        return model.indicator_frame(), firms
     finally:
         # Mesa keeps a per-model id counter in a class-level dict: drop it so the model can be freed.
         mesa.Agent._ids.pop(model, None)
 
 
 def _task(args):
-    scenario_dict, seed, scale, overrides, replicate = args
-    df = run_one(Scenario.model_validate(scenario_dict), seed, scale, overrides)
+    scenario_dict, seed, scale, overrides, replicate, agents = args
+    out = run_one(Scenario.model_validate(scenario_dict), seed, scale, overrides, agents=agents)
+    df, firms = out if agents else (out, None)
     df.insert(0, "seed", seed)
     df.insert(0, "replicate", replicate)
-    return replicate, df
+    if firms is not None:
+        firms["replicate"] = np.int16(replicate)
+    return replicate, df, firms
 
 
 def run_replicates(
@@ -62,26 +79,49 @@ def run_replicates(
     progress: bool = False,
 ) -> pd.DataFrame:
     """All replicates of one scenario as a tidy frame (columns COLUMNS), ordered by replicate."""
+    out, _ = _replicates(scenario, replicates, seed, scale, overrides, workers, progress, False)
+    return out
+
+
+def run_replicates_with_firms(
+    scenario,
+    replicates: int,
+    seed: int,
+    scale: float,
+    overrides: dict | None = None,
+    workers: int = 1,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """As `run_replicates`, plus the firms' yearly records of every replicate
+    (`sim.firm_records.COLUMNS`, ordered by replicate and year)."""
+    return _replicates(scenario, replicates, seed, scale, overrides, workers, progress, True)
+
+
+def _replicates(scenario, replicates, seed, scale, overrides, workers, progress, agents):
     sc = load_scenario(scenario)
     seeds = replicate_seeds(seed, replicates)
     payload = sc.model_dump()
-    tasks = [(payload, s, scale, dict(overrides or {}), r) for r, s in enumerate(seeds)]
+    tasks = [(payload, s, scale, dict(overrides or {}), r, agents) for r, s in enumerate(seeds)]
     workers = max(1, min(workers or 1, replicates, os.cpu_count() or 1))
     results: dict[int, pd.DataFrame] = {}
+    firms: dict[int, pd.DataFrame] = {}
     bar = tqdm(total=replicates, desc=f"{sc.name}", unit="run", disable=not progress)
     try:
         if workers == 1:
-            for t in tasks:
-                r, df = _task(t)
-                results[r] = df
+            outputs = map(_task, tasks)
+            for r, df, fr in outputs:
+                results[r], firms[r] = df, fr
                 bar.update()
         else:
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as ex:
-                for r, df in ex.map(_task, tasks):
-                    results[r] = df
+                for r, df, fr in ex.map(_task, tasks):
+                    results[r], firms[r] = df, fr
                     bar.update()
     finally:
         bar.close()
     out = pd.concat([results[r] for r in range(replicates)], ignore_index=True)
     out.insert(0, "scenario", sc.name)
-    return out[COLUMNS]
+    if not agents:
+        return out[COLUMNS], None
+    records = pd.concat([firms[r] for r in range(replicates)], ignore_index=True)
+    return out[COLUMNS], records
