@@ -66,6 +66,9 @@ class Scenario(BaseModel):
     shocks: dict[str, Value] = Field(default_factory=dict)
     parameters: dict[str, float | list[float]] = Field(default_factory=dict)
     innosim_version: str | None = Field(None, description="written by resolved(); informational")
+    model_fingerprint: str | None = Field(
+        None, description="written by resolved(): hash of the model's code and data"
+    )
     source: str | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
@@ -119,6 +122,7 @@ class Scenario(BaseModel):
     def resolved(self) -> dict[str, Any]:
         """The full scenario with every default filled in (written beside every result)."""
         from . import __version__
+        from .fingerprint import fingerprint
         from .levers import LeverSettings
         from .params import Params
         from .shocks import ShockSettings
@@ -128,6 +132,7 @@ class Scenario(BaseModel):
         out["shocks"] = ShockSettings(self.shocks).as_spec()
         out["parameters"] = Params(self.parameters).as_dict()
         out["innosim_version"] = __version__
+        out["model_fingerprint"] = fingerprint()
         return out
 
 

@@ -312,3 +312,41 @@ def test_a_failing_run_is_reported_and_the_rest_continues(
     monkeypatch.setattr(ex, "compute", real)
     summary = run_sweep(spec, out, workers=1, resume=True, progress=False)
     assert summary.ran == 1 and summary.skipped == 5 and not summary.failures
+
+
+def test_resume_is_refused_when_the_model_code_changed(one_worker, monkeypatch):
+    import sim.experiments.sweep as sweep_mod
+
+    spec, out, _ = one_worker
+    assert Store(out).spec()["model_fingerprint"]
+    monkeypatch.setattr(sweep_mod, "fingerprint", lambda: "0123456789abcdef")
+    with pytest.raises(InputError, match="model code or data changed"):
+        run_sweep(spec, out, workers=1, resume=True, progress=False)
+
+
+def test_fingerprint_changes_with_the_code(tmp_path, monkeypatch):
+    import shutil
+
+    import sim.fingerprint as fp
+
+    root = tmp_path / "tree"
+    shutil.copytree(ROOT / "sim", root / "sim", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "seeds", root / "seeds")
+    monkeypatch.setattr(fp, "ROOT", root)
+    monkeypatch.setattr(fp, "SEEDS", root / "seeds")
+    fp.fingerprint.cache_clear()
+    try:
+        a = fp.fingerprint()
+        (root / "sim" / "knowledge.py").write_text(
+            (root / "sim" / "knowledge.py").read_text() + "\n# changed\n"
+        )
+        fp.fingerprint.cache_clear()
+        b = fp.fingerprint()
+        (root / "seeds" / "parameters.yaml").write_text(
+            (root / "seeds" / "parameters.yaml").read_text() + "\n"
+        )
+        fp.fingerprint.cache_clear()
+        c = fp.fingerprint()
+    finally:
+        fp.fingerprint.cache_clear()
+    assert len({a, b, c}) == 3

@@ -5,7 +5,8 @@
     DIR/runs.parquet     the run table: point, replicate, seed, key
     DIR/parts/KEY.parquet  one run's indicators: year, indicator, value
 
-A run's key is a hash of (package version, the resolved scenario of its point, scale, seed), so a
+A run's key is a hash of (package version and model fingerprint: a hash of the code and seed data,
+the resolved scenario of its point, scale, seed), so a
 part is valid for exactly one run: `--resume` runs the keys that have no part yet. A part is
 written to a temporary file in the same folder and renamed into place, so a killed sweep leaves
 either a complete part or none.

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..errors import InputError
+from ..fingerprint import fingerprint
 from ..scenario import load_scenario
 from .design import DUMMY, SweepSpec, design, load_spec
 from .executors import RunFailure, Task, default_workers, run_dask, run_local
@@ -71,6 +72,11 @@ class SweepSummary:
         return "\n".join(lines)
 
 
+def model_id() -> str:
+    """What identifies the model in a run key: the package version and the code fingerprint."""
+    return f"{__version__}+{fingerprint()}"
+
+
 def plan_runs(spec: SweepSpec, scale: float | None = None):
     """The design, the run table and the tasks of a sweep (deterministic given the spec)."""
     base = load_scenario(spec.base_path())
@@ -84,7 +90,7 @@ def plan_runs(spec: SweepSpec, scale: float | None = None):
         resolved.pop("source", None)
         seeds = common if DUMMY not in rec else _dummy_seeds(spec, rec[DUMMY])
         for r, seed in enumerate(seeds):
-            key = run_key(resolved, scale, seed, __version__)
+            key = run_key(resolved, scale, seed, model_id())
             rows.append({"point": int(rec["point"]), "replicate": r, "seed": seed, "key": key})
             if key not in seen:  # a point may repeat another (grid or Morris levels): run once
                 seen.add(key)
@@ -118,6 +124,7 @@ def run_sweep(
         "spec": spec.as_dict(),
         "scale": scale,
         "innosim_version": __version__,
+        "model_fingerprint": fingerprint(),
         "base_scenario": base.resolved(),
     }
     record["base_scenario"].pop("source", None)
@@ -129,7 +136,7 @@ def run_sweep(
                 raise InputError(
                     str(out),
                     None,
-                    "holds a different sweep (spec, scale or model version changed); "
+                    "holds a different sweep (spec, scale, model code or data changed); "
                     "use a new --out folder or --force to replace it",
                 )
             store.clean_temporary()
