@@ -80,12 +80,21 @@ class UniversityPopulation:
         self.effort = np.maximum(0.05, 1.0 + p.inventor_share_elasticity * (effective - base))
         return effective
 
-    def technology_offer(self, p, burden_reduction: float = 0.0) -> np.ndarray:
-        """Value of technology offered per quarter (licences, contracts), 100m yuan; researchers
-        freed from administration (task 17) have more time for transfer."""
+    def technology_offer(
+        self, p, burden_reduction: float = 0.0, cost_index: float = 1.0
+    ) -> np.ndarray:
+        """Technology offered per quarter (licences, contracts; relative units, scaled to the
+        2015 seller share by the market); researchers freed from administration (task 17) have
+        more time for transfer.
+
+        Offers rise with applied research effort (spending deflated by the research cost index)
+        with diminishing returns: a unit's transfer income is spent on applied research, so with
+        proportional returns the units that sell more would offer ever more and take over the
+        technology market."""
         quality = np.sqrt(self.knowledge / max(self.knowledge.mean(), 1e-12))
         time = 1.0 + p.admin_burden_effect * burden_reduction
-        return self.applied_q * quality * self.tto * self.effort * time
+        effort = (self.applied_q / cost_index) ** p.applied_offer_elasticity
+        return effort * quality * self.tto * self.effort * time
 
     def spin_off_rate(self, p, mobility: float) -> np.ndarray:
         """Expected spin-offs this step per unit: spin_off_rate per 100m yuan of applied research."""

@@ -59,7 +59,9 @@ class TechnologyMarket:
         median_tech = np.median(f.tech[live]) if live.size else 1.0
         leader = f.tech[live] > median_tech
         firm_offer = np.where(leader, f.researchers[live] * f.tech[live], 0.0)
-        uni_offer = u.technology_offer(p, m.lever_values["researcher_burden_reduction"])
+        uni_offer = u.technology_offer(
+            p, m.lever_values["researcher_burden_reduction"], m.research_cost_index()
+        )
         if self.uni_offer_scale is None:
             # Base year: universities' share of the offered value is the 2015 seller share.
             s = p.university_seller_share_2015
