@@ -119,6 +119,11 @@ class Scenario(BaseModel):
         data["levers"] = {**data["levers"], **overrides}
         return Scenario.model_validate({**data, "source": self.source})
 
+    def with_parameters(self, overrides: dict[str, Any]) -> Scenario:
+        data = self.model_dump()
+        data["parameters"] = {**data["parameters"], **overrides}
+        return Scenario.model_validate({**data, "source": self.source})
+
     def resolved(self) -> dict[str, Any]:
         """The full scenario with every default filled in (written beside every result)."""
         from . import __version__

@@ -350,3 +350,35 @@ def test_fingerprint_changes_with_the_code(tmp_path, monkeypatch):
     finally:
         fp.fingerprint.cache_clear()
     assert len({a, b, c}) == 3
+
+
+def test_sweep_varies_model_parameters(tmp_path, short_base):
+    spec = write_spec(
+        tmp_path,
+        short_base,
+        sampler="grid",
+        levers={},
+        parameters={"revenue_growth": {"values": [0.06, 0.18]}},
+        replicates=1,
+    )
+    run_sweep(spec, tmp_path / "par", workers=1, progress=False)
+    df = api.load_sweep(tmp_path / "par")
+    assert "revenue_growth" in df.columns
+    zgc = df[(df.indicator == "zgc_total_revenue") & (df.year == 2018)]
+    low, high = zgc.sort_values("revenue_growth").value.tolist()
+    assert high > low * 1.1
+
+
+@pytest.mark.parametrize(
+    ("params", "text"),
+    [
+        ({"revenue_growt": {"low": 0.1, "high": 0.2}}, "did you mean"),
+        ({"revenue_growth": {"low": 0.1, "high": 0.9}}, "outside the parameter's range"),
+        ({"sector_shares_2015": {"low": 0.1, "high": 0.2}}, "list-valued"),
+    ],
+)
+def test_bad_swept_parameter(tmp_path, short_base, params, text):
+    path = write_spec(tmp_path, short_base, parameters=params)
+    with pytest.raises(InputError) as e:
+        load_spec(path)
+    assert e.value.path.startswith("parameters.") and text in e.value.message

@@ -309,7 +309,7 @@ def analyze(
         replicates=int(sw.spec.replicates),
         samples=int(sw.spec.samples),
         scale=sw.record.get("scale"),
-        levers=sw.spec.lever_ids,
+        levers=sw.spec.factor_ids,
     )
     return out
 

@@ -40,6 +40,7 @@ from pydantic import (
 
 from ..errors import InputError
 from ..levers import registry
+from ..params import definitions
 from ..scenario import read_yaml
 
 DUMMY = "dummy"
@@ -82,7 +83,10 @@ class SweepSpec(BaseModel):
     name: str | None = None
     description: str | None = None
     base: str
-    levers: dict[str, LeverSpec] = Field(min_length=1)
+    levers: dict[str, LeverSpec] = Field(default_factory=dict)
+    parameters: dict[str, LeverSpec] = Field(
+        default_factory=dict, description="model parameters to vary (calibration, robustness)"
+    )
     sampler: Literal["grid", "lhs", "sobol", "morris"] = "lhs"
     samples: int = Field(64, ge=1, le=1_000_000)
     replicates: int = Field(8, ge=1, le=10_000)
@@ -106,11 +110,32 @@ class SweepSpec(BaseModel):
                         f"levers.{lid}: {v:g} is outside the lever's range "
                         f"[{lv.low:g}, {lv.high:g}] {lv.unit}"
                     )
+        defs = definitions()
+        for name, spec in self.parameters.items():
+            if name not in defs:
+                close = difflib.get_close_matches(name, list(defs), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"parameters.{name}: unknown parameter{hint}")
+            pd_ = defs[name]
+            if isinstance(pd_.value, tuple):
+                raise ValueError(f"parameters.{name}: a list-valued parameter cannot be swept")
+            for v in (spec.low, spec.high) if isinstance(spec, Range) else spec.values:
+                if not pd_.low <= v <= pd_.high:
+                    raise ValueError(
+                        f"parameters.{name}: {v:g} is outside the parameter's range "
+                        f"[{pd_.low:g}, {pd_.high:g}] {pd_.unit}"
+                    )
+        both = set(self.levers) & set(self.parameters)
+        if both:
+            raise ValueError(f"parameters.{sorted(both)[0]}: also listed under levers")
+        if not self.levers and not self.parameters:
+            raise ValueError("levers: vary at least one lever or parameter")
         if self.sampler in ("sobol", "morris"):
-            lists = [k for k, s in self.levers.items() if isinstance(s, Values)]
+            lists = [k for k, s in self.factors.items() if isinstance(s, Values)]
             if lists:
+                section = "levers" if lists[0] in self.levers else "parameters"
                 raise ValueError(
-                    f"levers.{lists[0]}: the {self.sampler} sampler needs a range "
+                    f"{section}.{lists[0]}: the {self.sampler} sampler needs a range "
                     "{low, high}, not a list of values"
                 )
         if self.sampler == "sobol" and self.samples & (self.samples - 1):
@@ -123,10 +148,20 @@ class SweepSpec(BaseModel):
     def lever_ids(self) -> list[str]:
         return list(self.levers)
 
+    @property
+    def factors(self) -> dict:
+        """Everything varied: the levers, then the parameters (design column order)."""
+        return {**self.levers, **self.parameters}
+
+    @property
+    def factor_ids(self) -> list[str]:
+        return list(self.factors)
+
     def as_dict(self) -> dict:
         """The spec as plain data (for the record kept beside the results)."""
-        out = self.model_dump(mode="json", exclude={"levers"})
+        out = self.model_dump(mode="json", exclude={"levers", "parameters"})
         out["levers"] = {k: v.model_dump(mode="json") for k, v in self.levers.items()}
+        out["parameters"] = {k: v.model_dump(mode="json") for k, v in self.parameters.items()}
         return out
 
     def base_path(self) -> Path:
@@ -160,19 +195,19 @@ def load_spec(path: str | Path) -> SweepSpec:
 
 def salib_problem(spec: SweepSpec) -> dict:
     """The SALib problem: the varied levers plus the dummy factor (noise floor)."""
-    names = [*spec.lever_ids, DUMMY]
-    bounds = [[s.low, s.high] for s in spec.levers.values()] + [[0.0, 1.0]]
+    names = [*spec.factor_ids, DUMMY]
+    bounds = [[s.low, s.high] for s in spec.factors.values()] + [[0.0, 1.0]]
     return {"num_vars": len(names), "names": names, "bounds": bounds}
 
 
 def design(spec: SweepSpec) -> pd.DataFrame:
     """Design points in design order: a `point` column and one column per varied lever (plus
     `dummy` for Sobol' and Morris). Deterministic given the spec (its seed drives the sampler)."""
-    ids = spec.lever_ids
+    ids = spec.factor_ids
     if spec.sampler == "grid":
         axes = [
             s.values if isinstance(s, Values) else list(np.linspace(s.low, s.high, spec.levels))
-            for s in spec.levers.values()
+            for s in spec.factors.values()
         ]
         X = np.array(list(itertools.product(*axes)), dtype=float)
         cols = ids
@@ -207,10 +242,10 @@ def design(spec: SweepSpec) -> pd.DataFrame:
 
 def n_points(spec: SweepSpec) -> int:
     """Design size without building it (for messages)."""
-    d = len(spec.levers)
+    d = len(spec.factors)
     if spec.sampler == "grid":
         return math.prod(
-            len(s.values) if isinstance(s, Values) else spec.levels for s in spec.levers.values()
+            len(s.values) if isinstance(s, Values) else spec.levels for s in spec.factors.values()
         )
     if spec.sampler == "sobol":
         return spec.samples * (d + 1 + 2)

@@ -61,9 +61,8 @@ class SweepSummary:
         if self.failures:
             lines.append(f"{len(self.failures)} run(s) FAILED (not stored; --resume retries them):")
             for t, err in self.failures[:20]:
-                levers = ", ".join(
-                    f"{k}={v:g}" for k, v in t.scenario["levers"].items() if k in self.varied
-                )
+                settings = {**t.scenario["levers"], **t.scenario["parameters"]}
+                levers = ", ".join(f"{k}={settings[k]:g}" for k in self.varied)
                 lines.append(
                     f"  point {t.point} replicate {t.replicate} seed {t.seed} ({levers}): {err}"
                 )
@@ -83,10 +82,13 @@ def plan_runs(spec: SweepSpec, scale: float | None = None):
     scale = scale if scale is not None else (spec.scale if spec.scale is not None else base.scale)
     pts = design(spec)
     common = replicate_seeds(spec.seed, spec.replicates)
-    levers = [c for c in pts.columns if c not in ("point", DUMMY)]
+    levers, params = spec.lever_ids, list(spec.parameters)
     rows, tasks, seen = [], [], set()
     for rec in pts.to_dict("records"):
-        resolved = base.with_levers({k: float(rec[k]) for k in levers}).resolved()
+        sc = base.with_levers({k: float(rec[k]) for k in levers}) if levers else base
+        if params:
+            sc = sc.with_parameters({k: float(rec[k]) for k in params})
+        resolved = sc.resolved()
         resolved.pop("source", None)
         seeds = common if DUMMY not in rec else _dummy_seeds(spec, rec[DUMMY])
         for r, seed in enumerate(seeds):
@@ -192,5 +194,5 @@ def run_sweep(
         seconds=time.perf_counter() - t0,
         workers=label,
         failures=sorted(failures, key=lambda f: (f[0].point, f[0].replicate)),
-        varied=tuple(spec.lever_ids),
+        varied=tuple(spec.factor_ids),
     )
