@@ -382,3 +382,18 @@ def test_bad_swept_parameter(tmp_path, short_base, params, text):
     with pytest.raises(InputError) as e:
         load_spec(path)
     assert e.value.path.startswith("parameters.") and text in e.value.message
+
+
+def test_lhs_over_levers_and_parameters_fills_every_column(tmp_path, short_base):
+    spec = load_spec(
+        write_spec(
+            tmp_path,
+            short_base,
+            samples=10,
+            levers=RANGE_ONLY,
+            parameters={"revenue_growth": {"low": 0.05, "high": 0.2}},
+        )
+    )
+    d = design(spec)
+    assert d.revenue_growth.between(0.05, 0.2).all()
+    assert sorted(np.floor((d.revenue_growth - 0.05) / 0.15 * 10).astype(int)) == list(range(10))

@@ -218,7 +218,7 @@ def design(spec: SweepSpec) -> pd.DataFrame:
             spec.samples
         )
         X = np.empty_like(u)
-        for j, s in enumerate(spec.levers.values()):
+        for j, s in enumerate(spec.factors.values()):
             if isinstance(s, Range):
                 X[:, j] = s.low + u[:, j] * (s.high - s.low)
             else:  # a list: each value gets an equal share of the unit interval
