@@ -139,6 +139,32 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--scale", type=_scale, help="share of Beijing's 2015 agents simulated")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    cal = sub.add_parser(
+        "calibrate",
+        help="estimate the free parameters against the 2016-2020 record (simulated minimum "
+        "distance) and write seeds/calibrated.yaml and a fit report",
+    )
+    cal.add_argument("--out", type=Path, default=Path("reports/calibration"))
+    cal.add_argument("--budget", type=_positive_int, default=64, help="design points (64)")
+    cal.add_argument("--replicates", type=_positive_int, default=4, help="seeds per point (4)")
+    cal.add_argument("--scale", type=_scale, default=0.1, help="agent scale (0.1)")
+    cal.add_argument("--workers", type=_positive_int, help="processes (default: all cores)")
+    cal.add_argument("--seed", type=_seed, default=2016)
+    cal.add_argument(
+        "--holdout",
+        type=int,
+        choices=(2019, 2020),
+        help="fit on the years before this one only and score it out of sample "
+        "(nothing written to seeds/)",
+    )
+    cal.add_argument("--resume", action="store_true", help="resume the design sweep")
+    cal.add_argument(
+        "--report-only",
+        action="store_true",
+        help="only (re)write the fit report of the current defaults",
+    )
+    cal.add_argument("--quiet", action="store_true")
+
     an = sub.add_parser("analyze", help="sensitivity indices (SALib) of a Sobol' or Morris sweep")
     an.add_argument("dir", type=Path, help="sweep folder")
     an.add_argument("--method", choices=("sobol", "morris"), required=True)
@@ -201,6 +227,41 @@ def cmd_compare(args) -> int:
     if args.points is not None or args.reference is not None:
         raise InputError(None, "--points", "only applies to one sweep folder")
     print(run_comparison(args.dirs, args.out or DEFAULT_OUT, force=args.force))
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from . import calibration
+
+    calibration.check_setup()
+    if not args.report_only:
+        rec = calibration.calibrate(
+            args.out / "search",
+            budget=args.budget,
+            replicates=args.replicates,
+            scale=args.scale,
+            workers=args.workers,
+            seed=args.seed,
+            holdout=args.holdout,
+            resume=args.resume,
+            progress=not args.quiet,
+        )
+        d = rec["distance"]
+        print(
+            f"distance (weighted mean squared log error, fresh seeds): prior {d['prior']:.4f} -> "
+            f"estimate {d['estimate_on_fresh_seeds']:.4f}"
+        )
+        for name, e in rec["parameters"].items():
+            print(f"  {name:24s} {e['prior']:>8.4g} -> {e['value']:<8.4g} bounds {e['bounds']}")
+        if args.holdout:
+            print(calibration.holdout_score(rec, args.holdout))
+            return 0
+        print("written: seeds/calibrated.yaml")
+        from .params import definitions
+
+        definitions.cache_clear()
+    md = calibration.fit_report(args.out / "fit", scale=args.scale, workers=args.workers)
+    print(f"fit report -> {md}")
     return 0
 
 
@@ -344,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             "compare": cmd_compare,
             "sweep": cmd_sweep,
             "analyze": cmd_analyze,
+            "calibrate": cmd_calibrate,
             "facts": cmd_facts,
         }
         return commands[args.command](args)

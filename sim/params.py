@@ -26,6 +26,7 @@ class ParamDef:
     high: float
     kind: str
     source: str
+    prior: float | tuple[float, ...] | None = None  # the value in parameters.yaml if calibrated
 
     def check(self, value) -> str | None:
         values = value if isinstance(value, tuple | list) else (value,)
@@ -63,6 +64,27 @@ def definitions() -> dict[str, ParamDef]:
             if pd.check(pd.value):
                 raise ValueError(f"parameter {name!r}: default outside its range")
             out[name] = pd
+    # Calibrated values (seeds/calibrated.yaml, written by `innosim calibrate`) replace the priors.
+    cal_path = SEEDS / "calibrated.yaml"
+    if cal_path.is_file():
+        cal = (yaml.safe_load(cal_path.read_text(encoding="utf-8")) or {}).get("parameters") or {}
+        for name, entry in cal.items():
+            if name not in out:
+                raise ValueError(f"seeds/calibrated.yaml: unknown parameter {name!r}")
+            old = out[name]
+            value = float(entry["value"])
+            if old.check(value):
+                raise ValueError(f"seeds/calibrated.yaml: {name} outside its range")
+            out[name] = ParamDef(
+                name,
+                value,
+                old.unit,
+                old.low,
+                old.high,
+                old.kind,
+                f"{old.source}; calibrated (seeds/calibrated.yaml), prior {old.value:g}",
+                prior=old.value,
+            )
     return out
 
 

@@ -1,0 +1,471 @@
+"""Calibration by simulated minimum distance against the 2016-2020 record.
+
+1. A Latin-hypercube sweep over the free parameters of `seeds/calibration.yaml` (the sweep
+   machinery: parallel, resumable, common random numbers), each point run with the historical
+   scenario to 2020.
+2. The distance of a point: the weighted mean squared log error between the replicate mean of
+   each observed indicator-year and the record, weights by the record's confidence.
+3. A radial-basis surrogate of the distance over the unit cube (scipy RBFInterpolator, smoothed
+   because the distance is noisy), minimised with L-BFGS-B from the best design points.
+4. The surrogate's optimum and the best design points are re-run with twice the replicates (new
+   seeds, so the choice is not fitted to the design's noise); the best becomes the estimate.
+5. The estimate is written to `seeds/calibrated.yaml`, which the model loads as its defaults, and
+   a fit report (each indicator's simulated band against the observed points, with errors).
+
+Few free parameters, the whole 2016-2020 trajectories and confidence weights keep the fit from
+chasing 2020 end points; `--holdout 2020` fits on 2016-2019 and scores 2020 against a straight
+line through 2015-2019 (the out-of-sample check the record allows).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .errors import InputError
+from .paths import SEEDS
+
+CALIBRATED = SEEDS / "calibrated.yaml"
+
+
+@dataclass
+class Setup:
+    scenario: Path
+    end_year: int
+    free: dict[str, tuple[float, float]]
+    weights: dict[str, float]
+    exclude: list[dict]
+
+
+def load_setup() -> Setup:
+    raw = yaml.safe_load((SEEDS / "calibration.yaml").read_text(encoding="utf-8"))
+    free = {k: (float(v["low"]), float(v["high"])) for k, v in raw["free"].items()}
+    return Setup(
+        scenario=(SEEDS / raw["scenario"]).resolve(),
+        end_year=int(raw["end_year"]),
+        free=free,
+        weights={k: float(v) for k, v in raw["weights"].items()},
+        exclude=list(raw.get("exclude", [])),
+    )
+
+
+def observed_moments(setup: Setup, last_year: int | None = None) -> pd.DataFrame:
+    """indicator, year, observed, weight: the record the fit is judged against."""
+    from .indicators import INDICATORS
+
+    last = setup.end_year if last_year is None else last_year
+    obs = pd.read_csv(SEEDS / "observed_indicators.csv")
+    obs = obs[(obs.kind == "observed") & obs.year.between(2016, last)]
+    obs = obs[obs.indicator.isin(list(INDICATORS))]
+    for ex in setup.exclude:
+        obs = obs[~((obs.indicator == ex["indicator"]) & obs.year.isin(ex["years"]))]
+    obs = obs.assign(weight=obs.confidence.map(setup.weights).fillna(0.0))
+    return (
+        obs[["indicator", "year", "value", "weight"]]
+        .rename(columns={"value": "observed"})
+        .reset_index(drop=True)
+    )
+
+
+def distance(sim_means: pd.DataFrame, moments: pd.DataFrame) -> float:
+    """Weighted mean squared log error of simulated means (indicator, year, value) vs the record."""
+    m = moments.merge(sim_means, on=["indicator", "year"], how="left")
+    err = np.log(np.maximum(m.value.to_numpy(float), 1e-9) / m.observed.to_numpy(float))
+    w = m.weight.to_numpy(float)
+    return float(np.sum(w * err**2) / np.sum(w))
+
+
+def point_distances(df: pd.DataFrame, moments: pd.DataFrame) -> pd.Series:
+    """Distance of every design point of a load_sweep frame (replicate means)."""
+    means = df.groupby(["point", "indicator", "year"], as_index=False).value.mean()
+    return means.groupby("point").apply(
+        lambda g: distance(g[["indicator", "year", "value"]], moments), include_groups=False
+    )
+
+
+def _write_base(out: Path, setup: Setup, end_year: int) -> Path:
+    """The historical scenario cut at `end_year`: schedule steps after it are dropped (they
+    would never apply), so the shortened scenario is valid."""
+    from .scenario import load_scenario
+
+    sc = load_scenario(setup.scenario)
+    data = sc.model_dump(mode="json", exclude={"source"})
+
+    def cut(section: dict) -> dict:
+        kept = {}
+        for k, v in section.items():
+            if isinstance(v, dict):
+                v = {int(y): x for y, x in v.items() if int(y) <= end_year}
+                if not v:
+                    continue
+            kept[k] = v
+        return kept
+
+    data.update(
+        name="calibration_base",
+        description=f"The historical scenario to {end_year} (calibration).",
+        time={"start_year": 2016, "end_year": end_year, "steps_per_year": 4},
+        levers=cut(data["levers"]),
+        shocks=cut(data["shocks"]),
+    )
+    data.pop("innosim_version", None)
+    data.pop("model_fingerprint", None)
+    base = out / "base.yaml"
+    base.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return base
+
+
+def _run_candidates(
+    base: Path, candidates: list[dict], replicates: int, seed: int, scale: float, workers: int
+) -> list[pd.DataFrame]:
+    from .experiments.runs import run_replicates
+    from .scenario import load_scenario
+
+    sc = load_scenario(base)
+    out = []
+    for params in candidates:
+        out.append(
+            run_replicates(
+                sc.with_parameters(params),
+                replicates=replicates,
+                seed=seed,
+                scale=scale,
+                workers=workers,
+            )
+        )
+    return out
+
+
+def calibrate(
+    out: str | Path,
+    *,
+    budget: int = 64,
+    replicates: int = 4,
+    scale: float = 0.1,
+    workers: int | None = None,
+    seed: int = 2016,
+    holdout: int | None = None,
+    write: bool = True,
+    resume: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Run the calibration; returns the result record (also written to out/ and seeds/)."""
+    from scipy.interpolate import RBFInterpolator
+    from scipy.optimize import minimize
+
+    from .experiments.sweep import run_sweep
+    from .fingerprint import fingerprint
+    from .params import definitions
+
+    setup = load_setup()
+    need = 2 * (len(setup.free) + 1)
+    if budget < need:
+        raise InputError(
+            None, "--budget", f"at least {need} design points for {len(setup.free)} parameters"
+        )
+    last = setup.end_year if holdout is None else holdout - 1
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    workers = workers or os.cpu_count() or 1
+    base = _write_base(out, setup, setup.end_year)  # simulated to 2020, fitted to `last`
+    moments = observed_moments(setup, last)
+    spec = {
+        "name": "calibration",
+        "description": "Latin hypercube over the free parameters of seeds/calibration.yaml",
+        "base": str(base),
+        "levers": {},
+        "parameters": {k: {"low": lo, "high": hi} for k, (lo, hi) in setup.free.items()},
+        "sampler": "lhs",
+        "samples": budget,
+        "replicates": replicates,
+        "seed": seed,
+        "scale": scale,
+    }
+    spec_path = out / "sweep.yaml"
+    spec_path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    summary = run_sweep(
+        spec_path,
+        out / "design",
+        workers=workers,
+        resume=resume,
+        force=not resume,
+        progress=progress,
+    )
+    if summary.failures:
+        raise RuntimeError(f"{len(summary.failures)} calibration run(s) failed; see above")
+
+    from .experiments.store import open_store
+
+    df = open_store(out / "design").load()
+    names = list(setup.free)
+    lo = np.array([setup.free[k][0] for k in names])
+    hi = np.array([setup.free[k][1] for k in names])
+    design = df.groupby("point")[names].first().sort_index()
+    dist = point_distances(df, moments).sort_index()
+    X = (design.to_numpy(float) - lo) / (hi - lo)
+    y = dist.to_numpy(float)
+
+    # Surrogate of the (noisy) distance; minimised from the five best design points.
+    surrogate = RBFInterpolator(X, y, kernel="thin_plate_spline", smoothing=float(np.var(y)) * 0.1)
+    best_rows = np.argsort(y)[:5]
+    optima = []
+    for r in best_rows:
+        res = minimize(
+            lambda z: float(surrogate(z[None, :])[0]),
+            X[r],
+            method="L-BFGS-B",
+            bounds=[(0.0, 1.0)] * len(names),
+        )
+        optima.append((float(res.fun), res.x))
+    optima.sort(key=lambda t: t[0])
+    candidates = [lo + optima[0][1] * (hi - lo)] + [lo + X[r] * (hi - lo) for r in best_rows[:3]]
+    cand_params = [{k: float(v) for k, v in zip(names, c, strict=True)} for c in candidates]
+
+    # Re-run the candidates with more replicates and fresh seeds: choose on new noise.
+    check_seed = seed + 1
+    frames = _run_candidates(base, cand_params, 2 * replicates, check_seed, scale, workers)
+    scores = []
+    for f in frames:
+        means = f.groupby(["indicator", "year"], as_index=False).value.mean()
+        scores.append(distance(means, moments))
+    k = int(np.argmin(scores))
+    estimate = cand_params[k]
+    defs = definitions()
+    record = {
+        "calibrated": _dt.date.today().isoformat(),
+        "method": "simulated minimum distance: LHS sweep + RBF surrogate + L-BFGS-B, "
+        "candidates re-run on fresh seeds",
+        "settings": {
+            "budget": budget,
+            "replicates": replicates,
+            "scale": scale,
+            "seed": seed,
+            "last_year": last,
+            "holdout": holdout,
+            "model_fingerprint_before": fingerprint(),
+        },
+        "distance": {
+            "prior": None,
+            "best_design_point": float(y.min()),
+            "surrogate_optimum_predicted": optima[0][0],
+            "estimate_on_fresh_seeds": float(scores[k]),
+            "candidates_on_fresh_seeds": [float(s) for s in scores],
+        },
+        "parameters": {
+            n: {
+                "value": round(estimate[n], 6),
+                "prior": defs[n].prior if defs[n].prior is not None else defs[n].value,
+                "bounds": [float(setup.free[n][0]), float(setup.free[n][1])],
+            }
+            for n in names
+        },
+    }
+    # The prior's distance, on the same fresh seeds, for comparison.
+    prior_params = {
+        n: float(defs[n].prior if defs[n].prior is not None else defs[n].value) for n in names
+    }
+    prior = _run_candidates(base, [prior_params], 2 * replicates, check_seed, scale, workers)[0]
+    record["distance"]["prior"] = distance(
+        prior.groupby(["indicator", "year"], as_index=False).value.mean(), moments
+    )
+    (out / "calibration.yaml").write_text(yaml.safe_dump(record, sort_keys=False), "utf-8")
+    pd.DataFrame({"point": dist.index, "distance": y}).join(design.reset_index(drop=True)).to_csv(
+        out / "design_distances.csv", index=False
+    )
+    if write and holdout is None:
+        _atomic_text(CALIBRATED, _calibrated_yaml(record))
+    return record
+
+
+def _calibrated_yaml(record: dict) -> str:
+    head = (
+        "# Written by `innosim calibrate` (sim/calibration.py): estimated values of the free\n"
+        "# parameters of seeds/calibration.yaml. The model uses them as defaults in place of the\n"
+        "# priors of seeds/parameters.yaml. Re-run `innosim calibrate` to re-estimate.\n"
+    )
+    return head + yaml.safe_dump(record, sort_keys=False)
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def calibrated_values() -> dict[str, float]:
+    """The calibrated parameter values (empty when the model has not been calibrated)."""
+    if not CALIBRATED.is_file():
+        return {}
+    raw = yaml.safe_load(CALIBRATED.read_text(encoding="utf-8")) or {}
+    return {k: float(v["value"]) for k, v in (raw.get("parameters") or {}).items()}
+
+
+# --------------------------------------------------------------------------------------------
+# fit report
+# --------------------------------------------------------------------------------------------
+def fit_report(
+    out: str | Path, *, replicates: int = 8, scale: float = 0.1, seed: int = 2016, workers=None
+) -> Path:
+    """Run the historical scenario with the current defaults and report the fit to the record:
+    fit.csv (indicator, year, observed, median, q10, q90, error %), plots and fit.md."""
+    from .experiments.runs import run_replicates
+    from .plots import plot_indicator
+    from .scenario import load_scenario
+
+    setup = load_setup()
+    out = Path(out)
+    tmp = Path(tempfile.mkdtemp(prefix=".fit-", dir=out.parent if out.parent.exists() else None))
+    try:
+        base = _write_base(tmp, setup, 2030)
+        df = run_replicates(
+            load_scenario(base),
+            replicates=replicates,
+            seed=seed,
+            scale=scale,
+            workers=workers or os.cpu_count() or 1,
+        )
+        moments = observed_moments(setup)
+        q = (
+            df.groupby(["indicator", "year"])
+            .value.quantile([0.1, 0.5, 0.9])
+            .unstack()
+            .rename(columns={0.1: "q10", 0.5: "median", 0.9: "q90"})
+            .reset_index()
+        )
+        fit = moments.merge(q, on=["indicator", "year"], how="left")
+        fit["error_pct"] = (fit["median"] / fit.observed - 1) * 100
+        fit["inside_band"] = (fit.observed >= fit.q10) & (fit.observed <= fit.q90)
+        fit.to_csv(tmp / "fit.csv", index=False)
+        plots = []
+        for ind in fit.indicator.unique():
+            plots.append(plot_indicator(df, ind, tmp / "plots" / f"{ind}.png").name)
+        per = fit.groupby("indicator").apply(
+            lambda g: pd.Series(
+                {
+                    "points": len(g),
+                    "mean_abs_error_pct": float(np.mean(np.abs(g.error_pct))),
+                    "inside_10_90": int(g.inside_band.sum()),
+                }
+            ),
+            include_groups=False,
+        )
+        per.to_csv(tmp / "fit_by_indicator.csv")
+        cal = calibrated_values()
+        lines = [
+            "# Fit of the historical scenario to the 2016-2020 record",
+            "",
+            f"Historical scenario, {replicates} replicates at scale {scale}, seed {seed}; "
+            + (
+                "calibrated parameters from `seeds/calibrated.yaml`."
+                if cal
+                else "priors (no `seeds/calibrated.yaml`)."
+            ),
+            "",
+            f"Weighted distance (mean squared log error): "
+            f"{distance(q.rename(columns={'median': 'value'}), moments):.4f}.",
+            "",
+            "| indicator | observed points | mean abs. error % | inside 10-90% band |",
+            "|---|---|---|---|",
+        ]
+        for ind, r in per.iterrows():
+            lines.append(
+                f"| {ind} | {int(r.points)} | {r.mean_abs_error_pct:.1f} | "
+                f"{int(r.inside_10_90)}/{int(r.points)} |"
+            )
+        lines += [
+            "",
+            "| indicator | year | observed | median [10-90%] | error % |",
+            "|---|---|---|---|---|",
+        ]
+        for r in fit.itertuples():
+            lines.append(
+                f"| {r.indicator} | {r.year} | {r.observed:,.4g} | {r.median:,.4g} "
+                f"[{r.q10:,.4g}-{r.q90:,.4g}] | {r.error_pct:+.1f} |"
+            )
+        if cal:
+            lines += ["", "Calibrated parameters:", ""]
+            lines += [f"- `{k}` = {v:.4g}" for k, v in cal.items()]
+        lines += ["", *[f"![{p}](plots/{p})" for p in plots]]
+        (tmp / "fit.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out / "fit.md"
+
+
+def check_setup() -> None:
+    """Fail early with a clear message if seeds/calibration.yaml names unknown parameters."""
+    from .params import definitions
+
+    setup = load_setup()
+    defs = definitions()
+    for k, (lo, hi) in setup.free.items():
+        if k not in defs:
+            raise InputError(str(SEEDS / "calibration.yaml"), f"free.{k}", "unknown parameter")
+        if not (defs[k].low <= lo < hi <= defs[k].high):
+            raise InputError(
+                str(SEEDS / "calibration.yaml"),
+                f"free.{k}",
+                f"bounds must lie inside [{defs[k].low:g}, {defs[k].high:g}]",
+            )
+
+
+def holdout_score(record: dict, year: int, workers: int | None = None) -> str:
+    """Out-of-sample check: the estimate fitted on the years before `year`, run to `year`,
+    against a straight line through the record's 2015..year-1 points, scored on `year`'s record
+    (absolute log error, per indicator with at least two earlier points)."""
+    setup = load_setup()
+    s = record["settings"]
+    est = {k: v["value"] for k, v in record["parameters"].items()}
+    with tempfile.TemporaryDirectory() as tmp:
+        base = _write_base(Path(tmp), setup, setup.end_year)
+        df = _run_candidates(
+            base, [est], 2 * s["replicates"], s["seed"] + 2, s["scale"], workers or 1
+        )[0]
+    sim = df[df.year == year].groupby("indicator").value.median()
+    obs = pd.read_csv(SEEDS / "observed_indicators.csv")
+    obs = obs[(obs.kind == "observed") & obs.indicator.isin(sim.index)]
+    for ex in setup.exclude:
+        obs = obs[~((obs.indicator == ex["indicator"]) & obs.year.isin(ex["years"]))]
+    rows = []
+    for ind, g in obs.groupby("indicator"):
+        past = g[(g.year >= 2015) & (g.year < year)]
+        now = g[g.year == year]
+        if now.empty or len(past) < 2:
+            continue
+        slope, icept = np.polyfit(past.year, past.value, 1)
+        trend = slope * year + icept
+        actual = float(now.value.iloc[0])
+        rows.append(
+            (
+                ind,
+                actual,
+                float(sim[ind]),
+                trend,
+                abs(np.log(sim[ind] / actual)),
+                abs(np.log(max(trend, 1e-9) / actual)),
+            )
+        )
+    if not rows:
+        return f"holdout {year}: no indicator with a {year} record and two earlier points"
+    lines = [f"holdout {year}: model (fitted on 2016-{year - 1}) vs straight-line trend"]
+    for ind, a, m, t, em, et in rows:
+        lines.append(
+            f"  {ind:28s} observed {a:>10.4g}  model {m:>10.4g} ({em:.3f})  trend {t:>10.4g} ({et:.3f})"
+        )
+    em = float(np.mean([r[4] for r in rows]))
+    et = float(np.mean([r[5] for r in rows]))
+    lines.append(f"  mean absolute log error: model {em:.3f}, trend {et:.3f}")
+    return "\n".join(lines)

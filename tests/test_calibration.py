@@ -1,0 +1,122 @@
+"""Calibration: observed moments, the distance, the shortened base scenario, calibrated defaults
+and an end-to-end search on a tiny budget."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sim import calibration
+from sim.cli import main
+from sim.paths import ROOT
+from sim.scenario import load_scenario
+
+
+def test_moments_follow_the_record_and_the_exclusions():
+    setup = calibration.load_setup()
+    m = calibration.observed_moments(setup)
+    assert m.year.between(2016, 2020).all()
+    # Excluded: R&D levels after the census and the intensity on the new GDP basis.
+    assert m[(m.indicator == "rd_expenditure")].year.tolist() == [2016, 2017]
+    assert not ((m.indicator == "rd_intensity") & (m.year >= 2019)).any()
+    # Weights follow the record's confidence.
+    row = m[(m.indicator == "tech_contract_turnover") & (m.year == 2017)].iloc[0]
+    assert row.weight == setup.weights["low"]
+    assert set(m.weight) <= set(setup.weights.values())
+    # Fitting to 2019 drops the 2020 points.
+    assert calibration.observed_moments(setup, 2019).year.max() == 2019
+
+
+def test_distance_is_zero_on_the_record_and_grows_with_error():
+    setup = calibration.load_setup()
+    m = calibration.observed_moments(setup)
+    exact = m.rename(columns={"observed": "value"})[["indicator", "year", "value"]]
+    assert calibration.distance(exact, m) == pytest.approx(0.0)
+    off = exact.assign(value=exact.value * np.exp(0.1))
+    assert calibration.distance(off, m) == pytest.approx(0.01)
+    worse = exact.assign(value=exact.value * np.exp(0.2))
+    assert calibration.distance(worse, m) > calibration.distance(off, m)
+
+
+def test_base_scenario_is_history_cut_at_the_end_year(tmp_path):
+    setup = calibration.load_setup()
+    path = calibration._write_base(tmp_path, setup, 2019)
+    sc = load_scenario(path)
+    assert sc.time.end_year == 2019
+    hist = load_scenario(setup.scenario)
+    for lid, spec in sc.levers.items():
+        if isinstance(spec, dict):
+            assert max(spec) <= 2019
+            assert all(hist.levers[lid][y] == v for y, v in spec.items())
+
+
+def test_calibrated_values_replace_the_priors(tmp_path, monkeypatch):
+    import sim.params as params
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(ROOT / "seeds", seeds)
+    (seeds / "calibrated.yaml").write_text(
+        yaml.safe_dump({"parameters": {"revenue_growth": {"value": 0.1111}}})
+    )
+    monkeypatch.setattr(params, "SEEDS", seeds)
+    params.definitions.cache_clear()
+    try:
+        d = params.definitions()["revenue_growth"]
+        assert d.value == pytest.approx(0.1111) and d.prior is not None
+        assert params.Params().revenue_growth == pytest.approx(0.1111)
+        (seeds / "calibrated.yaml").write_text(
+            yaml.safe_dump({"parameters": {"revenue_growth": {"value": 9.0}}})
+        )
+        params.definitions.cache_clear()
+        with pytest.raises(ValueError, match="outside its range"):
+            params.definitions()
+    finally:
+        params.definitions.cache_clear()
+
+
+def test_budget_too_small_is_an_input_error(tmp_path, capsys):
+    code = main(["calibrate", "--out", str(tmp_path / "c"), "--budget", "4", "--quiet"])
+    assert code == 2
+    assert "--budget" in capsys.readouterr().err
+
+
+def test_calibrate_end_to_end_holdout(tmp_path, capsys):
+    before = (ROOT / "seeds").joinpath("calibrated.yaml")
+    existed = before.read_text() if before.exists() else None
+    code = main(
+        [
+            "calibrate",
+            "--out",
+            str(tmp_path / "cal"),
+            "--budget",
+            "18",
+            "--replicates",
+            "1",
+            "--scale",
+            "0.02",
+            "--workers",
+            "2",
+            "--holdout",
+            "2020",
+            "--quiet",
+        ]
+    )
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "prior" in text and "estimate" in text and "mean absolute log error" in text
+    rec = yaml.safe_load((tmp_path / "cal" / "search" / "calibration.yaml").read_text())
+    setup = calibration.load_setup()
+    for name, e in rec["parameters"].items():
+        lo, hi = setup.free[name]
+        assert lo <= e["value"] <= hi
+    d = rec["distance"]
+    assert d["estimate_on_fresh_seeds"] == min(d["candidates_on_fresh_seeds"])
+    dist = pd.read_csv(tmp_path / "cal" / "search" / "design_distances.csv")
+    assert len(dist) == 18 and (dist.distance > 0).all()
+    # A holdout run never writes the model's defaults.
+    after = before.read_text() if before.exists() else None
+    assert after == existed
