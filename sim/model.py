@@ -347,12 +347,27 @@ class InnovationModel(mesa.Model):
         employees = np.maximum(1.0, revenue / p.revenue_per_employee * rng.lognormal(0, 0.3, n))
         # Older firms tend to be larger: ages are assigned by a noisy ranking of size.
         age = np.sort(age)[np.argsort(np.argsort(np.log(revenue) + rng.normal(0.0, 1.5, n)))]
-        # R&D intensity: dispersed, higher in small firms; rescaled to firms' 2015 R&D.
+        stage = np.zeros(n, dtype=np.int8)
+        young = age < p.venture_max_age_years * self.steps_per_year
+        backed = young & (rng.random(n) < p.venture_backed_share_young)
+        stage[backed] = rng.choice([1, 2, 3, 4], size=backed.sum(), p=[0.45, 0.3, 0.15, 0.1])
+        listed = np.argsort(-revenue)[: int(round(p.listed_share * n))]
+        stage[listed] = LISTED
+        cash = p.cash_to_revenue * revenue + np.where(backed, p.round_size_a, 0.0)
+        # Venture-backed start-ups spend part of their cash on R&D (FirmPopulation.decide_rd);
+        # that spending is part of firms' 2015 R&D, so their own R&D makes up the rest.
+        startup = (stage >= 1) & (stage < LISTED) & (revenue < p.revenue_ref)
+        burn_year = np.where(startup, p.vc_burn_rate * p.vc_burn_rd_share * cash, 0.0)
+        own_rd = max(
+            b.firm_rd_2015 * self.scale_firms - burn_year.sum(),
+            0.5 * b.firm_rd_2015 * self.scale_firms,
+        )
+        # R&D intensity: dispersed, higher in small firms; rescaled to firms' own 2015 R&D.
         rd_int = rng.lognormal(0.0, p.rd_intensity_dispersion, n) * (
             revenue / np.median(revenue)
         ) ** (-p.rd_intensity_size_slope)
         rd_int *= np.where(sector == N_SECTORS - 1, p.services_rd_factor, 1.0)
-        rd_int = rd_int * b.firm_rd_2015 * self.scale_firms / (rd_int * revenue).sum()
+        rd_int = rd_int * own_rd / (rd_int * revenue).sum()
         rd_int = np.minimum(rd_int, 0.6)
         # Technology starts near each firm's steady state, where its gains match its sector's:
         # with gains ~ effort x tech^-catch_up, that level is effort^(1 / catch_up).
@@ -369,13 +384,6 @@ class InnovationModel(mesa.Model):
         )[sector]
         rd_year = rd_int * revenue
         researchers = p.researcher_cost_share * rd_year / p.rd_cost_per_fte
-        stage = np.zeros(n, dtype=np.int8)
-        young = age < p.venture_max_age_years * self.steps_per_year
-        backed = young & (rng.random(n) < p.venture_backed_share_young)
-        stage[backed] = rng.choice([1, 2, 3, 4], size=backed.sum(), p=[0.45, 0.3, 0.15, 0.1])
-        listed = np.argsort(-revenue)[: int(round(p.listed_share * n))]
-        stage[listed] = LISTED
-        cash = p.cash_to_revenue * revenue + np.where(backed, p.round_size_a, 0.0)
         val = revenue * p.revenue_multiple * tech**p.tech_valuation_elasticity
         slots = f.add(
             n,
@@ -391,7 +399,7 @@ class InnovationModel(mesa.Model):
             margin_fe=rng.normal(0.0, p.margin_dispersion, n),
             cash=cash,
             rd_pref=rd_int,
-            rd_q=rd_year * self.dt,
+            rd_q=(rd_year + burn_year) * self.dt,
             researchers=researchers,
             high_end=p.high_end_per_researcher_firm * researchers,
             tech=tech,
@@ -413,7 +421,7 @@ class InnovationModel(mesa.Model):
         )
         # HTE: the 2015 stock, taken from the eligible firms with the highest R&D intensity.
         k = int(round(self._hte_2015() * self.scale_firms))
-        elig = slots[f.hte_eligible(slots)]
+        elig = slots[f.hte_eligible(slots, self.dt)]
         order = elig[np.argsort(-f.rd_pref[elig])]
         f.hte[order[:k]] = True
         self.hte_shortfall_2015 = max(0, k - elig.size)
@@ -697,7 +705,7 @@ class InnovationModel(mesa.Model):
         f.hte[moving] = False
         self.year_acc["relocations"] += moving.size
         rng = self.streams["hte"]
-        elig = f.hte_eligible(live)
+        elig = f.hte_eligible(live, self.dt)
         certify = live[elig & ~f.hte[live] & (rng.random(live.size) < p.hte_application_rate)]
         lose = live[~elig & f.hte[live] & (rng.random(live.size) < 1.0 / 3.0)]
         f.hte[certify] = True

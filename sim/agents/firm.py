@@ -277,12 +277,13 @@ class FirmPopulation:
         )
         return np.clip(h, 0.0, 0.9)
 
-    def hte_eligible(self, idx) -> np.ndarray:
-        """HTE criteria (Guokefahuo [2016] No. 32): R&D intensity by revenue band and S&T staff
+    def hte_eligible(self, idx, dt: float) -> np.ndarray:
+        """HTE criteria (Guokefahuo [2016] No. 32): R&D intensity (all R&D spent, including what
+        start-ups spend from venture money and grants, over revenue) by revenue band and S&T staff
         >= 10% of employees. The criterion of owning IP is taken as met: it accepts utility models
         and software copyrights, which the model does not track and nearly all such firms hold."""
         rev = self.revenue[idx]
-        rdint = self.rd_pref[idx]
+        rdint = self.rd_q[idx] / dt / np.maximum(rev, 1e-9)
         threshold = np.where(rev < 0.5, 0.05, np.where(rev < 2.0, 0.04, 0.03))
         staff = self.researchers[idx] / np.maximum(self.employees[idx], 1.0)
         return (rdint >= threshold) & (staff >= 0.10) & self.in_beijing(idx)
