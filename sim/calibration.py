@@ -180,7 +180,7 @@ def calibrate(
     spec = {
         "name": "calibration",
         "description": "Latin hypercube over the free parameters of seeds/calibration.yaml",
-        "base": str(base),
+        "base": str(base.resolve()),
         "levers": {},
         "parameters": {k: {"low": lo, "high": hi} for k, (lo, hi) in setup.free.items()},
         "sampler": "lhs",

@@ -84,14 +84,15 @@ def test_budget_too_small_is_an_input_error(tmp_path, capsys):
     assert "--budget" in capsys.readouterr().err
 
 
-def test_calibrate_end_to_end_holdout(tmp_path, capsys):
+def test_calibrate_end_to_end_holdout(tmp_path, capsys, monkeypatch):
     before = (ROOT / "seeds").joinpath("calibrated.yaml")
     existed = before.read_text() if before.exists() else None
+    monkeypatch.chdir(tmp_path)  # a relative --out must work
     code = main(
         [
             "calibrate",
             "--out",
-            str(tmp_path / "cal"),
+            "cal",
             "--budget",
             "22",
             "--replicates",
