@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .atomic import staged_folder, write_text
 from .errors import InputError
 from .paths import SEEDS
 
@@ -281,7 +281,7 @@ def calibrate(
         out / "design_distances.csv", index=False
     )
     if write and holdout is None:
-        _atomic_text(CALIBRATED, _calibrated_yaml(record))
+        write_text(CALIBRATED, _calibrated_yaml(record))
     return record
 
 
@@ -292,13 +292,6 @@ def _calibrated_yaml(record: dict) -> str:
         "# priors of seeds/parameters.yaml. Re-run `innosim calibrate` to re-estimate.\n"
     )
     return head + yaml.safe_dump(record, sort_keys=False)
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def calibrated_values() -> dict[str, float]:
@@ -323,8 +316,7 @@ def fit_report(
 
     setup = load_setup()
     out = Path(out)
-    tmp = Path(tempfile.mkdtemp(prefix=".fit-", dir=out.parent if out.parent.exists() else None))
-    try:
+    with staged_folder(out) as tmp:
         base = _write_base(tmp, setup, 2030)
         df = run_replicates(
             load_scenario(base),
@@ -396,12 +388,6 @@ def fit_report(
             lines += [f"- `{k}` = {v:.4g}" for k, v in cal.items()]
         lines += ["", *[f"![{p}](plots/{p})" for p in plots]]
         (tmp / "fit.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out / "fit.md"
 
 

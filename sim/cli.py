@@ -10,15 +10,14 @@ import argparse
 import json
 import math
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import yaml
 
 from . import __version__
+from .atomic import staged_folder
 from .errors import InputError
 
 EXIT_BAD_INPUT = 2
@@ -360,9 +359,7 @@ def cmd_run(args) -> int:
     att = attainment(df)
     resolved = sc.resolved()
     resolved.update({"seed": seed, "replicates": replicates, "scale": scale})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as tmp:
         df.to_csv(tmp / "indicators.csv", index=False)
         if firms is not None:
             firms.to_parquet(tmp / "firms.parquet", index=False)
@@ -380,12 +377,6 @@ def cmd_run(args) -> int:
         if firms is not None:
             meta["firm records"] = f"firms.parquet ({len(firms):,} firm-years; `innosim facts`)"
         write_report(tmp, df, att, sc.name, sc.description, meta)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     if not args.quiet:
         print(format_summary(summary_table(df, att)))
         print(

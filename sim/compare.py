@@ -24,15 +24,13 @@ targets) and `comparison.md` tying them together.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from .atomic import staged_folder
 from .errors import InputError
 from .indicators import INDICATORS
 from .plots import plot_comparison
@@ -392,9 +390,7 @@ def _check_out(runs: list[_Run], out: Path, force: bool) -> None:
 def _write(runs: list[_Run], out: Path, *, force: bool) -> Path:
     _check_out(runs, out, force)
     ind, att = _concat(runs)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as tmp:
         table = attainment_table(att, scenarios=[r.key for r in runs])
         traj = trajectory_table(ind)
         _flat(table).to_csv(tmp / "attainment_comparison.csv", index=False)
@@ -406,12 +402,6 @@ def _write(runs: list[_Run], out: Path, *, force: bool) -> Path:
         ]
         md = _markdown_report(runs, table, traj, [p.stem for p in plots], target_conflicts(att))
         (tmp / "comparison.md").write_text(md, encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out / "comparison.md"
 
 

@@ -13,8 +13,6 @@ The statistics are plain functions (`hill_alpha`, `excess_kurtosis`, `volatility
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .atomic import write_text
 from .errors import InputError
 
 RECORDS_FILE = "firms.parquet"
@@ -593,23 +592,12 @@ def facts_markdown(results: pd.DataFrame, records: pd.DataFrame, source: str) ->
     return "\n".join(lines)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_facts(folder: str | Path) -> pd.DataFrame:
     """Evaluate the facts on DIR/firms.parquet; write DIR/facts.csv and DIR/facts.md (each
     replaced atomically); returns the results."""
     folder = Path(folder)
     records = read_records(folder)
     results = evaluate(records)
-    _write_atomic(folder / "facts.csv", results.to_csv(index=False))
-    _write_atomic(folder / "facts.md", facts_markdown(results, records, str(folder / RECORDS_FILE)))
+    write_text(folder / "facts.csv", results.to_csv(index=False))
+    write_text(folder / "facts.md", facts_markdown(results, records, str(folder / RECORDS_FILE)))
     return results

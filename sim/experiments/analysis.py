@@ -41,11 +41,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..atomic import write_file
 from ..errors import InputError
 from ..indicators import INDICATORS
 from ..targets import target_table
 from .design import DUMMY, SweepSpec, n_points, salib_problem
-from .store import Store, _atomic_write, open_store
+from .store import Store, open_store
 
 METHODS = ("sobol", "morris")
 DEFAULT_YEAR = 2030
@@ -505,7 +506,7 @@ def analysis_figure(results: pd.DataFrame, outcome: str):
 
 
 def _save_png(fig, path: Path) -> None:
-    _atomic_write(path, lambda p: fig.savefig(p, format="png"))
+    write_file(path, lambda p: fig.savefig(p, format="png"))
 
 
 def write_analysis(
@@ -538,8 +539,8 @@ def write_analysis(
     for stale in out.glob(f"{method}-*.png"):
         if stale.name not in plots.values():
             stale.unlink(missing_ok=True)
-    _atomic_write(out / f"{method}.csv", lambda p: results.to_csv(p, index=False))
+    write_file(out / f"{method}.csv", lambda p: results.to_csv(p, index=False))
     md = _markdown(results, method, plots)
     path = out / f"{method}.md"
-    _atomic_write(path, lambda p: Path(p).write_text(md, encoding="utf-8"))
+    write_file(path, lambda p: Path(p).write_text(md, encoding="utf-8"))
     return path

@@ -41,7 +41,7 @@ from pydantic import (
 from ..errors import InputError
 from ..levers import registry
 from ..params import definitions
-from ..scenario import read_yaml
+from ..scenario import _unknown, read_yaml
 
 DUMMY = "dummy"
 SAMPLERS = ("grid", "lhs", "sobol", "morris")
@@ -100,9 +100,7 @@ class SweepSpec(BaseModel):
         reg = registry()
         for lid, spec in self.levers.items():
             if lid not in reg:
-                close = difflib.get_close_matches(lid, list(reg), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ValueError(f"levers.{lid}: unknown lever{hint}")
+                raise _unknown("levers", lid, reg)
             lv = reg[lid]
             for v in (spec.low, spec.high) if isinstance(spec, Range) else spec.values:
                 if not lv.low <= v <= lv.high:
@@ -113,9 +111,7 @@ class SweepSpec(BaseModel):
         defs = definitions()
         for name, spec in self.parameters.items():
             if name not in defs:
-                close = difflib.get_close_matches(name, list(defs), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ValueError(f"parameters.{name}: unknown parameter{hint}")
+                raise _unknown("parameters", name, defs)
             pd_ = defs[name]
             if isinstance(pd_.value, tuple):
                 raise ValueError(f"parameters.{name}: a list-valued parameter cannot be swept")

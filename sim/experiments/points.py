@@ -26,15 +26,13 @@ point), `plots/<indicator>.png` (median and 10-90% band of each chosen point) an
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..atomic import staged_folder
 from ..errors import InputError
 from ..indicators import INDICATORS
 from ..report import KEY_YEARS, _fmt, _markdown
@@ -449,9 +447,7 @@ def write_point_comparison(
     fan = df[df.point.isin(chosen)].copy()
     fan["scenario"] = fan.point.map(labels)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as tmp:
         from ..plots import plot_comparison
 
         chosen_table.to_csv(tmp / "points.csv", index=False)
@@ -476,12 +472,6 @@ def write_point_comparison(
             headline_year(df),
         )
         (tmp / "comparison.md").write_text(md, encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
     text = [
         chosen_table.drop(columns=["label"]).to_string(index=False, float_format="{:.4g}".format),

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from ..atomic import write_file
 from ..errors import InputError
 
 PARTS = "parts"
@@ -38,17 +37,6 @@ def run_key(resolved_scenario: dict, scale: float, seed: int, version: str) -> s
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class Store:
     """A sweep's folder."""
 
@@ -62,11 +50,11 @@ class Store:
 
     def create(self, spec: dict, design: pd.DataFrame, runs: pd.DataFrame) -> None:
         self.parts.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.root / "design.parquet", lambda p: design.to_parquet(p, index=False))
-        _atomic_write(self.root / "runs.parquet", lambda p: runs.to_parquet(p, index=False))
+        write_file(self.root / "design.parquet", lambda p: design.to_parquet(p, index=False))
+        write_file(self.root / "runs.parquet", lambda p: runs.to_parquet(p, index=False))
         # spec.yaml last: its presence marks a complete sweep folder.
         text = yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
-        _atomic_write(self.root / "spec.yaml", lambda p: Path(p).write_text(text, "utf-8"))
+        write_file(self.root / "spec.yaml", lambda p: Path(p).write_text(text, "utf-8"))
 
     def spec(self) -> dict:
         return yaml.safe_load((self.root / "spec.yaml").read_text("utf-8"))
@@ -89,7 +77,7 @@ class Store:
 
     def clean_temporary(self) -> int:
         n = 0
-        for p in self.parts.glob(".tmp-*"):
+        for p in self.parts.glob(".*"):  # temporary files of killed writers
             p.unlink(missing_ok=True)
             n += 1
         return n
@@ -97,7 +85,7 @@ class Store:
     def write_part(self, key: str, frame: pd.DataFrame) -> None:
         """One run's year, indicator, value (with its key, so parts can be read as one table)."""
         frame = frame.assign(key=key)
-        _atomic_write(self.part_path(key), lambda p: frame.to_parquet(p, index=False))
+        write_file(self.part_path(key), lambda p: frame.to_parquet(p, index=False))
 
     # --- reading -------------------------------------------------------------------------------
     def load(self) -> pd.DataFrame:
