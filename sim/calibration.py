@@ -57,16 +57,22 @@ def load_setup() -> Setup:
     )
 
 
-def observed_moments(setup: Setup, last_year: int | None = None) -> pd.DataFrame:
-    """indicator, year, observed, weight: the record the fit is judged against."""
+def _usable_record(setup: Setup) -> pd.DataFrame:
+    """Observed values of model indicators, without the exclusions of seeds/calibration.yaml."""
     from .indicators import INDICATORS
 
-    last = setup.end_year if last_year is None else last_year
     obs = pd.read_csv(SEEDS / "observed_indicators.csv")
-    obs = obs[(obs.kind == "observed") & obs.year.between(2016, last)]
-    obs = obs[obs.indicator.isin(list(INDICATORS))]
+    obs = obs[(obs.kind == "observed") & obs.indicator.isin(list(INDICATORS))]
     for ex in setup.exclude:
         obs = obs[~((obs.indicator == ex["indicator"]) & obs.year.isin(ex["years"]))]
+    return obs
+
+
+def observed_moments(setup: Setup, last_year: int | None = None) -> pd.DataFrame:
+    """indicator, year, observed, weight: the record the fit is judged against."""
+    last = setup.end_year if last_year is None else last_year
+    obs = _usable_record(setup)
+    obs = obs[obs.year.between(2016, last)]
     obs = obs.assign(weight=obs.confidence.map(setup.weights).fillna(0.0))
     return (
         obs[["indicator", "year", "value", "weight"]]
@@ -421,10 +427,8 @@ def holdout_score(record: dict, year: int, workers: int | None = None) -> str:
             base, [est], 2 * s["replicates"], s["seed"] + 2, s["scale"], workers or 1
         )[0]
     sim = df[df.year == year].groupby("indicator").value.median()
-    obs = pd.read_csv(SEEDS / "observed_indicators.csv")
-    obs = obs[(obs.kind == "observed") & obs.indicator.isin(sim.index)]
-    for ex in setup.exclude:
-        obs = obs[~((obs.indicator == ex["indicator"]) & obs.year.isin(ex["years"]))]
+    obs = _usable_record(setup)
+    obs = obs[obs.indicator.isin(sim.index)]
     rows = []
     for ind, g in obs.groupby("indicator"):
         past = g[(g.year >= 2015) & (g.year < year)]

@@ -44,6 +44,7 @@ import pandas as pd
 from ..atomic import write_file
 from ..errors import InputError
 from ..indicators import INDICATORS
+from ..report import _markdown as _markdown_table
 from ..targets import target_table
 from .design import DUMMY, SweepSpec, n_points, salib_problem
 from .store import Store, open_store
@@ -379,14 +380,6 @@ def _above(results: pd.DataFrame, outcome: str, method: str) -> list[str]:
     idx = NOISE_INDEX[method][0]
     g = results[(results.outcome == outcome) & results.above_noise]
     return list(g.sort_values(idx, ascending=False).factor)
-
-
-def _markdown_table(df: pd.DataFrame) -> str:
-    cols = [str(c) for c in df.columns]
-    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in df.itertuples(index=False):
-        out.append("| " + " | ".join(str(v).replace("|", "/") for v in row) + " |")
-    return "\n".join(out)
 
 
 def _describe(o: Outcome) -> str:

@@ -44,17 +44,10 @@ from .store import open_store
 BASE_COLUMNS = ("point", "replicate", "seed", "year", "indicator", "value")
 HEADLINE = "rd_intensity"
 N_BEST = 5
-_PROB_FIXED = (
-    "indicator",
-    "target_year",
-    "target",
-    "kind",
-    "direction",
-    "point",
-    "probability",
-    "replicates",
-    "median",
-)
+# target_probabilities columns: these keys, the lever settings, then these values.
+_PROB_KEYS = ("indicator", "target_year", "target", "kind", "direction", "point")
+_PROB_VALUES = ("probability", "replicates", "median")
+_PROB_FIXED = _PROB_KEYS + _PROB_VALUES
 MAX_LABEL_LEVERS = 3  # labels list the lever values only up to this many levers
 
 
@@ -210,18 +203,7 @@ def target_probabilities(df: pd.DataFrame) -> pd.DataFrame:
     tt = tt[tt.indicator.isin(set(df.indicator))].reset_index(drop=True)
     settings = _settings(df)
     levers = lever_columns(df)
-    cols = [
-        "indicator",
-        "target_year",
-        "target",
-        "kind",
-        "direction",
-        "point",
-        *levers,
-        "probability",
-        "replicates",
-        "median",
-    ]
+    cols = [*_PROB_KEYS, *levers, *_PROB_VALUES]
     frames = []
     for order, t in enumerate(tt.itertuples(index=False)):
         sel = df[(df.indicator == t.indicator) & (df.year == t.target_year)]
