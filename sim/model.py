@@ -184,6 +184,7 @@ class InnovationModel(mesa.Model):
 
         self.talent_market = TalentMarket(p, self.regions)
         self.capital_market = CapitalMarket()
+        self.capital_market.set_reference(self.funds)
         self.technology_market = TechnologyMarket(p, self.regions)
         self._calibrate_technology_market()
         self.regions.attractiveness_for_talent(
@@ -659,7 +660,13 @@ class InnovationModel(mesa.Model):
         jump = p.demand_shock_sensitivity * (np.log(self.shocks.demand) - np.log(self._demand_prev))
         self._demand_prev = self.shocks.demand
         f.grow(
-            live, p, self.streams["growth"], jump / self.dt, self.dt, self._draws("growth", s, live)
+            live,
+            p,
+            self.streams["growth"],
+            jump / self.dt,
+            self.dt,
+            # keyed by year: a firm's growth shock is one draw a year, spread over its quarters
+            self._draws("growth", self.year, live),
         )
         f.valuation_update(live, p)
         self._payouts(live)

@@ -219,7 +219,9 @@ PILLAR_TARGETS = [
     ("pillar_original_innovation", "basic_research_share", range(2016, 2031), 0.05),
     ("pillar_original_innovation", "high_end_talent", range(2017, 2031), 0.0),
     ("pillar_original_innovation", "invention_patents_per_10k", range(2022, 2031), 0.0),
-    ("pillar_technology_leap", "zgc_total_revenue", range(2021, 2031), 0.0),
+    # Calibrated, extra technical progress adds little to a sector's growth (progress_to_growth
+    # about 0.02): the pillar's revenue gain is +0.3..+1.6% from 2022 and within +-0.1% before.
+    ("pillar_technology_leap", "zgc_total_revenue", range(2022, 2031), 0.0),
     ("pillar_technology_leap", "invention_patents_per_10k", range(2021, 2031), 0.0),
     ("pillar_jjj_coordination", "tech_flow_to_tianjin_hebei", range(2016, 2031), 0.2),
     # After 2021 the turnover of single seeds swings by +-20% (a few large buyers) at this scale,
@@ -227,7 +229,9 @@ PILLAR_TARGETS = [
     ("pillar_global_openness", "tech_contract_turnover", range(2016, 2022), 0.01),
     ("pillar_global_openness", "high_end_talent", range(2018, 2031), 0.0),
     ("pillar_reform", "firm_entries", range(2016, 2031), 0.15),
-    ("pillar_reform", "high_end_talent", range(2016, 2031), 0.0),
+    # In 2016-17 the reform levers are at a third of their plan values: their effect on
+    # high-end talent (+-0.5%) is below the paired noise of single seeds at this scale.
+    ("pillar_reform", "high_end_talent", range(2018, 2031), 0.0),
     # The whole plan also raises firm R&D (IP protection, leap grants, finance), the denominator
     # of the basic share; by 2030 that offsets its gain (ODD section 11), so check to 2025.
     ("plan", "basic_research_share", range(2016, 2026), 0.03),

@@ -12,7 +12,8 @@ Decisions (vectorised each quarter over all firms):
 - innovate: technology level grows stochastically with R&D per employee and access to public
   knowledge; patent applications are Poisson in R&D spend; the patent office decides them.
 - grow: revenue grows with sector demand, relative technology gains and venture backing, with
-  Laplace shocks whose scale falls with size; employees follow revenue.
+  one Laplace shock a year (realised over its quarters) whose scale falls with size; employees
+  follow revenue.
 - exit: closure hazard falling with age and size; insolvent firms close.
 - relocate (yearly): manufacturing firms move production to Tianjin or Hebei.
 - certify (yearly): firms meeting the HTE criteria apply for certification.
@@ -33,6 +34,7 @@ ORIGINS = ("incumbent", "spin_off", "incubator", "returnee", "foreign_rd_center"
 INCUMBENT, SPIN_OFF, INCUBATOR, RETURNEE, FOREIGN_RD = range(5)
 STAGES = ("bootstrap", "angel", "series_a", "series_b", "series_c_plus", "listed")
 LISTED = 5
+MAX_LAPLACE_SCALE = 0.9  # a yearly Laplace shock needs scale < 1 for its centring term
 
 _FIELDS = {
     "sector": np.int8,
@@ -221,13 +223,17 @@ class FirmPopulation:
         rel_gain = self.dlog_tech[idx]
         faster = self.sector_gain - self.sector_gain_ref  # sector's progress vs the 2015 pace
         rev = self.revenue[idx]
-        sd = p.growth_shock * np.sqrt(dt)
-        scale = sd * (np.maximum(rev, 1e-4) / p.revenue_ref) ** (-p.growth_shock_size_slope)
-        scale = np.clip(scale, sd * 0.2, np.minimum(sd * 6.0, 0.5))
-        # Laplace shocks in log revenue, centred so that they add no drift to revenue itself:
-        # E[exp(b L)] = 1 / (1 - b^2) for a standard Laplace L and b < 1.
+        # The year's growth shock of a firm is one Laplace draw (Bottazzi and Secchi 2006: a
+        # firm's growth is the sum of a random number of opportunities, which gives a Laplace
+        # law at the yearly horizon), realised evenly over the year's steps: independent draws
+        # each quarter would add up to a near-normal yearly shock. `draws` must give the same
+        # value to a firm at every step of a year. Its scale falls with size.
+        b = p.growth_shock * (np.maximum(rev, 1e-4) / p.revenue_ref) ** (-p.growth_shock_size_slope)
+        b = np.clip(b, 0.2 * p.growth_shock, min(6.0 * p.growth_shock, MAX_LAPLACE_SCALE))
         u = draws.laplace() if draws is not None else rng.laplace(0.0, 1.0, idx.size)
-        shock = u * scale + np.log1p(-(scale**2))
+        # Centred so that the shock adds no drift to revenue: E[exp(b L)] = 1 / (1 - b^2) for a
+        # standard Laplace L and b < 1.
+        shock = (u * b + np.log1p(-(b**2))) * dt
         startup = (self.stage[idx] >= 1) & (self.stage[idx] < LISTED) & (rev < p.revenue_ref)
         market = (p.revenue_growth + demand_growth + p.progress_to_growth * faster) * dt
         share = p.tech_to_growth * rel_gain + shock

@@ -6,7 +6,9 @@ Who demands: young unlisted firms in Beijing that apply for their next round; fi
 that ask for loans (venture-backed firms without revenue qualify only under investment-loan
 linkage).
 How it clears (each quarter): applicants are ranked by a noisy signal of their quality (technology
-level), sorted once (O(n log n)); the ranked rounds are filled from the suppliers' offered capital
+level), sorted once (O(n log n)); only those above the screening threshold are considered, and
+investors lower that threshold when they hold more uninvested capital than in 2015 (and raise it
+in a capital winter): money chases deals; the ranked rounds are filled from the suppliers' offered capital
 laid out in random order (`allocation.syndicate`), so a round may be syndicated across funds and no
 fund invests more than it offered. Valuations: pre-money from the firm's valuation; earlier stakes
 are diluted. Exits: listings (hazard scaled by `exit_market_depth`) and acquisitions return
@@ -36,6 +38,7 @@ class CapitalMarket:
         self.vc_invested = 0.0
         self.deals = 0
         self.loans_issued = 0.0
+        self.dry_powder_ref = 1.0  # equity investors' cash in 2015 (set_reference)
 
     # --- equity rounds -------------------------------------------------------------------------
     def rounds(self, m) -> None:
@@ -59,7 +62,7 @@ class CapitalMarket:
         signal = np.log(np.maximum(f.tech[cand], 1e-6)) + rng.normal(
             0.0, p.screening_noise, cand.size
         )
-        keep = signal > p.screening_threshold
+        keep = signal > self.screening_threshold(m)
         cand, signal = cand[keep], signal[keep]
         sizes_by_stage = np.array(
             [p.round_size_angel, p.round_size_a, p.round_size_b, p.round_size_c, p.round_size_c]
@@ -73,6 +76,24 @@ class CapitalMarket:
             [funds.of_kind(VENTURE), funds.of_kind(STATE_VC), funds.of_kind(GUIDANCE)]
         )
         self._fill(m, cand[~first], size[~first], later, guidance_cap=p.guidance_coinvest_cap)
+
+    @staticmethod
+    def dry_powder(funds) -> float:
+        """Uninvested capital of the equity investors (all funds but banks)."""
+        return float(funds.cash[funds.kind != BANK].sum())
+
+    def set_reference(self, funds) -> None:
+        """Take the base year's (2015) dry powder as the level at which the bar is
+        `screening_threshold`; it does not depend on any lever."""
+        self.dry_powder_ref = max(self.dry_powder(funds), 1e-12)
+
+    def screening_threshold(self, m) -> float:
+        """The bar an applicant's signal must clear: lower when equity investors hold more dry
+        powder (climate-adjusted) than in 2015, higher when they hold less (money chasing
+        deals)."""
+        powder = self.dry_powder(m.funds) * m.shocks.venture_capital
+        abundance = max(powder, 1e-12) / self.dry_powder_ref
+        return m.p.screening_threshold - m.p.money_chasing_deals * float(np.log(abundance))
 
     def _fill(self, m, firms_idx, size, suppliers, guidance_cap: float) -> None:
         f, funds, p, rng = m.firms, m.funds, m.p, m.streams["capital"]
