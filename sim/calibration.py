@@ -282,6 +282,7 @@ def calibrate(
     record["distance"]["prior"] = distance(
         prior.groupby(["indicator", "year"], as_index=False).value.mean(), moments
     )
+    record["identification"] = identification(design, y)
     (out / "calibration.yaml").write_text(yaml.safe_dump(record, sort_keys=False), "utf-8")
     pd.DataFrame({"point": dist.index, "distance": y}).join(design.reset_index(drop=True)).to_csv(
         out / "design_distances.csv", index=False
@@ -289,6 +290,36 @@ def calibrate(
     if write and holdout is None:
         write_text(CALIBRATED, _calibrated_yaml(record))
     return record
+
+
+NEAR_BEST = 0.10  # the best tenth of the design points form the near-best set
+
+
+def identification(design: pd.DataFrame, dist) -> dict:
+    """How well the record pins each free parameter down, read off the design sweep: the range of
+    the parameter among the near-best design points (the best NEAR_BEST share, at least two per
+    parameter; a range nearly as wide as the bounds means the record does not identify it) and the
+    rank correlation of the parameter with the distance over all points (how much it matters on
+    its own)."""
+    from scipy.stats import spearmanr
+
+    y = np.asarray(dist, dtype=float)
+    k = min(y.size, max(2 * design.shape[1], int(round(NEAR_BEST * y.size))))
+    near = np.zeros(y.size, dtype=bool)
+    near[np.argsort(y, kind="stable")[:k]] = True
+    out = {
+        "near_best_points": k,
+        "near_best_distance_max": round(float(y[near].max()), 6),
+        "parameters": {},
+    }
+    for name in design.columns:
+        x = design[name].to_numpy(float)
+        rho = spearmanr(x, y).statistic if np.ptp(x) > 0 else float("nan")
+        out["parameters"][name] = {
+            "near_best_range": [round(float(x[near].min()), 6), round(float(x[near].max()), 6)],
+            "rank_correlation_with_distance": round(float(rho), 3),
+        }
+    return out
 
 
 def _calibrated_yaml(record: dict) -> str:
@@ -390,11 +421,82 @@ def fit_report(
                 f"[{r.q10:,.4g}-{r.q90:,.4g}] | {r.error_pct:+.1f} |"
             )
         if cal:
-            lines += ["", "Calibrated parameters:", ""]
-            lines += [f"- `{k}` = {v:.4g}" for k, v in cal.items()]
+            lines += ["", *_parameter_table()]
+        lines += ["", *_out_of_sample(df, tmp)]
         lines += ["", *[f"![{p}](plots/{p})" for p in plots]]
         (tmp / "fit.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out / "fit.md"
+
+
+def _out_of_sample(df: pd.DataFrame, folder: Path) -> list[str]:
+    """Fit report section: the record after the calibration's last year, model vs trend."""
+    raw = yaml.safe_load(CALIBRATED.read_text(encoding="utf-8")) if CALIBRATED.is_file() else {}
+    last = int(((raw or {}).get("settings") or {}).get("last_year") or load_setup().end_year)
+    med = df.groupby(["indicator", "year"], as_index=False).value.median()
+    scores = against_trend(med, last + 1)
+    scores.to_csv(folder / "out_of_sample.csv", index=False)
+    head = [f"## Out of sample: the record after {last}", ""]
+    if scores.empty:
+        return head + [
+            f"The record in `seeds/observed_indicators.csv` ends in {last}, the last year fitted. "
+            f"Add later years (kind `observed`) and re-run `innosim calibrate --report-only`: "
+            f"each is scored here against the median of this run and a straight line through "
+            f"the record of 2015-{last} (`out_of_sample.csv`). `innosim calibrate --holdout "
+            f"2020` does the same for 2020, fitting on 2016-2019 only."
+        ]
+    lines = head + [
+        "| indicator | year | observed | model | trend | model abs. log error | trend |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in scores.itertuples():
+        lines.append(
+            f"| {r.indicator} | {r.year} | {r.observed:,.4g} | {r.model:,.4g} | {r.trend:,.4g} "
+            f"| {r.model_abs_log_error:.3f} | {r.trend_abs_log_error:.3f} |"
+        )
+    lines += [
+        "",
+        f"Mean absolute log error: model {scores.model_abs_log_error.mean():.3f}, straight-line "
+        f"trend {scores.trend_abs_log_error.mean():.3f}.",
+    ]
+    return lines
+
+
+def _parameter_table() -> list[str]:
+    """The calibrated parameters with their priors, bounds and identification (fit report)."""
+    raw = yaml.safe_load(CALIBRATED.read_text(encoding="utf-8")) or {}
+    ident = (raw.get("identification") or {}).get("parameters", {})
+    d = raw.get("distance") or {}
+    s = raw.get("settings") or {}
+    lines = [
+        f"Calibrated parameters (`seeds/calibrated.yaml`, {raw.get('method', '')}; "
+        f"{s.get('budget')} design points x {s.get('replicates')} seeds at scale {s.get('scale')}, "
+        f"fitted to {s.get('last_year')}). Distance on fresh seeds: prior "
+        f"{d.get('prior', float('nan')):.4f}, estimate {d.get('estimate_on_fresh_seeds', float('nan')):.4f}.",
+        "",
+    ]
+    if ident:
+        nb = raw["identification"]
+        lines += [
+            f"Near-best range: the parameter's range among the {nb['near_best_points']} best "
+            f"design points (distance up to {nb['near_best_distance_max']:.4f}); nearly as wide "
+            "as the bounds means the record does not identify the parameter. Rank correlation: "
+            "of the parameter with the distance over all design points.",
+            "",
+        ]
+    lines += [
+        "| parameter | prior | estimate | bounds | near-best range | rank corr. |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, v in (raw.get("parameters") or {}).items():
+        i = ident.get(name, {})
+        rng = i.get("near_best_range")
+        lines.append(
+            f"| `{name}` | {v['prior']:.4g} | {v['value']:.4g} | "
+            f"{v['bounds'][0]:.4g}-{v['bounds'][1]:.4g} | "
+            + (f"{rng[0]:.4g}-{rng[1]:.4g}" if rng else "")
+            + f" | {i.get('rank_correlation_with_distance', '')} |"
+        )
+    return lines
 
 
 def check_setup() -> None:
@@ -414,10 +516,58 @@ def check_setup() -> None:
             )
 
 
+def holdout_years() -> tuple[int, ...]:
+    """Years a holdout can start at: 2019 (three years left to fit) to the record's last year."""
+    last = int(_usable_record(load_setup()).year.max())
+    return tuple(range(2019, last + 1))
+
+
+def against_trend(sim_median: pd.DataFrame, first_year: int) -> pd.DataFrame:
+    """Out-of-sample scores: every usable record point from `first_year` on, the model's median
+    (indicator, year, value) and a straight line fitted to the record's 2015..first_year-1 points
+    (indicators with at least two), each with its absolute log error. Empty when the record has
+    nothing from `first_year` on (the record in seeds/ ends in 2020: add later years, kind
+    observed, and they are scored here)."""
+    obs = _usable_record(load_setup())
+    sim = sim_median.set_index(["indicator", "year"]).value
+    rows = []
+    for ind, g in obs.groupby("indicator"):
+        past = g[(g.year >= 2015) & (g.year < first_year)]
+        if len(past) < 2:
+            continue
+        slope, icept = np.polyfit(past.year, past.value, 1)
+        for r in g[g.year >= first_year].itertuples():
+            if (ind, r.year) not in sim.index:
+                continue
+            model, trend = float(sim[(ind, r.year)]), slope * r.year + icept
+            rows.append(
+                {
+                    "indicator": ind,
+                    "year": int(r.year),
+                    "observed": float(r.value),
+                    "model": model,
+                    "trend": trend,
+                    "model_abs_log_error": abs(np.log(max(model, 1e-9) / r.value)),
+                    "trend_abs_log_error": abs(np.log(max(trend, 1e-9) / r.value)),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "indicator",
+            "year",
+            "observed",
+            "model",
+            "trend",
+            "model_abs_log_error",
+            "trend_abs_log_error",
+        ],
+    )
+
+
 def holdout_score(record: dict, year: int, workers: int | None = None) -> str:
-    """Out-of-sample check: the estimate fitted on the years before `year`, run to `year`,
-    against a straight line through the record's 2015..year-1 points, scored on `year`'s record
-    (absolute log error, per indicator with at least two earlier points)."""
+    """Out-of-sample check: the estimate fitted on the years before `year`, run on, scored on the
+    record from `year` on against a straight line through the record's 2015..year-1 points."""
     setup = load_setup()
     s = record["settings"]
     est = {k: v["value"] for k, v in record["parameters"].items()}
@@ -426,36 +576,18 @@ def holdout_score(record: dict, year: int, workers: int | None = None) -> str:
         df = _run_candidates(
             base, [est], 2 * s["replicates"], s["seed"] + 2, s["scale"], workers or 1
         )[0]
-    sim = df[df.year == year].groupby("indicator").value.median()
-    obs = _usable_record(setup)
-    obs = obs[obs.indicator.isin(sim.index)]
-    rows = []
-    for ind, g in obs.groupby("indicator"):
-        past = g[(g.year >= 2015) & (g.year < year)]
-        now = g[g.year == year]
-        if now.empty or len(past) < 2:
-            continue
-        slope, icept = np.polyfit(past.year, past.value, 1)
-        trend = slope * year + icept
-        actual = float(now.value.iloc[0])
-        rows.append(
-            (
-                ind,
-                actual,
-                float(sim[ind]),
-                trend,
-                abs(np.log(sim[ind] / actual)),
-                abs(np.log(max(trend, 1e-9) / actual)),
-            )
-        )
-    if not rows:
-        return f"holdout {year}: no indicator with a {year} record and two earlier points"
+    med = df.groupby(["indicator", "year"], as_index=False).value.median()
+    scores = against_trend(med, year)
+    if scores.empty:
+        return f"holdout {year}: no indicator with a record from {year} and two earlier points"
     lines = [f"holdout {year}: model (fitted on 2016-{year - 1}) vs straight-line trend"]
-    for ind, a, m, t, em, et in rows:
+    for r in scores.itertuples():
         lines.append(
-            f"  {ind:28s} observed {a:>10.4g}  model {m:>10.4g} ({em:.3f})  trend {t:>10.4g} ({et:.3f})"
+            f"  {r.indicator:28s} {r.year} observed {r.observed:>10.4g}  model {r.model:>10.4g} "
+            f"({r.model_abs_log_error:.3f})  trend {r.trend:>10.4g} ({r.trend_abs_log_error:.3f})"
         )
-    em = float(np.mean([r[4] for r in rows]))
-    et = float(np.mean([r[5] for r in rows]))
-    lines.append(f"  mean absolute log error: model {em:.3f}, trend {et:.3f}")
+    lines.append(
+        f"  mean absolute log error: model {scores.model_abs_log_error.mean():.3f}, "
+        f"trend {scores.trend_abs_log_error.mean():.3f}"
+    )
     return "\n".join(lines)

@@ -121,3 +121,66 @@ def test_calibrate_end_to_end_holdout(tmp_path, capsys, monkeypatch):
     # A holdout run never writes the model's defaults.
     after = before.read_text() if before.exists() else None
     assert after == existed
+
+
+def test_identification_tells_a_pinned_parameter_from_a_free_one():
+    rng = np.random.default_rng(0)
+    design = pd.DataFrame({"pinned": rng.random(200), "free": rng.random(200)})
+    dist = (design.pinned - 0.3) ** 2 + 0.001 * rng.random(200)
+    ident = calibration.identification(design, dist)
+    assert ident["near_best_points"] == 20
+    pinned, free = ident["parameters"]["pinned"], ident["parameters"]["free"]
+    lo, hi = pinned["near_best_range"]
+    assert 0.2 < lo <= 0.3 <= hi < 0.4  # the best tenth sits around the minimum at 0.3
+    lo, hi = free["near_best_range"]
+    assert hi - lo > 0.8  # spread over (almost) the whole range
+    assert abs(free["rank_correlation_with_distance"]) < 0.2
+
+
+def test_fit_report_lists_the_calibrated_parameters_with_identification(tmp_path, monkeypatch):
+    record = {
+        "method": "m",
+        "settings": {"budget": 8, "replicates": 1, "scale": 0.1, "last_year": 2020},
+        "distance": {"prior": 0.03, "estimate_on_fresh_seeds": 0.01},
+        "parameters": {"revenue_growth": {"value": 0.13, "prior": 0.12, "bounds": [0.05, 0.2]}},
+        "identification": {
+            "near_best_points": 4,
+            "near_best_distance_max": 0.02,
+            "parameters": {
+                "revenue_growth": {
+                    "near_best_range": [0.1, 0.15],
+                    "rank_correlation_with_distance": 0.5,
+                }
+            },
+        },
+    }
+    path = tmp_path / "calibrated.yaml"
+    path.write_text(yaml.safe_dump(record))
+    monkeypatch.setattr(calibration, "CALIBRATED", path)
+    table = "\n".join(calibration._parameter_table())
+    assert "| `revenue_growth` | 0.12 | 0.13 | 0.05-0.2 | 0.1-0.15 | 0.5 |" in table
+    assert "prior 0.0300, estimate 0.0100" in table
+
+
+def test_against_trend_scores_the_record_after_the_fit():
+    setup = calibration.load_setup()
+    rec = calibration._usable_record(setup)
+    perfect = rec[["indicator", "year", "value"]]
+    scores = calibration.against_trend(perfect, 2020)
+    assert set(scores.year) == {2020} and len(scores) >= 5
+    assert (scores.model_abs_log_error == 0).all()
+    assert (scores.trend_abs_log_error > 0).all()
+    # Patents per 10,000 residents 2015-2019 lie on a line within a few percent: the trend is
+    # close, but not exact, for 2020.
+    pat = scores.set_index("indicator").loc["invention_patents_per_10k"]
+    assert 0.0 < pat.trend_abs_log_error < 0.1
+    # Nothing after the record's last year: nothing to score (yet).
+    assert calibration.against_trend(perfect, 2021).empty
+    assert calibration.holdout_years()[-1] == int(rec.year.max())
+
+
+def test_holdout_year_outside_the_record_is_an_input_error(tmp_path, capsys):
+    code = main(["calibrate", "--out", str(tmp_path / "c"), "--holdout", "2031", "--quiet"])
+    assert code == 2
+    assert "--holdout" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
