@@ -184,3 +184,19 @@ def test_holdout_year_outside_the_record_is_an_input_error(tmp_path, capsys):
     assert code == 2
     assert "--holdout" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
+
+
+def test_fit_report_from_the_command_line(tmp_path):
+    out = tmp_path / "cal"
+    code = main(["calibrate", "--report-only", "--out", str(out), "--scale", "0.02", "--quiet"])
+    assert code == 0
+    fit = pd.read_csv(out / "fit" / "fit.csv")
+    moments = calibration.observed_moments(calibration.load_setup())
+    assert len(fit) == len(moments) and fit["median"].notna().all()
+    md = (out / "fit" / "fit.md").read_text()
+    assert "## Out of sample" in md
+    for ind in fit.indicator.unique():
+        assert (out / "fit" / "plots" / f"{ind}.png").is_file()
+    if calibration.CALIBRATED.is_file():
+        for name in calibration.load_setup().free:
+            assert f"| `{name}` |" in md
