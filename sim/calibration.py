@@ -571,8 +571,9 @@ def holdout_score(record: dict, year: int, workers: int | None = None) -> str:
     setup = load_setup()
     s = record["settings"]
     est = {k: v["value"] for k, v in record["parameters"].items()}
+    last_record = int(_usable_record(setup).year.max())
     with tempfile.TemporaryDirectory() as tmp:
-        base = _write_base(Path(tmp), setup, setup.end_year)
+        base = _write_base(Path(tmp), setup, max(setup.end_year, last_record))
         df = _run_candidates(
             base, [est], 2 * s["replicates"], s["seed"] + 2, s["scale"], workers or 1
         )[0]
