@@ -14,9 +14,11 @@ Sobol' indices (S1, ST) need the Sobol' (Saltelli) design of `sampler: sobol`; M
 effects (mu, mu*, sigma) need the trajectories of `sampler: morris`. Both designs carry the
 `dummy` factor, which enters no mechanism: its index is the noise floor. A lever is reported
 *above the noise floor* when its index minus its confidence half-width exceeds the dummy's index
-plus its confidence half-width (ST for Sobol', mu* for Morris). With the sweeps' common random
-numbers, design points that differ only in the dummy are the very same runs (same run key), so
-the dummy's index and CI are exactly 0 and the criterion reduces to "the lever's CI excludes 0".
+plus its confidence half-width (ST for Sobol', mu* for Morris). The dummy's value selects the
+replicate seeds of a point (`sweep._dummy_seeds`), so points that differ only in the dummy differ
+only in their seeds: the dummy's index measures the seed noise of the outcome. (Should a design's
+dummy ever be constant, its index is 0 and the criterion reduces to "the lever's CI excludes 0";
+the report says so.)
 
 Default outcomes: every indicator with a 2030 target (value and `attain:`), and rd_intensity@2030;
 a sweep that stops before 2030 uses its latest target year instead (e.g. 2020).
