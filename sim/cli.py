@@ -178,7 +178,77 @@ def build_parser() -> argparse.ArgumentParser:
         help="check stylized facts of industrial dynamics on DIR/firms.parquet (run --agents)",
     )
     fa.add_argument("dir", type=Path, help="a result folder written by `innosim run --agents`")
+
+    ui = sub.add_parser(
+        "ui",
+        help="open the interactive page (Mesa SolaraViz): scenario, lever sliders, indicators "
+        "against targets, flows between regions",
+    )
+    ui.add_argument("--port", type=_port, default=8765, help="port to serve on (8765)")
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    ui.add_argument("--no-browser", action="store_true", help="do not open a browser window")
     return ap
+
+
+def _port(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 1 <= v <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port in 1-65535, got {v}")
+    return v
+
+
+def ui_problems() -> list[str]:
+    """What keeps the page from working in this environment (checked before starting a server
+    that would otherwise show a blank page)."""
+    import importlib.util
+    from importlib.metadata import PackageNotFoundError, version
+
+    if importlib.util.find_spec("solara") is None:
+        return ["the page needs solara: pip install 'innosim[ui]'"]
+    try:
+        vuetify = version("ipyvuetify")
+    except PackageNotFoundError:
+        return []
+    if int(vuetify.split(".")[0]) >= 3:
+        return [
+            f"ipyvuetify {vuetify} is installed, but Mesa 3.3's SolaraViz uses Vuetify 2 "
+            "components: pip install 'ipyvuetify<3'"
+        ]
+    return []
+
+
+def cmd_ui(args) -> int:
+    import signal
+    import subprocess
+    from importlib.util import find_spec
+
+    problems = ui_problems()
+    if problems:
+        raise InputError(None, None, "; ".join(problems))
+    cmd = [sys.executable, "-m", "solara", "run", "sim.ui:page", "--production"]
+    cmd += ["--host", args.host, "--port", str(args.port)]
+    cmd += ["--no-open"] if args.no_browser else ["--open"]
+    print(f"innosim ui: http://{args.host}:{args.port}/ (Ctrl-C stops the server)", flush=True)
+    if find_spec("solara_assets") is None:
+        print(
+            "note: the browser gets the page's scripts through solara's proxy of cdn.jsdelivr.net;"
+            " offline, pip install solara-assets",
+            flush=True,
+        )
+    proc = subprocess.Popen(cmd)
+    signal.signal(signal.SIGTERM, lambda *_: proc.terminate())  # stop the server with us
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        return 0
 
 
 def cmd_facts(args) -> int:
@@ -402,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
             "analyze": cmd_analyze,
             "calibrate": cmd_calibrate,
             "facts": cmd_facts,
+            "ui": cmd_ui,
         }
         return commands[args.command](args)
     except InputError as e:

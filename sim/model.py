@@ -693,6 +693,8 @@ class InnovationModel(mesa.Model):
             self.other_gdp *= 1.0 + p.other_gdp_growth
         self.funds.raise_capital(p, lev, self.scale_firms, self.money, self.shocks.venture_capital)
         self.talent_market.net_inflow_beijing[:] = 0.0
+        self.talent_market.flow[:] = 0.0
+        self.capital_market.flow[:] = 0.0
         self.technology_market.flow[:] = 0.0
         self.technology_market.contracts[:] = 0.0
         self.capital_market.vc_invested = 0.0
@@ -868,6 +870,9 @@ class InnovationModel(mesa.Model):
             f.high_end[ret] += 1.0
             self.talent.transfer("overseas", "holders", float(ret.size))
             self.talent_market.net_inflow_beijing[HIGH_END] += ret.size
+            self.talent_market.flow[HIGH_END, ABROAD] += np.bincount(
+                f.region[ret], minlength=N_REGIONS
+            )
         s = slots[origin != RETURNEE]
         if s.size:
             need = np.bincount(f.region[s], minlength=N_REGIONS).astype(float)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..agents.firm import LISTED
 from ..agents.fund import ANGEL, BANK, GUIDANCE, STATE_VC, VENTURE
+from ..agents.region import N_REGIONS
 from .allocation import syndicate
 
 
@@ -38,6 +39,8 @@ class CapitalMarket:
         self.vc_invested = 0.0
         self.deals = 0
         self.loans_issued = 0.0
+        # Money this year from funds' region to firms' region (equity and loans), simulated units.
+        self.flow = np.zeros((N_REGIONS, N_REGIONS))
         self.dry_powder_ref = 1.0  # equity investors' cash in 2015 (set_reference)
 
     # --- equity rounds -------------------------------------------------------------------------
@@ -135,6 +138,7 @@ class CapitalMarket:
         # Money: funds -> firms.
         np.subtract.at(funds.cash, fund_of, amount)
         np.add.at(funds.invested_year, fund_of, amount)
+        np.add.at(self.flow, (funds.region[fund_of], f.region[firm_of]), amount)
         funds.cash[funds.cash < 0] = 0.0  # guard against round-off only (syndicate never overdraws)
         f.cash[deal_firms] += raised
         m.money.transfer("funds", "firms", raised.sum())
@@ -205,6 +209,7 @@ class CapitalMarket:
         if served == 0:
             return
         np.subtract.at(funds.cash, banks[s_idx], amt)
+        np.add.at(self.flow, (funds.region[banks[s_idx]], f.region[cand[d_idx]]), amt)
         funds.cash[funds.cash < 0] = 0.0
         lent = amount[:served]
         f.cash[cand[:served]] += lent

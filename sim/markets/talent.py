@@ -29,6 +29,9 @@ class TalentMarket:
         )
         self.hires = np.zeros(N_TALENT)
         self.net_inflow_beijing = np.zeros(N_TALENT)  # per year, reset by the model
+        # Moves this year [talent kind, from region, to region], persons at simulated scale:
+        # migration between regional pools and recruits from abroad (reset by the model).
+        self.flow = np.zeros((N_TALENT, N_REGIONS, N_REGIONS))
 
     # --- births and deaths --------------------------------------------------------------------
     def retire(self, m) -> None:
@@ -92,6 +95,7 @@ class TalentMarket:
         scale_out = np.minimum(1.0, 0.5 / np.maximum(out_share, 1e-12))
         flows = r.pool[:, :, None] * rates * scale_out[:, :, None]
         r.pool += flows.sum(axis=1) - flows.sum(axis=2)
+        self.flow += flows
         bj_in = flows[:, :, BEIJING].sum(axis=(1, 2)) - flows[:, BEIJING][:, :, BEIJING].sum(
             axis=(1, 2)
         )
@@ -114,7 +118,9 @@ class TalentMarket:
             return
         # Recruits come from the world's overseas talent (external account), not from the abroad
         # reservoir that carries ordinary migration.
-        u.high_end += want * u.reputation / u.reputation.sum()
+        recruits = want * u.reputation / u.reputation.sum()
+        u.high_end += recruits
+        self.flow[HIGH_END, ABROAD] += np.bincount(u.region, weights=recruits, minlength=N_REGIONS)
         m.talent.transfer("overseas", "holders", want)
         self.net_inflow_beijing[HIGH_END] += want
 
