@@ -24,9 +24,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/ruff format --check sim tests benchmarks
 
-## Benchmarks: full-scale baseline vs Mesa's Boltzmann wealth model
+## Benchmarks: full scale vs Mesa's Boltzmann model, cost per agent by scale, sweep on 1 and 2
+## workers; a table with the targets and the change against benchmarks/results/reference.json
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_model.py
+	$(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

@@ -9,7 +9,8 @@
   model - 1, i.e. everything the harness adds (design, hashing, Parquet parts, progress). The
   same K runs are also timed as a plain loop before and after, to show the machine's drift.
 - Identity: the results on 1 and N workers are compared cell by cell.
-Writes benchmarks/results/sweep_latest.json.
+Writes benchmarks/results/sweep_latest.json when run alone; benchmarks/bench.py (`make bench`)
+calls `measure_sweep`.
 """
 
 from __future__ import annotations
@@ -43,16 +44,26 @@ def _spec(tmp: Path, points: int, replicates: int, scale: float) -> Path:
     return path
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--points", type=int, default=64)
-    ap.add_argument("--replicates", type=int, default=8)
-    ap.add_argument("--scale", type=float, default=0.1)
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--overhead-runs", type=int, default=64)
-    ap.add_argument("--overhead-only", action="store_true", help="skip the throughput sweeps")
-    args = ap.parse_args()
+def measure_sweep(
+    points: int = 64,
+    replicates: int = 8,
+    scale: float = 0.1,
+    workers: int | None = None,
+    overhead_runs: int = 64,
+    overhead_only: bool = False,
+    progress=print,
+) -> dict:
+    """Harness overhead, then the sweep on 1 and `workers` workers (see the module docstring)."""
+    from types import SimpleNamespace
 
+    args = SimpleNamespace(
+        points=points,
+        replicates=replicates,
+        scale=scale,
+        workers=workers or os.cpu_count() or 2,
+        overhead_runs=overhead_runs,
+        overhead_only=overhead_only,
+    )
     import pandas as pd
 
     import sim.api as api
@@ -109,11 +120,10 @@ def main() -> None:
         out["model_seconds_inside_sweep"] = round(in_model[0], 2)
         out["harness_overhead_pct"] = round((harness / in_model[0] - 1) * 100, 2)
         out["plain_loop_seconds_before_after"] = [round(direct_before, 2), round(direct_after, 2)]
-        print(
+        progress(
             f"overhead: {len(tasks)} runs, sweep {harness:.2f} s of which model {in_model[0]:.2f} s"
             f" -> {out['harness_overhead_pct']:+.2f}% (plain loop before/after: "
             f"{direct_before:.1f} s / {direct_after:.1f} s)",
-            flush=True,
         )
 
         spec = _spec(tmp, args.points, args.replicates, args.scale)
@@ -124,21 +134,34 @@ def main() -> None:
             sec = time.perf_counter() - t0
             out[f"seconds_{w}w"] = round(sec, 1)
             out[f"runs_per_min_{w}w"] = round(total / sec * 60, 1)
-            print(
+            progress(
                 f"{w} worker(s): {total} runs in {sec:.1f} s = {total / sec * 60:.1f} runs/min",
-                flush=True,
             )
         if not args.overhead_only:
             out["speedup"] = round(out["seconds_1w"] / out[f"seconds_{args.workers}w"], 2)
             a, b = api.load_sweep(tmp / "w1"), api.load_sweep(tmp / f"w{args.workers}")
             pd.testing.assert_frame_equal(a, b)
             out["identical_results"] = True
-            print(
+            progress(
                 f"speedup {out['speedup']}x on {args.workers} workers; results identical",
-                flush=True,
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--points", type=int, default=64)
+    ap.add_argument("--replicates", type=int, default=8)
+    ap.add_argument("--scale", type=float, default=0.1)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--overhead-runs", type=int, default=64)
+    ap.add_argument("--overhead-only", action="store_true", help="skip the throughput sweeps")
+    a = ap.parse_args()
+    out = measure_sweep(
+        a.points, a.replicates, a.scale, a.workers, a.overhead_runs, a.overhead_only
+    )
     dest = ROOT / "benchmarks" / "results"
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "sweep_latest.json").write_text(json.dumps(out, indent=2))

@@ -426,10 +426,7 @@ class InnovationModel(mesa.Model):
         order = elig[np.argsort(-f.rd_pref[elig])]
         f.hte[order[:k]] = True
         self.hte_shortfall_2015 = max(0, k - elig.size)
-        for s in slots:
-            agent = Firm(self, int(s))
-            f.agents[s] = agent
-            f.firm_id[s] = agent.unique_id
+        self._add_firm_agents(slots)
 
     def _hte_2015(self) -> float:
         """2015 stock of national HTEs: geometric interpolation of 2014 and 2016 (derived)."""
@@ -774,9 +771,7 @@ class InnovationModel(mesa.Model):
         self.year_acc["exits"] += bj.sum()
         self.year_acc["acquisitions" if reason == "acquired" else "closures"] += bj.sum()
         f.alive[idx] = False
-        for s in idx:
-            f.agents[s].remove()
-            f.agents[s] = None
+        self._remove_firm_agents(idx)
 
     def _entry(self, lev: dict) -> None:
         """New firms: spin-offs, incubator start-ups, returnee start-ups, foreign R&D centers."""
@@ -882,10 +877,43 @@ class InnovationModel(mesa.Model):
             f.researchers[s] += share[f.region[s]]
         bj = np.isin(region, BEIJING)
         self.year_acc["entries"] += bj.sum()
-        for s in slots:
-            agent = Firm(self, int(s))
+        self._add_firm_agents(slots)
+
+    # ------------------------------------------------------------------------------------------
+    # Mesa agents of firms, in batches
+    # ------------------------------------------------------------------------------------------
+    def _add_firm_agents(self, slots: np.ndarray) -> None:
+        """Mesa agents for new firms in slots `slots`, registered as a batch.
+
+        Does for each what `Firm(self, slot)` does (an id from Mesa's per-model counter, then the
+        model's three registries: `_agents`, the `Firm` AgentSet, all agents) without the per-call
+        overhead: at full scale thousands of firms enter a year (tests check the registries match
+        the live firms)."""
+        f = self.firms
+        if Firm not in self._agents_by_type:  # the first firm creates the Firm AgentSet
+            first = Firm(self, int(slots[0]))
+            f.agents[int(slots[0])], f.firm_id[slots[0]] = first, first.unique_id
+            slots = slots[1:]
+        ids = mesa.Agent._ids[self]
+        batch = {}
+        for s in slots.tolist():
+            agent = Firm.__new__(Firm)
+            agent.model, agent.unique_id, agent.pos, agent.slot = self, next(ids), None, s
             f.agents[s] = agent
             f.firm_id[s] = agent.unique_id
+            batch[agent] = None
+        self._agents.update(batch)
+        self._agents_by_type[Firm]._agents.update(batch)
+        self._all_agents._agents.update(batch)
+
+    def _remove_firm_agents(self, slots: np.ndarray) -> None:
+        """Deregister the Mesa agents of firms that left (what `Agent.remove` does, as a batch)."""
+        f = self.firms
+        of_type, everyone = self._agents_by_type[Firm]._agents, self._all_agents._agents
+        for s in slots.tolist():
+            agent = f.agents[s]
+            del self._agents[agent], of_type[agent], everyone[agent]
+            f.agents[s] = None
 
     # ------------------------------------------------------------------------------------------
     # results

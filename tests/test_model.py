@@ -63,6 +63,17 @@ def test_mesa_agents_mirror_the_populations(small_run):
         assert agent is not None and agent.slot == s
         assert f.firm_id[s] == agent.unique_id
     assert all(a is None for a in f.agents[f.size :])
+    # Entries and exits register and deregister firms in batches: every registry holds exactly
+    # the live firms, and ids are Mesa's (unique, from the model's counter).
+    live_agents = {f.agents[s] for s in live}
+    assert set(m.agents_by_type[Firm]) == live_agents
+    assert {a for a in m.agents if isinstance(a, Firm)} == live_agents
+    assert {a for a in m._agents if isinstance(a, Firm)} == live_agents
+    ids = [a.unique_id for a in m.agents]
+    assert len(set(ids)) == len(ids)
+    later = Firm(m, int(live[0]))  # the counter goes on after the batches
+    assert later.unique_id > max(ids)
+    later.remove()
     # The agent reads its state from its slot.
     s = int(live[0])
     assert f.agents[s].revenue == f.revenue[s]

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..levers import status_quo
 from ..sectors import KEY_FIELDS, MANUFACTURING, N_SECTORS
-from .region import BEIJING, HEBEI, TIANJIN
+from .region import BEIJING, HEBEI, N_REGIONS, TIANJIN
 
 OWNERSHIP = ("private", "state_owned", "foreign")
 ORIGINS = ("incumbent", "spin_off", "incubator", "returnee", "foreign_rd_center")
@@ -71,6 +71,7 @@ _FIELDS = {
 
 
 STATUS_QUO_IP = status_quo("ip_protection")
+_IN_BEIJING = np.isin(np.arange(N_REGIONS), BEIJING)  # region -> is a Beijing zone
 
 
 class FirmPopulation:
@@ -132,7 +133,7 @@ class FirmPopulation:
         return np.flatnonzero(self.alive[: self.size])
 
     def in_beijing(self, idx: np.ndarray) -> np.ndarray:
-        return np.isin(self.region[idx], BEIJING)
+        return _IN_BEIJING[self.region[idx]]
 
     # --- decisions ---------------------------------------------------------------------------
     def decide_rd(self, idx: np.ndarray, p, ip_protection: float, subsidy, dt: float):
