@@ -10,7 +10,8 @@ Measures (benchmarks/bench_model.py, benchmarks/bench_sweep.py):
 - a 64-point x 8-replicate sweep at scale 0.1 on 1 and 2 workers: runs per minute and speedup,
   and the harness overhead (sweep wall time over time spent in the model, 64 runs).
 `--quick` skips the sweep and scale 3.0 (a few minutes less). Results go to
-benchmarks/results/latest.json (ignored by git); `--save-reference` also writes
+benchmarks/results/latest.json and a line of benchmarks/results/history.jsonl (both ignored by
+git); `--save-reference` also writes
 benchmarks/results/reference.json, the committed reference that `tests/test_benchmarks.py`
 (marker `benchmark`) and this table compare against: a figure more than 20% worse is a regression.
 """
@@ -161,7 +162,9 @@ def main() -> int:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(record, indent=2))
-    print(f"\nsaved {RESULTS / 'latest.json'}")
+    with (RESULTS / "history.jsonl").open("a") as fh:  # one line per run, to compare over time
+        fh.write(json.dumps({k: record[k] for k in ("measured", "machine", "figures")}) + "\n")
+    print(f"\nsaved {RESULTS / 'latest.json'} (and a line in history.jsonl)")
     if args.save_reference:
         REFERENCE.write_text(json.dumps(record, indent=2))
         print(f"saved {REFERENCE}")
