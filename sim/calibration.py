@@ -331,11 +331,16 @@ def _calibrated_yaml(record: dict) -> str:
     return head + yaml.safe_dump(record, sort_keys=False)
 
 
-def calibrated_values() -> dict[str, float]:
-    """The calibrated parameter values (empty when the model has not been calibrated)."""
+def _calibrated_record() -> dict:
+    """seeds/calibrated.yaml as written by `calibrate` (empty when the model is not calibrated)."""
     if not CALIBRATED.is_file():
         return {}
-    raw = yaml.safe_load(CALIBRATED.read_text(encoding="utf-8")) or {}
+    return yaml.safe_load(CALIBRATED.read_text(encoding="utf-8")) or {}
+
+
+def calibrated_values() -> dict[str, float]:
+    """The calibrated parameter values (empty when the model has not been calibrated)."""
+    raw = _calibrated_record()
     return {k: float(v["value"]) for k, v in (raw.get("parameters") or {}).items()}
 
 
@@ -430,8 +435,9 @@ def fit_report(
 
 def _out_of_sample(df: pd.DataFrame, folder: Path) -> list[str]:
     """Fit report section: the record after the calibration's last year, model vs trend."""
-    raw = yaml.safe_load(CALIBRATED.read_text(encoding="utf-8")) if CALIBRATED.is_file() else {}
-    last = int(((raw or {}).get("settings") or {}).get("last_year") or load_setup().end_year)
+    last = int(
+        (_calibrated_record().get("settings") or {}).get("last_year") or load_setup().end_year
+    )
     med = df.groupby(["indicator", "year"], as_index=False).value.median()
     scores = against_trend(med, last + 1)
     scores.to_csv(folder / "out_of_sample.csv", index=False)
@@ -463,7 +469,7 @@ def _out_of_sample(df: pd.DataFrame, folder: Path) -> list[str]:
 
 def _parameter_table() -> list[str]:
     """The calibrated parameters with their priors, bounds and identification (fit report)."""
-    raw = yaml.safe_load(CALIBRATED.read_text(encoding="utf-8")) or {}
+    raw = _calibrated_record()
     ident = (raw.get("identification") or {}).get("parameters", {})
     d = raw.get("distance") or {}
     s = raw.get("settings") or {}

@@ -94,7 +94,6 @@ FLOW_KINDS: dict[str, tuple[str, str]] = {
     "capital": ("#ff7f0e", "100m yuan/yr"),
     "technology": ("#2ca02c", "100m yuan/yr"),
 }
-_TALENT, _CAPITAL, _TECHNOLOGY = range(3)
 
 # Schematic map positions (east, north), not to scale: Beijing's three zones around the core,
 # Tianjin to the south-east, Hebei to the south-west, the rest of China south, abroad east.

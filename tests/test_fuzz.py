@@ -104,27 +104,22 @@ def _check(load, path: Path) -> None:
         assert "Traceback" not in message
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(case=mutated(SCENARIOS))
-def test_mutated_scenarios_are_valid_or_refused_clearly(tmp_path_factory, case):
-    source, doc = case
-    path = _write(tmp_path_factory.mktemp("fuzz"), source, doc)
-    _check(load_scenario, path)
+def _loader(source: Path):
+    """How the CLI reads the file: a sweep spec or a scenario."""
+    return load_spec if source.parent.name == "sweeps" else load_scenario
 
 
+@pytest.mark.parametrize("files", [SCENARIOS, SPECS], ids=["scenarios", "sweep_specs"])
 @settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=125, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(case=mutated(SPECS))
-def test_mutated_sweep_specs_are_valid_or_refused_clearly(tmp_path_factory, case):
-    source, doc = case
+@given(data=st.data())
+def test_mutated_files_are_valid_or_refused_clearly(tmp_path_factory, files, data):
+    source, doc = data.draw(mutated(files))
     path = _write(tmp_path_factory.mktemp("fuzz"), source, doc)
-    _check(load_spec, path)
+    _check(_loader(source), path)
 
 
 @pytest.mark.parametrize("source", SCENARIOS + SPECS, ids=lambda p: p.name)
 def test_shipped_files_load_unchanged(tmp_path, source):
-    load = load_spec if source.parent.name == "sweeps" else load_scenario
-    load(_write(tmp_path, source, yaml.safe_load(source.read_text(encoding="utf-8"))))
+    _loader(source)(_write(tmp_path, source, yaml.safe_load(source.read_text(encoding="utf-8"))))
