@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep", help="run a lever sweep (design x replicates) into a results store"
     )
     sw.add_argument("spec", type=Path, help="sweep spec YAML (see scenarios/sweeps/)")
-    sw.add_argument("--out", type=Path, required=True, help="sweep folder")
+    sw.add_argument("--out", type=Path, help="sweep folder (required unless --dry-run)")
     sw.add_argument(
         "--workers", type=_positive_int, help="local worker processes (default: all cores)"
     )
@@ -137,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--force", action="store_true", help="replace an existing sweep folder")
     sw.add_argument("--scale", type=_scale, help="share of Beijing's 2015 agents simulated")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the spec and its base scenario and print the sweep's size; run nothing",
+    )
 
     cal = sub.add_parser(
         "calibrate",
@@ -261,8 +266,13 @@ def cmd_facts(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from .experiments.sweep import run_sweep
+    from .experiments.sweep import check_spec, run_sweep
 
+    if args.dry_run:
+        print(check_spec(args.spec, args.scale))
+        return 0
+    if args.out is None:
+        raise InputError(None, "--out", "required: the folder the sweep's results go to")
     summary = run_sweep(
         args.spec,
         args.out,
@@ -382,12 +392,20 @@ def cmd_plan(args) -> int:
 def cmd_validate(args) -> int:
     from .scenario import load_scenario
 
-    for path in args.scenarios:
-        sc = load_scenario(path)
+    bad = 0
+    for path in args.scenarios:  # every file is checked; each problem is reported
+        try:
+            sc = load_scenario(path)
+        except InputError as e:
+            print(f"innosim: error: {e}", file=sys.stderr)
+            bad += 1
+            continue
         print(
             f"{path}: ok ({sc.name}: {len(sc.levers)} lever settings, {sc.time.start_year}-{sc.time.end_year})"
         )
-    return 0
+    if bad and len(args.scenarios) > 1:
+        print(f"{bad} of {len(args.scenarios)} file(s) refused", file=sys.stderr)
+    return EXIT_BAD_INPUT if bad else 0
 
 
 def cmd_run(args) -> int:

@@ -12,21 +12,21 @@ schedules outside the horizon are errors naming the file and field path).
     shocks: {venture_capital: {2018: 0.5, 2020: 1.0}}
     parameters: {revenue_growth: 0.1}
 
-YAML is read with `yaml.safe_load` only; nothing in a scenario is evaluated.
+YAML is read as plain data only (`sim.inputs`: no tags, no duplicate keys); nothing in a scenario
+is evaluated. Types are strict: a number where a number is expected (not `true`, not "0.5").
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
 import math
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError
+from .inputs import explain, read_mapping, unknown
 from .levers import registry
 from .params import definitions
 from .shocks import SHOCK_RANGE, SHOCKS
@@ -35,7 +35,7 @@ Value = float | dict[int, float]
 
 
 class TimeSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
+    model_config = ConfigDict(extra="forbid", strict=True)
     start_year: int = Field(2016, ge=2016, le=2100)
     end_year: int = Field(2030, ge=2016, le=2100)
     steps_per_year: int = Field(4, description="1 (years), 2, 4 (quarters) or 12 (months)")
@@ -55,7 +55,7 @@ class TimeSpec(BaseModel):
 
 
 class Scenario(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     name: str = "baseline"
     description: str = "Status quo: every lever at its 2015 value, no plan."
     time: TimeSpec = Field(default_factory=TimeSpec)
@@ -77,8 +77,8 @@ class Scenario(BaseModel):
         reg = registry()
         for lid, v in self.levers.items():
             if lid not in reg:
-                raise _unknown("levers", lid, reg)
-            for y, x in _points(v):
+                raise unknown("levers", lid, reg)
+            for y, x in _points(v, f"levers.{lid}"):
                 _finite(x, f"levers.{lid}" + (f".{y}" if y is not None else ""))
                 if y is not None and y not in years:
                     raise ValueError(
@@ -91,8 +91,8 @@ class Scenario(BaseModel):
                     )
         for sid, v in self.shocks.items():
             if sid not in SHOCKS:
-                raise _unknown("shocks", sid, SHOCKS)
-            for y, x in _points(v):
+                raise unknown("shocks", sid, SHOCKS)
+            for y, x in _points(v, f"shocks.{sid}"):
                 where = f"shocks.{sid}" + (f".{y}" if y is not None else "")
                 _finite(x, where)
                 if y is not None and y not in years:
@@ -106,7 +106,7 @@ class Scenario(BaseModel):
         defs = definitions()
         for name, x in self.parameters.items():
             if name not in defs:
-                raise _unknown("parameters", name, defs)
+                raise unknown("parameters", name, defs)
             for v in x if isinstance(x, list) else [x]:
                 _finite(v, f"parameters.{name}")
             err = defs[name].check(x)
@@ -135,16 +135,29 @@ class Scenario(BaseModel):
         out = self.model_dump(mode="python")
         out["levers"] = LeverSettings(self.levers).as_spec()
         out["shocks"] = ShockSettings(self.shocks).as_spec()
-        out["parameters"] = Params(self.parameters).as_dict()
+        out["parameters"] = {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in Params(self.parameters).as_dict().items()
+        }
         out["innosim_version"] = __version__
         out["model_fingerprint"] = fingerprint()
         return out
 
 
-def _points(v):
-    if isinstance(v, dict):
-        return list(v.items())
-    return [(None, v)]
+def _points(v, where: str) -> list[tuple[int | None, float]]:
+    """(year, value) of a constant (year None) or a schedule, which must list its years in
+    increasing order (a schedule read out of order is almost always a typo)."""
+    if not isinstance(v, dict):
+        return [(None, v)]
+    if not v:
+        raise ValueError(f"{where}: an empty schedule; give a value or {{year: value, ...}}")
+    years = list(v)
+    if years != sorted(years):
+        raise ValueError(
+            f"{where}: schedule years out of order ({', '.join(map(str, years))}); "
+            "list them in increasing order"
+        )
+    return list(v.items())
 
 
 def _finite(x: float, where: str) -> None:
@@ -152,76 +165,58 @@ def _finite(x: float, where: str) -> None:
         raise ValueError(f"{where}: must be a finite number, got {x}")
 
 
-def _unknown(section: str, key: str, known) -> ValueError:
-    close = difflib.get_close_matches(key, list(known), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return ValueError(f"{section}.{key}: unknown {section[:-1]}{hint}")
-
-
 # --------------------------------------------------------------------------------------------------
 # loading
 # --------------------------------------------------------------------------------------------------
-def read_yaml(path: Path) -> Any:
-    """Read a YAML file safely, turning every failure into an InputError naming the file."""
-    if not path.exists():
-        raise InputError(str(path), None, "file not found")
-    if path.is_dir():
-        raise InputError(str(path), None, "is a directory, expected a YAML file")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(str(path), None, "not a UTF-8 text file (binary content?)") from None
-    except OSError as e:
-        raise InputError(str(path), None, f"cannot read: {e.strerror}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        raise InputError(str(path), where, f"YAML syntax error: {e.problem or e}") from None
-    except yaml.YAMLError as e:
-        raise InputError(str(path), None, f"YAML error: {e}") from None
+SECTIONS = ("levers", "shocks", "parameters", "time")  # merged key by key by `extends`
 
 
 def _merge(base: dict, over: dict) -> dict:
     out = copy.deepcopy(base)
     for k, v in over.items():
-        if (
-            k in ("levers", "shocks", "parameters", "time")
-            and isinstance(v, dict)
-            and isinstance(out.get(k), dict)
-        ):
+        if k in SECTIONS and isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = {**out[k], **v}
         else:
             out[k] = v
     return out
 
 
-def _raw_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+def _origins(raw: dict, file: str) -> dict[tuple, str]:
+    """Which file gave each field: (key,) and, inside the merged sections, (section, key)."""
+    out: dict[tuple, str] = {}
+    for k, v in raw.items():
+        out[(k,)] = file
+        if k in SECTIONS and isinstance(v, dict):
+            out.update({(k, sub): file for sub in v})
+    return out
+
+
+def _raw_with_extends(
+    path: Path, shown: str, chain: tuple[Path, ...] = ()
+) -> tuple[dict, dict[tuple, str]]:
+    """The merged fields of a scenario file and its `extends` chain, and the file each came
+    from (so that an error in an inherited value names the file that holds it)."""
     path = path.resolve()
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
-        raise InputError(str(path), "extends", f"inheritance cycle: {cycle}")
-    raw = read_yaml(path)
-    if raw is None:
-        raise InputError(str(path), None, "empty file, expected a scenario mapping")
-    if not isinstance(raw, dict):
-        raise InputError(
-            str(path), None, f"expected a mapping of scenario fields, got {type(raw).__name__}"
-        )
+        raise InputError(shown, "extends", f"inheritance cycle: {cycle}")
+    raw = read_mapping(shown, "scenario fields")
     parent = raw.pop("extends", None)
     if parent is None:
-        return raw
+        return raw, _origins(raw, shown)
     if not isinstance(parent, str):
-        raise InputError(str(path), "extends", "expected a file name (string)")
+        raise InputError(shown, "extends", "expected a file name (string)")
     target = path.parent / parent
     if not target.is_file():
         what = "is a directory" if target.is_dir() else "not found"
-        raise InputError(str(path), "extends", f"{parent!r} {what} (looked for {target})")
-    base = _raw_with_extends(target, (*chain, path))
+        raise InputError(shown, "extends", f"{parent!r} {what} (looked for {target})")
+    base, origins = _raw_with_extends(target, str(target), (*chain, path))
     base.pop("name", None)
     base.pop("description", None)
-    return _merge(base, raw)
+    for k, v in raw.items():  # a field given here replaces what the parent said about it
+        if not (k in SECTIONS and isinstance(v, dict)):
+            origins = {loc: f for loc, f in origins.items() if loc[0] != k}
+    return _merge(base, raw), {**origins, **_origins(raw, shown)}
 
 
 def load_scenario(source: str | Path | dict | Scenario | None) -> Scenario:
@@ -232,10 +227,15 @@ def load_scenario(source: str | Path | dict | Scenario | None) -> Scenario:
         return Scenario()
     if isinstance(source, dict):
         return validate(copy.deepcopy(source), None)
-    path = Path(source)
-    raw = _raw_with_extends(path)
-    sc = validate(raw, str(path))
-    return sc
+    raw, origins = _raw_with_extends(Path(source), str(source))
+    try:
+        return validate(raw, str(source))
+    except InputError as e:
+        keys = tuple((e.path or "").split("."))
+        file = origins.get(keys[:2]) or origins.get(keys[:1])
+        if file is None or file == e.file:
+            raise
+        raise InputError(file, e.path, e.message) from None
 
 
 def validate(raw: dict, file: str | None) -> Scenario:
@@ -245,24 +245,12 @@ def validate(raw: dict, file: str | None) -> Scenario:
     try:
         sc = Scenario.model_validate(raw)
     except ValidationError as e:
-        # For a union (constant or schedule) the deepest error is the informative one.
-        err = max(e.errors(), key=lambda x: len(x["loc"]))
-        type_tags = {
-            "float",
-            "int",
-            "str",
-            "bool",
-            "dict[int,float]",
-            "function-after[_spy(), int]",
-        }
-        loc = ".".join(str(x) for x in err["loc"] if str(x) not in type_tags)
-        msg = err["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
-            if ": " in msg and msg.split(": ", 1)[0].replace(".", "").replace("_", "").isalnum():
-                loc, msg = msg.split(": ", 1)
-        if err["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(err["loc"][-1]), list(Scenario.model_fields), n=1)
-            msg = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
-        raise InputError(file, loc or None, msg) from None
+        raise explain(e, file, _fields_at, raw) from None
     return sc.model_copy(update={"source": file})
+
+
+def _fields_at(parent: tuple) -> list[str]:
+    """Valid keys of the mapping at `parent` (for "did you mean")."""
+    if parent == ("time",):
+        return list(TimeSpec.model_fields)
+    return [k for k in Scenario.model_fields if k != "source"]

@@ -3,10 +3,15 @@
 After every step: the money ledger's internal accounts equal the agents' cash, the technology
 clearing account is empty and the ledger sums to zero; the talent ledger's "holders" account
 equals the talent held by firms, universities and regional pools; no stock is negative; and the
-indicators are finite.
+indicators are finite. Every lever is drawn from its whole allowed range (constants, schedules
+and the corners), and no run may hang: each must end within RUN_LIMIT seconds of wall time
+(a short run takes well under one).
 """
 
 from __future__ import annotations
+
+import contextlib
+import signal
 
 import numpy as np
 import pytest
@@ -37,7 +42,7 @@ def lever_settings(draw):
             out[lid] = draw(_lever_value(lv))
         else:
             years = draw(st.lists(st.sampled_from(YEARS), min_size=1, max_size=3, unique=True))
-            out[lid] = {y: draw(_lever_value(lv)) for y in years}
+            out[lid] = {y: draw(_lever_value(lv)) for y in sorted(years)}
     return out
 
 
@@ -49,12 +54,36 @@ def shock_settings(draw):
             years = draw(st.sets(st.sampled_from(YEARS), min_size=1))
             out[sid] = {
                 y: draw(st.floats(min_value=SHOCK_RANGE[0], max_value=SHOCK_RANGE[1]))
-                for y in years
+                for y in sorted(years)
             }
     return out
 
 
+RUN_LIMIT = 60.0
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Fail (instead of hanging the suite) when the block runs longer than `seconds`."""
+
+    def _hung(signum, frame):
+        raise AssertionError(f"the run did not finish within {seconds:g} s (hang?)")
+
+    previous = signal.signal(signal.SIGALRM, _hung)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _run_checking_every_step(model: InnovationModel) -> None:
+    with time_limit(RUN_LIMIT):
+        _check_each_step(model)
+
+
+def _check_each_step(model: InnovationModel) -> None:
     problems = ledger_problems(model) + negative_stocks(model)
     assert not problems, f"at initialisation: {problems}"
     while model.running:
@@ -103,6 +132,11 @@ def test_invariants_full_horizon_baseline():
 
 
 def _run_checking_every_step_full(model: InnovationModel) -> None:
+    with time_limit(4 * RUN_LIMIT):
+        _check_each_year(model)
+
+
+def _check_each_year(model: InnovationModel) -> None:
     while model.running:
         model.step()
         if model.steps % model.steps_per_year == 0:  # once a year keeps this fast

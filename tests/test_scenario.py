@@ -250,7 +250,7 @@ def test_comment_only_file_is_empty(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("text", "kind"), [("- a\n- b\n", "list"), ("hello\n", "str"), ("42\n", "int")]
+    ("text", "kind"), [("- a\n- b\n", "a list"), ("hello\n", "text"), ("42\n", "a number")]
 )
 def test_non_mapping(tmp_path, text, kind):
     err = load_error(write(tmp_path, text))

@@ -20,7 +20,6 @@ floor of the analysis.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import math
 from pathlib import Path
@@ -39,16 +38,16 @@ from pydantic import (
 )
 
 from ..errors import InputError
+from ..inputs import explain, read_mapping, unknown
 from ..levers import registry
 from ..params import definitions
-from ..scenario import _unknown, read_yaml
 
 DUMMY = "dummy"
 SAMPLERS = ("grid", "lhs", "sobol", "morris")
 
 
 class Range(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     low: float
     high: float
 
@@ -60,18 +59,18 @@ class Range(BaseModel):
 
 
 class Values(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     values: list[float] = Field(min_length=1)
 
 
 def _lever_kind(v) -> str:
-    return "values" if isinstance(v, dict) and "values" in v else "range"
+    return "values-form" if isinstance(v, dict) and "values" in v else "range-form"
 
 
 # A lever is varied over a range {low, high} or a list {values: [...]}; which one is decided by
 # the keys, so that an error names the field of the form the user wrote.
 LeverSpec = Annotated[
-    Annotated[Range, Tag("range")] | Annotated[Values, Tag("values")],
+    Annotated[Range, Tag("range-form")] | Annotated[Values, Tag("values-form")],
     Discriminator(_lever_kind),
 ]
 
@@ -79,7 +78,7 @@ LeverSpec = Annotated[
 class SweepSpec(BaseModel):
     """A validated sweep spec; `base` is resolved against the spec file's folder."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     name: str | None = None
     description: str | None = None
     base: str
@@ -100,7 +99,7 @@ class SweepSpec(BaseModel):
         reg = registry()
         for lid, spec in self.levers.items():
             if lid not in reg:
-                raise _unknown("levers", lid, reg)
+                raise unknown("levers", lid, reg)
             lv = reg[lid]
             for v in (spec.low, spec.high) if isinstance(spec, Range) else spec.values:
                 if not lv.low <= v <= lv.high:
@@ -111,7 +110,7 @@ class SweepSpec(BaseModel):
         defs = definitions()
         for name, spec in self.parameters.items():
             if name not in defs:
-                raise _unknown("parameters", name, defs)
+                raise unknown("parameters", name, defs)
             pd_ = defs[name]
             if isinstance(pd_.value, tuple):
                 raise ValueError(f"parameters.{name}: a list-valued parameter cannot be swept")
@@ -168,25 +167,24 @@ class SweepSpec(BaseModel):
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep spec; every problem is an InputError naming file and field."""
     path = Path(path)
-    raw = read_yaml(path)
-    if not isinstance(raw, dict):
-        raise InputError(str(path), None, "expected a mapping of sweep fields")
+    raw = read_mapping(path, "sweep fields")
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as e:
-        err = max(e.errors(), key=lambda x: len(x["loc"]))
-        loc = ".".join(str(x) for x in err["loc"] if str(x) not in ("range", "values"))
-        msg = err["msg"].removeprefix("Value error, ")
-        if ": " in msg and msg.split(": ", 1)[0].replace(".", "").replace("_", "").isalnum():
-            loc, msg = msg.split(": ", 1)
-        if err["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(err["loc"][-1]), list(SweepSpec.model_fields))
-            msg = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
-        raise InputError(str(path), loc or None, msg) from None
+        raise explain(e, str(path), _fields_at, raw) from None
     spec = spec.model_copy(update={"source": str(path)})
-    if not spec.base_path().is_file():
-        raise InputError(str(path), "base", f"scenario {spec.base!r} not found")
+    base = spec.base_path()
+    if not base.is_file():
+        what = "is a directory" if base.is_dir() else "not found"
+        raise InputError(str(path), "base", f"scenario {spec.base!r} {what} (looked for {base})")
     return spec
+
+
+def _fields_at(parent: tuple) -> list[str]:
+    """Valid keys of the mapping at `parent` (for "did you mean")."""
+    if len(parent) == 2 and parent[0] in ("levers", "parameters"):
+        return [*Range.model_fields, *Values.model_fields]
+    return [k for k in SweepSpec.model_fields if k != "source"]
 
 
 def salib_problem(spec: SweepSpec) -> dict:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ..atomic import write_file
+from ..atomic import staged_folder, write_file
 from ..errors import InputError
 
 PARTS = "parts"
@@ -49,12 +49,14 @@ class Store:
         return (self.root / "spec.yaml").is_file()
 
     def create(self, spec: dict, design: pd.DataFrame, runs: pd.DataFrame) -> None:
-        self.parts.mkdir(parents=True, exist_ok=True)
-        write_file(self.root / "design.parquet", lambda p: design.to_parquet(p, index=False))
-        write_file(self.root / "runs.parquet", lambda p: runs.to_parquet(p, index=False))
-        # spec.yaml last: its presence marks a complete sweep folder.
-        text = yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
-        write_file(self.root / "spec.yaml", lambda p: Path(p).write_text(text, "utf-8"))
+        """Build the folder beside its place and move it in: a sweep killed while starting
+        leaves no folder (or the earlier one), never a half-made one."""
+        with staged_folder(self.root) as tmp:
+            (tmp / PARTS).mkdir()
+            design.to_parquet(tmp / "design.parquet", index=False)
+            runs.to_parquet(tmp / "runs.parquet", index=False)
+            text = yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
+            (tmp / "spec.yaml").write_text(text, encoding="utf-8")
 
     def spec(self) -> dict:
         return yaml.safe_load((self.root / "spec.yaml").read_text("utf-8"))

@@ -14,7 +14,6 @@ numbers.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +99,21 @@ def plan_runs(spec: SweepSpec, scale: float | None = None):
     return pts, pd.DataFrame(rows), tasks, base, scale
 
 
+def check_spec(spec_path: str | Path, scale: float | None = None) -> str:
+    """Validate a spec and its base scenario; one line with the sweep's size (runs nothing)."""
+    from .design import n_points
+
+    spec = load_spec(spec_path)
+    base = load_scenario(spec.base_path())
+    scale = scale if scale is not None else (spec.scale if spec.scale is not None else base.scale)
+    n = n_points(spec)
+    return (
+        f"{spec_path}: ok ({spec.sampler}, {len(spec.factors)} factor(s): {n} design point(s) x "
+        f"{spec.replicates} replicate(s) = {n * spec.replicates} runs at scale {scale:g}; "
+        f"base {spec.base})"
+    )
+
+
 def _dummy_seeds(spec: SweepSpec, dummy: float) -> list[int]:
     """Replicate seeds selected by the dummy factor's value (see the module docstring)."""
     return replicate_seeds(spec.seed * 1_000_003 + int(round(float(dummy) * 1e9)), spec.replicates)
@@ -131,6 +145,9 @@ def run_sweep(
     }
     record["base_scenario"].pop("source", None)
     store = Store(out)
+    fresh = True  # build a new sweep folder (in a staging folder, moved into place when made)
+    if out.exists() and not out.is_dir():
+        raise InputError(str(out), None, "exists and is not a folder")
     if store.exists():
         if resume:
             previous = store.runs()
@@ -142,17 +159,14 @@ def run_sweep(
                     "use a new --out folder or --force to replace it",
                 )
             store.clean_temporary()
-        elif force:
-            shutil.rmtree(out)
-        else:
+            fresh = False
+        elif not force:
             raise InputError(
                 str(out), None, "already holds a sweep; use --resume to continue it or --force"
             )
-    elif out.exists() and any(out.iterdir()):
-        if not force:
-            raise InputError(str(out), None, "exists and is not a sweep folder; use --force")
-        shutil.rmtree(out)
-    if not store.exists():
+    elif out.exists() and any(out.iterdir()) and not force:
+        raise InputError(str(out), None, "exists and is not a sweep folder; use --force")
+    if fresh:  # replaces `out` only once the new folder is complete
         store.create(record, pts, runs)
 
     done = store.done()

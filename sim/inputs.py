@@ -1,0 +1,237 @@
+"""Reading the files users write (scenarios, sweep specs): plain data only, every problem an
+InputError naming the file, the field path and what was expected.
+
+The YAML loader is PyYAML's safe loader narrowed further:
+- no tag constructs anything: Python object tags are unknown to the safe loader anyway, and the
+  safe loader's own `!!binary`, `!!set`, `!!omap`, `!!pairs` and `!!timestamp` are refused too,
+  so a file can hold only mappings, lists, numbers, booleans, text and null;
+- dates stay text (`description: 2016-05-19` is a string, not a date object);
+- a key written twice in one mapping is an error (plain PyYAML silently keeps the last one).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .errors import InputError
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_REFUSED_TAGS = ("binary", "set", "omap", "pairs", "timestamp")
+
+
+class PlainLoader(yaml.SafeLoader):
+    """Safe loading of plain data: see the module docstring."""
+
+
+PlainLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+PlainLoader.yaml_constructors = {
+    tag: fn
+    for tag, fn in yaml.SafeLoader.yaml_constructors.items()
+    if tag is None or tag.rsplit(":", 1)[-1] not in _REFUSED_TAGS
+}
+# Unknown tags (and the refused ones) fall through to this constructor, which refuses them.
+PlainLoader.yaml_constructors[None] = yaml.SafeLoader.construct_undefined
+
+
+def _mapping_without_duplicates(loader: PlainLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # `<<: *base` merges; its keys may be overridden by design
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            first = seen.setdefault(key, key_node)
+        except TypeError:  # an unhashable key: construct_mapping explains it
+            continue
+        if first is not key_node:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key {key!r} (first given on line {first.start_mark.line + 1}); "
+                "give each key once",
+                key_node.start_mark,
+            )
+    return loader.construct_mapping(node, deep=deep)
+
+
+PlainLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
+)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file as plain data, turning every failure into an InputError naming it."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(str(path), None, "file not found")
+    if path.is_dir():
+        raise InputError(str(path), None, "is a directory, expected a YAML file")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(str(path), None, "not a UTF-8 text file (binary content?)") from None
+    except OSError as e:
+        raise InputError(str(path), None, f"cannot read: {e.strerror}") from None
+    try:
+        return yaml.load(text, Loader=PlainLoader)  # noqa: S506 - PlainLoader is a SafeLoader
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problem = str(e.problem or e)
+        if problem.startswith("could not determine a constructor for the tag"):
+            tag = problem.split("tag", 1)[1].strip(" '").replace("tag:yaml.org,2002:", "!!")
+            problem = (
+                f"YAML tag {tag!r} is not allowed: the file may hold only mappings, lists, "
+                "numbers, booleans and text (nothing in it is constructed or run)"
+            )
+        elif not problem.startswith("duplicate key"):
+            problem = f"YAML syntax error: {problem}"
+        raise InputError(str(path), where, problem) from None
+    except yaml.reader.ReaderError as e:  # a control character: say where it is
+        line = text.count("\n", 0, e.position) + 1
+        column = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        raise InputError(
+            str(path),
+            f"line {line}, column {column}",
+            f"character U+{e.character:04X} is not allowed in YAML "
+            "(special characters are not allowed; binary content?)",
+        ) from None
+    except yaml.YAMLError as e:
+        raise InputError(str(path), None, f"YAML error: {' '.join(str(e).split())}") from None
+
+
+def read_mapping(path: str | Path, what: str) -> dict:
+    """A YAML file that must hold a mapping of `what` (e.g. "scenario fields")."""
+    raw = read_yaml(path)
+    if raw is None:
+        raise InputError(str(path), None, f"empty file, expected a mapping of {what}")
+    if not isinstance(raw, dict):
+        kind = {list: "a list", str: "text", int: "a number", float: "a number", bool: "a boolean"}
+        got = kind.get(type(raw), type(raw).__name__)
+        raise InputError(str(path), None, f"expected a mapping of {what}, got {got}")
+    return raw
+
+
+def did_you_mean(key: Any, known: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest known name, or ''."""
+    close = difflib.get_close_matches(str(key), list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def field_name(key: Any) -> str:
+    """A key as shown in a field path: plain names as they are, odd ones (empty, blanks, dots,
+    control characters) quoted so that the message stays on one line and unambiguous."""
+    text = str(key)
+    if text and text.isprintable() and not any(c in text for c in " .:'\""):
+        return text
+    return repr(text)
+
+
+def unknown(section: str, key: str, known: Iterable[str]) -> ValueError:
+    """The error for an unknown lever, shock or parameter name (raised inside validators)."""
+    name = field_name(key)
+    return ValueError(f"{section}.{name}: unknown {section[:-1]}{did_you_mean(key, known)}")
+
+
+def explain(
+    error: ValidationError,
+    file: str | None,
+    fields_at: Callable[[tuple], Iterable[str]],
+    raw: Any,
+) -> InputError:
+    """One InputError from pydantic's errors: the most specific one, its field path in the
+    user's terms, and for an unknown key the closest field at that level.
+
+    `fields_at(parent_loc)` lists the valid keys of the mapping at `parent_loc`; `raw` is the
+    data that was validated (to tell the user's keys from pydantic's union tags in a path).
+    """
+    errors = error.errors()
+    # For a union (a constant or a schedule) the deepest error is the informative one; an unknown
+    # key is the user's actual mistake when it sits beside "field required" errors.
+    err = max(errors, key=lambda x: (x["type"] == "extra_forbidden", len(x["loc"])))
+    loc = _input_path(raw, err["loc"], missing=err["type"] == "missing")
+    msg = _plain(err)
+    if loc and loc[-1] == "[key]":
+        loc = loc[:-1]
+        msg = f"schedule years must be whole numbers (integers), got {loc[-1]!r}"
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key" + did_you_mean(loc[-1], fields_at(loc[:-1]))
+    path = ".".join(field_name(x) for x in loc)
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+        head = msg.split(": ", 1)[0]
+        if ": " in msg and head.replace(".", "").replace("_", "").isalnum():
+            path, msg = msg.split(": ", 1)
+    return InputError(file, path or None, msg)
+
+
+def _input_path(raw: Any, loc: tuple, missing: bool) -> tuple:
+    """The part of pydantic's error location that exists in the input: keys and list indexes
+    found along the way (a missing field: its name at the end; a bad mapping key: "[key]");
+    everything else is a union tag such as "float" or "dict[int,float]", whatever its name."""
+    out, here = [], raw
+    for i, part in enumerate(loc):
+        if part == "[key]":
+            out.append(part)
+        elif isinstance(here, dict) and (part in here or str(part) in map(str, here)):
+            key = part if part in here else next(k for k in here if str(k) == str(part))
+            out.append(key)
+            here = here[key]
+        elif isinstance(here, list | tuple) and isinstance(part, int) and 0 <= part < len(here):
+            out.append(part)
+            here = here[part]
+        elif missing and i == len(loc) - 1:
+            out.append(part)
+    return tuple(out)
+
+
+_EXPECTED = {
+    "dict_type": "a mapping (key: value, ...)",
+    "model_type": "a mapping (key: value, ...)",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "string_type": "text",
+    "list_type": "a list",
+    "finite_number": "a finite number",
+    "missing": None,
+}
+
+
+def _got(x: Any) -> str:
+    if x is None:
+        return "nothing (an empty value)"
+    if isinstance(x, bool):
+        return f"a boolean ({str(x).lower()})"
+    if isinstance(x, dict):
+        return "a mapping"
+    if isinstance(x, list | tuple):
+        return "a list"
+    text = repr(x)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _plain(err: dict) -> str:
+    """pydantic's message in the user's terms: what was expected and what was found."""
+    kind, msg = err["type"], err["msg"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {_got(err.get('input'))}"
+    if kind == "too_short" and isinstance(err.get("input"), list):
+        return f"expected at least {err['ctx']['min_length']} value(s), got none"
+    if msg.startswith("Input should be "):
+        rest = msg[len("Input should be ") :]
+        if rest.startswith(("greater", "less")):
+            rest = f"a value {rest}"
+        return f"expected {rest}, got {_got(err.get('input'))}"
+    return msg

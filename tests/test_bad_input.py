@@ -1,0 +1,620 @@
+"""The catalogue of malformed inputs (issue 8): every case, through the command line, gets exit
+code 2 and one message that names the file, the field path (or line and column) and what was
+expected; no traceback, and nothing is written.
+
+Scenario cases are run with `innosim run --out DIR` (DIR must not appear) and, all at once, in one
+real process with `innosim validate` (every file reported, exit 2). Sweep-spec cases are run with
+`innosim sweep SPEC --out DIR`.
+
+Each case: (id, file content, field path or position the message must show, what it must say).
+File content is text, bytes, or a dict of extra files written beside it ({name: content}).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.paths import ROOT
+
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+GOOD_BASE = "name: short\ntime: {start_year: 2016, end_year: 2018}\n"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    text: str | bytes | None  # None: the file is a directory, or missing with `missing=True`
+    where: str | None  # field path or "line N, column M" the message must contain
+    says: str  # what the message must say (a fragment)
+    extra: dict = field(default_factory=dict)  # other files beside it
+    missing: bool = False
+
+
+LEVER = "ip_protection"  # range [0, 1]
+
+SCENARIO_CASES = [
+    # --- the file itself ------------------------------------------------------------------------
+    Case("empty file", "", None, "empty file, expected a mapping of scenario fields"),
+    Case("only a comment", "# nothing here\n", None, "empty file"),
+    Case("only blanks", "   \n\n", None, "empty file"),
+    Case("a list", "- a\n- b\n", None, "expected a mapping of scenario fields, got a list"),
+    Case("a number", "42\n", None, "got a number"),
+    Case("text", "just some words\n", None, "got text"),
+    Case("a boolean", "yes\n", None, "got a boolean"),
+    Case("binary junk", bytes(range(256)) * 4, None, "not a UTF-8 text file"),
+    Case(
+        "gzip data",
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xcbH\xcd\xc9\xc9\x07\x00",
+        None,
+        "not a UTF-8",
+    ),
+    Case("UTF-16 text", "name: x\n".encode("utf-16"), None, "not a UTF-8"),
+    Case("NUL character", "name: a\x00b\n", "line 1, column 8", "U+0000 is not allowed"),
+    Case("a directory", None, None, "is a directory, expected a YAML file"),
+    Case("missing file", None, None, "file not found", missing=True),
+    # --- YAML syntax (with line and column) -----------------------------------------------------
+    Case("unclosed bracket", "name: x\nlevers: [1, 2\n", "line 3, column 1", "YAML syntax error"),
+    Case("bad indentation", "name: a\n  seed: 1\n", "line 2, column 7", "YAML syntax error"),
+    Case("tab indentation", "time:\n\tstart_year: 2016\n", "line 2, column 1", "YAML syntax error"),
+    Case("unclosed quote", 'name: "abc\nseed: 1\n', "line 3, column 1", "YAML syntax error"),
+    Case("two documents", "name: a\n---\nname: b\n", "line 2, column 1", "YAML syntax error"),
+    Case("undefined alias", "name: *nowhere\n", "line 1, column 7", "YAML syntax error"),
+    Case(
+        "duplicate key",
+        "seed: 1\nname: a\nseed: 2\n",
+        "line 3, column 1",
+        "duplicate key 'seed' (first given on line 1)",
+    ),
+    Case(
+        "duplicate lever",
+        f"levers:\n  {LEVER}: 0.5\n  {LEVER}: 0.7\n",
+        "line 3",
+        f"duplicate key '{LEVER}'",
+    ),
+    Case(
+        "duplicate schedule year",
+        f"levers:\n  {LEVER}: {{2018: 0.5, 2018: 0.7}}\n",
+        "line 2",
+        "duplicate key 2018",
+    ),
+    # --- YAML tags that would construct objects ---------------------------------------------------
+    Case(
+        "python apply tag",
+        "name: !!python/object/apply:os.system ['echo hacked']\n",
+        "line 1, column 7",
+        "YAML tag '!!python/object/apply:os.system' is not allowed",
+    ),
+    Case("python name tag", "name: !!python/name:os.system\n", "line 1", "is not allowed"),
+    Case(
+        "python object tag", "time: !!python/object:pathlib.Path {}\n", "line 1", "is not allowed"
+    ),
+    Case(
+        "python tuple tag",
+        "levers: {ip_protection: !!python/tuple [1, 2]}\n",
+        "line 1",
+        "is not allowed",
+    ),
+    Case("custom tag", "seed: !env SEED\n", "line 1", "YAML tag '!env' is not allowed"),
+    Case("binary tag", "name: !!binary aGVsbG8=\n", "line 1", "YAML tag '!!binary' is not allowed"),
+    Case("set tag", "name: !!set {a, b}\n", "line 1", "YAML tag '!!set' is not allowed"),
+    # --- unknown keys at any depth, with "did you mean" ---------------------------------------------
+    Case("unknown top-level key", "sead: 7\n", "sead", "unknown key (did you mean 'seed'?)"),
+    Case("unknown key, no match", "colour: blue\n", "colour", "unknown key"),
+    Case(
+        "unknown key in time",
+        "time: {end_yaer: 2020}\n",
+        "time.end_yaer",
+        "unknown key (did you mean 'end_year'?)",
+    ),
+    Case(
+        "unknown lever",
+        "levers: {ip_protectoin: 0.5}\n",
+        "levers.ip_protectoin",
+        f"unknown lever (did you mean '{LEVER}'?)",
+    ),
+    Case(
+        "unknown shock",
+        "shocks: {venture_capitol: {2018: 0.5}}\n",
+        "shocks.venture_capitol",
+        "unknown shock (did you mean 'venture_capital'?)",
+    ),
+    Case(
+        "unknown parameter",
+        "parameters: {revenue_grwth: 0.1}\n",
+        "parameters.revenue_grwth",
+        "unknown parameter (did you mean 'revenue_growth'?)",
+    ),
+    # --- missing or empty values --------------------------------------------------------------------
+    Case("empty levers section", "levers:\n", "levers", "expected a mapping"),
+    Case("lever without value", f"levers: {{{LEVER}: }}\n", f"levers.{LEVER}", "expected a number"),
+    Case("empty schedule", f"levers: {{{LEVER}: {{}}}}\n", f"levers.{LEVER}", "an empty schedule"),
+    Case("empty time", "time:\n", "time", "expected a mapping"),
+    # --- wrong types ------------------------------------------------------------------------------
+    Case("seed as text", "seed: lucky\n", "seed", "expected a whole number"),
+    Case("seed as fraction", "seed: 3.5\n", "seed", "expected a whole number"),
+    Case("seed as boolean", "seed: true\n", "seed", "got a boolean (true)"),
+    Case("scale as quoted number", "scale: '0.1'\n", "scale", "expected a number"),
+    Case("scale as boolean", "scale: yes\n", "scale", "got a boolean"),
+    Case("replicates as list", "replicates: [1, 2]\n", "replicates", "expected a whole number"),
+    Case("name as number", "name: 12\n", "name", "expected text"),
+    Case("name as mapping", "name: {a: 1}\n", "name", "expected text"),
+    Case("levers as list", "levers: [ip_protection]\n", "levers", "expected a mapping"),
+    Case("lever as text", f"levers: {{{LEVER}: high}}\n", f"levers.{LEVER}", "expected a number"),
+    Case(
+        "lever as list",
+        f"levers: {{{LEVER}: [0.2, 0.4]}}\n",
+        f"levers.{LEVER}",
+        "expected a number, got a list",
+    ),
+    Case("lever as boolean", f"levers: {{{LEVER}: on}}\n", f"levers.{LEVER}", "got a boolean"),
+    Case(
+        "schedule year as text",
+        f"levers: {{{LEVER}: {{soon: 0.5}}}}\n",
+        f"levers.{LEVER}.soon",
+        "schedule years must be whole numbers",
+    ),
+    Case(
+        "schedule year as fraction",
+        f"levers: {{{LEVER}: {{2018.5: 0.5}}}}\n",
+        f"levers.{LEVER}.'2018.5'",
+        "schedule years must be whole numbers",
+    ),
+    Case("time as number", "time: 2016\n", "time", "expected a mapping"),
+    Case(
+        "steps_per_year as text",
+        "time: {steps_per_year: quarterly}\n",
+        "time.steps_per_year",
+        "expected a whole number",
+    ),
+    Case(
+        "parameter as text",
+        "parameters: {revenue_growth: fast}\n",
+        "parameters.revenue_growth",
+        "expected a number",
+    ),
+    Case(
+        "a string extends a list", "extends: [baseline.yaml]\n", "extends", "expected a file name"
+    ),
+    # --- values out of range ----------------------------------------------------------------------
+    Case(
+        "lever above range", f"levers: {{{LEVER}: 7}}\n", f"levers.{LEVER}", "must be within [0, 1]"
+    ),
+    Case(
+        "lever below range",
+        f"levers: {{{LEVER}: -0.1}}\n",
+        f"levers.{LEVER}",
+        "must be within [0, 1]",
+    ),
+    Case(
+        "lever in schedule out of range",
+        f"levers: {{{LEVER}: {{2017: 0.5, 2020: 1.5}}}}\n",
+        f"levers.{LEVER}.2020",
+        "must be within [0, 1]",
+    ),
+    Case(
+        "parameter out of range",
+        "parameters: {revenue_growth: 5}\n",
+        "parameters.revenue_growth",
+        "must be within [-0.05, 0.3] per year",
+    ),
+    Case(
+        "shock out of range",
+        "shocks: {venture_capital: {2018: 9}}\n",
+        "shocks.venture_capital.2018",
+        "multiplier within",
+    ),
+    Case("scale zero", "scale: 0\n", "scale", "expected a value greater than 0"),
+    Case("scale too large", "scale: 50\n", "scale", "expected a value less than or equal to 4"),
+    Case(
+        "replicates zero",
+        "replicates: 0\n",
+        "replicates",
+        "expected a value greater than or equal to 1",
+    ),
+    Case("negative seed", "seed: -1\n", "seed", "expected a value greater than or equal to 0"),
+    Case("huge seed", "seed: 99999999999999999999999\n", "seed", "expected a value less than"),
+    Case(
+        "steps_per_year 3",
+        "time: {steps_per_year: 3}\n",
+        "time.steps_per_year",
+        "one of 1, 2, 4, 12",
+    ),
+    Case(
+        "start before 2016",
+        "time: {start_year: 2010}\n",
+        "time.start_year",
+        "expected a value greater than or equal to 2016",
+    ),
+    Case(
+        "end before start",
+        "time: {start_year: 2020, end_year: 2018}\n",
+        "time",
+        "end_year must not be before start_year",
+    ),
+    # --- NaN and infinity -------------------------------------------------------------------------
+    Case(
+        "NaN lever", f"levers: {{{LEVER}: .nan}}\n", f"levers.{LEVER}", "expected a finite number"
+    ),
+    Case(
+        "infinite lever",
+        f"levers: {{{LEVER}: .inf}}\n",
+        f"levers.{LEVER}",
+        "expected a finite number",
+    ),
+    Case(
+        "NaN in schedule",
+        f"levers: {{{LEVER}: {{2017: .nan}}}}\n",
+        f"levers.{LEVER}",
+        "expected a finite number",
+    ),
+    Case(
+        "-inf shock",
+        "shocks: {demand: {2018: -.inf}}\n",
+        "shocks.demand",
+        "expected a finite number",
+    ),
+    Case("NaN scale", "scale: .nan\n", "scale", "expected a finite number"),
+    Case("infinite seed", "seed: .inf\n", "seed", "expected a whole number"),
+    Case(
+        "NaN parameter",
+        "parameters: {revenue_growth: .NaN}\n",
+        "parameters.revenue_growth",
+        "expected a finite number",
+    ),
+    Case(
+        "NaN in a vector parameter",
+        "parameters: {sector_shares_2015: [.nan, 1]}\n",
+        "parameters.sector_shares_2015",
+        "expected a finite number",
+    ),
+    # --- schedules against the horizon and in order -----------------------------------------------
+    Case(
+        "schedule year after the horizon",
+        f"time: {{end_year: 2020}}\nlevers: {{{LEVER}: {{2025: 0.5}}}}\n",
+        f"levers.{LEVER}.2025",
+        "outside the horizon 2016-2020",
+    ),
+    Case(
+        "schedule year before the horizon",
+        f"levers: {{{LEVER}: {{2010: 0.5}}}}\n",
+        f"levers.{LEVER}.2010",
+        "outside the horizon",
+    ),
+    Case(
+        "shock year outside the horizon",
+        "shocks: {demand: {2040: 0.5}}\n",
+        "shocks.demand.2040",
+        "outside the horizon",
+    ),
+    Case(
+        "schedule out of order",
+        f"levers: {{{LEVER}: {{2025: 0.8, 2018: 0.5}}}}\n",
+        f"levers.{LEVER}",
+        "schedule years out of order (2025, 2018)",
+    ),
+    Case(
+        "shock schedule out of order",
+        "shocks: {demand: {2020: 0.8, 2019: 0.9}}\n",
+        "shocks.demand",
+        "out of order",
+    ),
+    # --- extends --------------------------------------------------------------------------------
+    Case(
+        "extends a missing file", "extends: nowhere.yaml\n", "extends", "'nowhere.yaml' not found"
+    ),
+    Case(
+        "extends a directory",
+        "extends: sub\n",
+        "extends",
+        "'sub' is a directory",
+        extra={"sub/": None},
+    ),
+    Case(
+        "extends itself",
+        "extends: case.yaml\n",
+        "extends",
+        "inheritance cycle: case.yaml -> case.yaml",
+    ),
+    Case(
+        "extends cycle",
+        "extends: a.yaml\n",
+        "extends",
+        "inheritance cycle",
+        extra={"a.yaml": "extends: b.yaml\n", "b.yaml": "extends: a.yaml\n"},
+    ),
+    Case(
+        "extends a bad file",
+        "extends: a.yaml\n",
+        "levers.ip_protection",
+        "must be within [0, 1]",
+        extra={"a.yaml": "levers: {ip_protection: 3}\n"},
+    ),
+    Case("extends an empty file", "extends: a.yaml\n", None, "empty file", extra={"a.yaml": ""}),
+    Case(
+        "extends a binary file",
+        "extends: a.yaml\n",
+        None,
+        "not a UTF-8",
+        extra={"a.yaml": b"\xff\xfe\x00junk"},
+    ),
+]
+
+SPEC_CASES = [
+    Case("empty spec", "", None, "empty file, expected a mapping of sweep fields"),
+    Case("spec is a list", "- base\n", None, "expected a mapping of sweep fields, got a list"),
+    Case("spec binary junk", bytes(range(128, 256)), None, "not a UTF-8"),
+    Case("spec a directory", None, None, "is a directory"),
+    Case("spec missing", None, None, "file not found", missing=True),
+    Case(
+        "spec syntax error",
+        "base: base.yaml\nlevers: {x: [\n",
+        "line 3, column 1",
+        "YAML syntax error",
+    ),
+    Case(
+        "spec duplicate key",
+        "base: base.yaml\nsamples: 4\nsamples: 8\n",
+        "line 3, column 1",
+        "duplicate key 'samples'",
+    ),
+    Case(
+        "spec python tag",
+        "base: !!python/object/apply:os.system [ls]\n",
+        "line 1",
+        "is not allowed",
+    ),
+    Case(
+        "spec unknown key",
+        "base: base.yaml\nsampeler: lhs\nlevers: {ip_protection: {low: 0, high: 1}}\n",
+        "sampeler",
+        "unknown key (did you mean 'sampler'?)",
+    ),
+    Case(
+        "spec unknown key in a range",
+        "base: base.yaml\nlevers: {ip_protection: {low: 0, hihg: 1}}\n",
+        "levers.ip_protection.hihg",
+        "unknown key (did you mean 'high'?)",
+    ),
+    Case(
+        "spec unknown lever",
+        "base: base.yaml\nlevers: {ip_protectoin: {low: 0, high: 1}}\n",
+        "levers.ip_protectoin",
+        "did you mean 'ip_protection'",
+    ),
+    Case(
+        "spec unknown parameter",
+        "base: base.yaml\nparameters: {revenue_grwth: {low: 0.1, high: 0.2}}\n",
+        "parameters.revenue_grwth",
+        "did you mean 'revenue_growth'",
+    ),
+    Case(
+        "spec missing base",
+        "levers: {ip_protection: {low: 0, high: 1}}\n",
+        "base",
+        "required field is missing",
+    ),
+    Case(
+        "spec range missing high",
+        "base: base.yaml\nlevers: {ip_protection: {low: 0}}\n",
+        "levers.ip_protection.high",
+        "required field is missing",
+    ),
+    Case(
+        "spec nothing varied", "base: base.yaml\n", "levers", "vary at least one lever or parameter"
+    ),
+    Case(
+        "spec lever not a mapping",
+        "base: base.yaml\nlevers: {ip_protection: 0.5}\n",
+        "levers.ip_protection",
+        "expected a mapping",
+    ),
+    Case(
+        "spec samples as text",
+        "base: base.yaml\nsamples: many\nlevers: {ip_protection: {low: 0, high: 1}}\n",
+        "samples",
+        "expected a whole number",
+    ),
+    Case(
+        "spec replicates as boolean",
+        "base: base.yaml\nreplicates: true\nlevers: {ip_protection: {low: 0, high: 1}}\n",
+        "replicates",
+        "got a boolean",
+    ),
+    Case(
+        "spec unknown sampler",
+        "base: base.yaml\nsampler: random\nlevers: {ip_protection: {low: 0, high: 1}}\n",
+        "sampler",
+        "'grid', 'lhs', 'sobol' or 'morris'",
+    ),
+    Case(
+        "spec values empty",
+        "base: base.yaml\nlevers: {ip_protection: {values: []}}\n",
+        "levers.ip_protection.values",
+        "expected at least 1 value",
+    ),
+    Case(
+        "spec value as text",
+        "base: base.yaml\nlevers: {ip_protection: {values: [0.1, lots]}}\n",
+        "levers.ip_protection.values.1",
+        "expected a number",
+    ),
+    Case(
+        "spec range above lever range",
+        "base: base.yaml\nlevers: {ip_protection: {low: 0, high: 3}}\n",
+        "levers.ip_protection",
+        "outside the lever's range [0, 1]",
+    ),
+    Case(
+        "spec value out of range",
+        "base: base.yaml\nlevers: {ip_protection: {values: [0.5, -2]}}\n",
+        "levers.ip_protection",
+        "outside",
+    ),
+    Case(
+        "spec low above high",
+        "base: base.yaml\nlevers: {ip_protection: {low: 0.8, high: 0.2}}\n",
+        "levers.ip_protection",
+        "must be below high",
+    ),
+    Case(
+        "spec NaN bound",
+        "base: base.yaml\nlevers: {ip_protection: {low: .nan, high: 1}}\n",
+        "levers.ip_protection.low",
+        "expected a finite number",
+    ),
+    Case(
+        "spec infinite value",
+        "base: base.yaml\nlevers: {ip_protection: {values: [.inf]}}\n",
+        "levers.ip_protection.values.0",
+        "expected a finite number",
+    ),
+    Case(
+        "spec sobol not a power of 2",
+        "base: base.yaml\nsampler: sobol\nsamples: 10\nlevers: {ip_protection: {low: 0, high: 1}}\n",
+        "samples",
+        "power of 2",
+    ),
+    Case(
+        "spec morris with a list",
+        "base: base.yaml\nsampler: morris\nlevers: {ip_protection: {values: [0, 1]}}\n",
+        "levers.ip_protection",
+        "needs a range",
+    ),
+    Case(
+        "spec base missing",
+        "base: nowhere.yaml\nlevers: {ip_protection: {low: 0, high: 1}}\n",
+        "base",
+        "'nowhere.yaml' not found",
+    ),
+    Case(
+        "spec base a directory",
+        "base: sub\nlevers: {ip_protection: {low: 0, high: 1}}\n",
+        "base",
+        "is a directory",
+        extra={"sub/": None},
+    ),
+    Case(
+        "spec base malformed",
+        "base: bad.yaml\nlevers: {ip_protection: {low: 0, high: 1}}\n",
+        "seed",
+        "expected a whole number",
+        extra={"bad.yaml": "seed: lucky\n"},
+    ),
+    Case(
+        "spec base in a cycle",
+        "base: a.yaml\nlevers: {ip_protection: {low: 0, high: 1}}\n",
+        "extends",
+        "inheritance cycle",
+        extra={"a.yaml": "extends: b.yaml\n", "b.yaml": "extends: a.yaml\n"},
+    ),
+]
+
+
+def _write_case(folder: Path, case: Case, name: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for extra, content in case.extra.items():
+        if extra.endswith("/"):
+            (folder / extra).mkdir(exist_ok=True)
+        elif isinstance(content, bytes):
+            (folder / extra).write_bytes(content)
+        else:
+            (folder / extra).write_text(content, encoding="utf-8")
+    if name.endswith("spec.yaml"):
+        (folder / "base.yaml").write_text(GOOD_BASE, encoding="utf-8")
+    path = folder / name
+    if case.missing:
+        return path
+    if case.text is None:
+        path.mkdir()
+    elif isinstance(case.text, bytes):
+        path.write_bytes(case.text)
+    else:
+        path.write_text(case.text, encoding="utf-8")
+    return path
+
+
+def _check_message(err: str, case: Case, names: tuple[str, ...]) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"{case.id}: expected one line, got:\n{err}"
+    line = lines[0]
+    assert line.startswith("innosim: error: "), line
+    assert "Traceback" not in err
+    assert any(n in line for n in names), f"{case.id}: no file named in: {line}"
+    if case.where:
+        assert case.where in line, f"{case.id}: {case.where!r} not in: {line}"
+    assert case.says in line, f"{case.id}: {case.says!r} not in: {line}"
+
+
+@pytest.mark.parametrize("case", SCENARIO_CASES, ids=lambda c: c.id)
+def test_bad_scenario_exit_2_one_message_nothing_written(tmp_path, case, capsys):
+    path = _write_case(tmp_path / "in", case, "case.yaml")
+    out = tmp_path / "out"
+    code = main(["run", str(path), "--out", str(out), "--replicates", "1", "--scale", "0.02"])
+    captured = capsys.readouterr()
+    assert code == 2, f"{case.id}: exit {code}\n{captured.err}"
+    file_names = (str(path), *(str(tmp_path / "in" / n) for n in case.extra))
+    _check_message(captured.err, case, file_names)
+    assert captured.out == ""
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("case", SPEC_CASES, ids=lambda c: c.id)
+def test_bad_sweep_spec_exit_2_one_message_nothing_written(tmp_path, case, capsys):
+    path = _write_case(tmp_path / "in", case, "spec.yaml")
+    out = tmp_path / "out"
+    code = main(["sweep", str(path), "--out", str(out), "--workers", "1", "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 2, f"{case.id}: exit {code}\n{captured.err}"
+    names = (str(path), *(str(tmp_path / "in" / n) for n in (*case.extra, "base.yaml")))
+    _check_message(captured.err, case, names)
+    assert not out.exists()
+
+
+def test_catalogue_in_one_real_process(tmp_path):
+    """All scenario cases at once through `python -m sim validate`: one message per bad file,
+    exit 2, no traceback (the interpreter itself, not just `main`)."""
+    paths = [
+        _write_case(tmp_path / f"c{i:03d}", case, "case.yaml")
+        for i, case in enumerate(SCENARIO_CASES)
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("INNOSIM_DEBUG", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "sim", "validate", BASELINE, *paths],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stdout.count(": ok") == 1  # the baseline, given first
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("innosim: error: ")]
+    assert len(errors) == len(SCENARIO_CASES)
+    assert f"{len(SCENARIO_CASES)} of {len(SCENARIO_CASES) + 1} file(s) refused" in result.stderr
+    for case, path, line in zip(SCENARIO_CASES, paths, errors, strict=True):
+        folder = str(path.parent)
+        assert folder in line, f"{case.id}: {line}"
+        assert case.says in line, f"{case.id}: {case.says!r} not in {line}"
+
+
+def test_object_tags_run_nothing(tmp_path, capsys):
+    """The refused tag is not half-applied: the command it names never runs."""
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.yaml"
+    path.write_text(f"name: !!python/object/apply:os.system ['touch {marker}']\n")
+    assert main(["validate", str(path)]) == 2
+    assert not marker.exists()
+    assert "is not allowed" in capsys.readouterr().err
+
+
+def test_catalogue_size():
+    """The closing note of issue 8 reports these counts; keep the catalogue broad."""
+    assert len(SCENARIO_CASES) >= 80 and len(SPEC_CASES) >= 30
