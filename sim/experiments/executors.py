@@ -9,14 +9,18 @@
 
 Both yield (task, result) pairs as runs finish, in any order; the caller writes results. A task
 is self-contained (resolved scenario, seed, scale), so any worker computes the same result. A run
-that raises yields a RunFailure instead of a frame, and the other runs go on.
+that raises yields a RunFailure instead of a frame, and the other runs go on; so does a run whose
+worker process dies (local: re-run alone to find the culprit; Dask: rescheduled by Dask, and
+reported once Dask gives up on it).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 
@@ -62,34 +66,82 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
-def run_local(tasks: Iterable[Task], workers: int) -> Iterator[tuple[Task, pd.DataFrame]]:
+WORKER_DIED = (
+    "its worker process died (killed, out of memory, or a crash in native code); "
+    "the run was retried alone and died again"
+)
+
+
+def run_local(
+    tasks: Iterable[Task], workers: int, fn: Callable[[Task], object] | None = None
+) -> Iterator[tuple[Task, pd.DataFrame | RunFailure]]:
     """Run tasks in-process (workers == 1) or in a spawn process pool, a bounded window at a time
-    so that memory stays flat and an interruption loses at most the runs in flight."""
+    so that memory stays flat and an interruption loses at most the runs in flight.
+
+    A worker process that dies (a crash in native code, the out-of-memory killer) breaks the
+    whole pool: every run then in flight is re-run alone in a fresh process, so that only the
+    run that brings its process down again is reported as failed, and the sweep goes on with a
+    new pool. `fn` computes one task (default: the model run, errors caught per run).
+    """
+    fn = fn or compute_safely
     tasks = list(tasks)
     if workers <= 1:
         for t in tasks:
-            yield t, compute_safely(t)
+            yield t, fn(t)
         return
+    todo = deque(tasks)
+    while todo:
+        suspects: list[Task] = []
+        yield from _pool_until_broken(todo, workers, fn, suspects)
+        for t in suspects:  # in flight when a worker died: each alone, in a fresh process
+            yield t, _alone(t, fn)
+
+
+def _pool_until_broken(todo: deque, workers: int, fn, suspects: list) -> Iterator:
+    """Run tasks from `todo` in one pool until it is done or broken (the runs in flight when it
+    broke go to `suspects`)."""
     window = workers * 2
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as ex:
-        pending = {}
-        it = iter(tasks)
-        for t in it:
-            pending[ex.submit(compute_safely, t)] = t
-            if len(pending) >= window:
-                break
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    pending: dict = {}
+    broken = False
+    try:
+        while todo and len(pending) < window:
+            t = todo.popleft()
+            pending[ex.submit(fn, t)] = t
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 t = pending.pop(fut)
                 try:
                     result = fut.result()
-                except Exception as e:  # the worker process itself died
+                except BrokenProcessPool:
+                    broken = True
+                    suspects.append(t)
+                    continue
+                except Exception as e:  # the task could not be sent or its result returned
                     result = RunFailure(f"worker failed: {type(e).__name__}: {e}")
                 yield t, result
-                nxt = next(it, None)
-                if nxt is not None:
-                    pending[ex.submit(compute_safely, nxt)] = nxt
+                if todo and not broken:
+                    nxt = todo.popleft()
+                    try:
+                        pending[ex.submit(fn, nxt)] = nxt
+                    except BrokenProcessPool:
+                        broken = True
+                        todo.appendleft(nxt)
+    finally:
+        ex.shutdown(wait=not broken, cancel_futures=True)
+        if broken:  # put back what the broken pool never started, in order
+            todo.extendleft(reversed([t for t in pending.values() if t not in suspects]))
+
+
+def _alone(task: Task, fn) -> pd.DataFrame | RunFailure:
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as ex:
+        try:
+            return ex.submit(fn, task).result()
+        except BrokenProcessPool:
+            return RunFailure(WORKER_DIED)
+        except Exception as e:
+            return RunFailure(f"worker failed: {type(e).__name__}: {e}")
 
 
 def run_dask(tasks: Iterable[Task], address) -> Iterator[tuple[Task, pd.DataFrame]]:
