@@ -618,3 +618,49 @@ def test_object_tags_run_nothing(tmp_path, capsys):
 def test_catalogue_size():
     """The closing note of issue 8 reports these counts; keep the catalogue broad."""
     assert len(SCENARIO_CASES) >= 80 and len(SPEC_CASES) >= 30
+
+
+# ------------------------------------------------------------------------------------------------
+# damaged sweep folders (the input of analyze, compare and api.load_sweep)
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("small")
+    (d / "base.yaml").write_text(GOOD_BASE, encoding="utf-8")
+    spec = d / "spec.yaml"
+    spec.write_text(
+        "base: base.yaml\nlevers: {ip_protection: {low: 0, high: 1}}\n"
+        "samples: 2\nreplicates: 1\nscale: 0.02\n",
+        encoding="utf-8",
+    )
+    assert main(["sweep", str(spec), "--out", str(d / "sweep"), "--workers", "1", "--quiet"]) == 0
+    return d / "sweep"
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        ("spec.yaml", "YAML syntax error"),
+        ("design.parquet", "unreadable"),
+        ("runs.parquet", "unreadable"),
+        ("part", "a result part is unreadable"),
+    ],
+)
+def test_damaged_sweep_folder_is_an_input_error(small_sweep, tmp_path, capsys, damage, says):
+    import shutil
+
+    folder = tmp_path / "sweep"
+    shutil.copytree(small_sweep, folder)
+    target = next((folder / "parts").glob("*.parquet")) if damage == "part" else folder / damage
+    target.write_text("a: [\n" if damage == "spec.yaml" else "not parquet", encoding="utf-8")
+    for args in (
+        ["compare", str(folder), "--out", str(tmp_path / "cmp")],
+        ["analyze", str(folder), "--method", "morris"],
+    ):
+        code = main(args)
+        err = capsys.readouterr().err
+        assert code == 2, f"{args[0]}: exit {code}: {err}"
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+        if args[0] == "compare":
+            assert says in err and str(folder) in err
+    assert not (tmp_path / "cmp").exists()

@@ -74,6 +74,7 @@ def test_parent_memory_stays_flat_over_a_long_sweep(tmp_path, monkeypatch, worke
     gc.collect()
     end = rss_mb()
     warm = samples[WARM_UP // 10]
+    print(f"RSS every 10 parts (MB): {[round(x, 1) for x in samples]} -> {end:.1f}")
     assert end - warm < MAX_GROWTH_MB, f"memory grew {end - warm:.1f} MB: {samples} -> {end}"
     assert _live_models() == models_before  # every run's model was freed
 

@@ -180,6 +180,7 @@ def test_kill_9_at_random_moments_then_resume_is_identical_with_no_repeats(
         # No temporary file counts as a part; the folder is complete or absent.
         assert not out.exists() or Store(out).exists()
         kills.append((len(before), len(after), finished))
+    print(f"(parts before, parts after, finished by itself) per kill: {kills}")
     assert any(0 < done < TOTAL for _, done, _ in kills), f"never cut mid-way: {kills}"
 
     before = part_stamps(out) if out.exists() else {}
@@ -258,3 +259,16 @@ def _die_or_run(task: Task):
     if task.point == 2:
         os.kill(os.getpid(), signal.SIGKILL)
     return executors.compute_safely(task)
+
+
+def test_on_dask_a_run_that_kills_its_workers_is_reported_and_the_rest_go_on():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        results = list(
+            executors.run_dask(_tasks(8), cluster.scheduler_address, functools.partial(_die_on, 3))
+        )
+    assert sorted(t.point for t, _ in results) == list(range(8))
+    failed = [(t.point, r.error) for t, r in results if isinstance(r, RunFailure)]
+    assert len(failed) == 1 and failed[0][0] == 3 and "KilledWorker" in failed[0][1]

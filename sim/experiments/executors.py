@@ -144,15 +144,19 @@ def _alone(task: Task, fn) -> pd.DataFrame | RunFailure:
             return RunFailure(f"worker failed: {type(e).__name__}: {e}")
 
 
-def run_dask(tasks: Iterable[Task], address) -> Iterator[tuple[Task, pd.DataFrame]]:
-    """Run tasks on a dask.distributed cluster (address string, or a Client/cluster object)."""
+def run_dask(
+    tasks: Iterable[Task], address, fn: Callable[[Task], object] | None = None
+) -> Iterator[tuple[Task, pd.DataFrame | RunFailure]]:
+    """Run tasks on a dask.distributed cluster (address string, or a Client/cluster object).
+    A worker lost mid-run makes Dask run the task elsewhere; a task that kills every worker it
+    is given (Dask's allowed-failures, 3 by default) is reported as failed (KilledWorker)."""
     from distributed import Client, as_completed
 
     client = address if isinstance(address, Client) else Client(address)
     own = client is not address
     try:
         tasks = list(tasks)
-        futures = client.map(compute_safely, tasks, pure=False)
+        futures = client.map(fn or compute_safely, tasks, pure=False)
         index = {f.key: t for f, t in zip(futures, tasks, strict=True)}
         for fut in as_completed(futures):
             try:

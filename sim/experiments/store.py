@@ -100,7 +100,12 @@ class Store:
         if not self.done():
             return pd.DataFrame(columns=cols)
         # Files starting with "." (temporary parts of a killed writer) are ignored.
-        table = ds.dataset(self.parts, format="parquet").to_table()
+        try:
+            table = ds.dataset(self.parts, format="parquet").to_table()
+        except Exception as e:  # noqa: BLE001 - a damaged part (disk full, copied half-way)
+            raise InputError(
+                str(self.parts), None, f"a result part is unreadable ({e}); delete it and --resume"
+            ) from None
         parts = table.to_pandas()
         out = runs.merge(parts, on="key", how="inner").merge(design, on="point", how="left")
         out = out.sort_values(["point", "replicate", "year", "indicator"], kind="stable")
@@ -108,11 +113,23 @@ class Store:
 
 
 def open_store(root: str | Path) -> Store:
-    """An existing sweep folder, or an InputError naming what is missing."""
+    """An existing sweep folder, or an InputError naming what is missing or unreadable."""
+    import pyarrow.parquet as pq
+
+    from ..inputs import read_mapping
+
     store = Store(root)
     if not store.root.is_dir():
         raise InputError(str(root), None, "sweep folder not found")
     for name in ("spec.yaml", "design.parquet", "runs.parquet"):
         if not (store.root / name).is_file():
             raise InputError(str(root), None, f"not a sweep folder ({name} missing)")
+    read_mapping(store.root / "spec.yaml", "sweep record fields")
+    for name in ("design.parquet", "runs.parquet"):
+        try:
+            pq.read_schema(store.root / name)
+        except Exception as e:  # noqa: BLE001 - any unreadable file is the same user problem
+            raise InputError(
+                str(store.root / name), None, f"unreadable ({e}); run the sweep again"
+            ) from None
     return store
