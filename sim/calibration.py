@@ -358,7 +358,7 @@ def fit_report(
 
     setup = load_setup()
     out = Path(out)
-    with staged_folder(out) as tmp:
+    with staged_folder(out, "fit.md") as tmp:
         base = _write_base(tmp, setup, 2030)
         df = run_replicates(
             load_scenario(base),

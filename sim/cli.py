@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from . import __version__
-from .atomic import staged_folder
+from .atomic import check_out, staged_folder
 from .errors import InputError
 
 EXIT_BAD_INPUT = 2
@@ -408,6 +408,9 @@ def cmd_validate(args) -> int:
     return EXIT_BAD_INPUT if bad else 0
 
 
+RUN_MARKER = "indicators.csv"  # the file every `innosim run` result has
+
+
 def cmd_run(args) -> int:
     from .scenario import load_scenario
 
@@ -417,11 +420,7 @@ def cmd_run(args) -> int:
     from .report import format_summary, summary_table, write_report
     from .targets import attainment
 
-    out = args.out or Path("reports") / sc.name
-    if out.exists() and not args.force:
-        raise InputError(str(out), None, "output folder exists; use --force to replace it")
-    if out.exists() and not out.is_dir():
-        raise InputError(str(out), None, "exists and is not a folder")
+    out = check_out(args.out or Path("reports") / sc.name, args.force, RUN_MARKER, [args.scenario])
     replicates = args.replicates or sc.replicates
     seed = sc.seed if args.seed is None else args.seed
     scale = args.scale or sc.scale
@@ -451,8 +450,8 @@ def cmd_run(args) -> int:
     att = attainment(df)
     resolved = sc.resolved()
     resolved.update({"seed": seed, "replicates": replicates, "scale": scale})
-    with staged_folder(out) as tmp:
-        df.to_csv(tmp / "indicators.csv", index=False)
+    with staged_folder(out, RUN_MARKER) as tmp:
+        df.to_csv(tmp / RUN_MARKER, index=False)
         if firms is not None:
             firms.to_parquet(tmp / "firms.parquet", index=False)
         att.to_csv(tmp / "attainment.csv", index=False)

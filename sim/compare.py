@@ -30,13 +30,14 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .atomic import staged_folder
+from .atomic import check_out, staged_folder
 from .errors import InputError
 from .indicators import INDICATORS
 from .plots import plot_comparison
 from .report import KEY_YEARS, _fmt, _markdown
 
 DEFAULT_OUT = Path("reports") / "comparison"
+MARKER = "comparison.md"  # the file every comparison folder has
 
 INDICATOR_COLUMNS = ("scenario", "replicate", "year", "indicator", "value")
 ATTAINMENT_COLUMNS = ("indicator", "target_year", "target", "probability")
@@ -381,16 +382,13 @@ def _check_out(runs: list[_Run], out: Path, force: bool) -> None:
         src = r.folder.resolve()
         if real == src or real.is_relative_to(src) or src.is_relative_to(real):
             raise InputError(str(out), None, f"output folder overlaps input folder {r.folder}")
-    if out.exists() and not out.is_dir():
-        raise InputError(str(out), None, "exists and is not a folder")
-    if out.exists() and not force:
-        raise InputError(str(out), None, "output folder exists; use --force to replace it")
+    check_out(out, force, MARKER)
 
 
 def _write(runs: list[_Run], out: Path, *, force: bool) -> Path:
     _check_out(runs, out, force)
     ind, att = _concat(runs)
-    with staged_folder(out) as tmp:
+    with staged_folder(out, MARKER) as tmp:
         table = attainment_table(att, scenarios=[r.key for r in runs])
         traj = trajectory_table(ind)
         _flat(table).to_csv(tmp / "attainment_comparison.csv", index=False)
@@ -401,7 +399,7 @@ def _write(runs: list[_Run], out: Path, *, force: bool) -> Path:
             for name in key_indicators(ind, att)
         ]
         md = _markdown_report(runs, table, traj, [p.stem for p in plots], target_conflicts(att))
-        (tmp / "comparison.md").write_text(md, encoding="utf-8")
+        (tmp / MARKER).write_text(md, encoding="utf-8")
     return out / "comparison.md"
 
 

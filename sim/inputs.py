@@ -5,13 +5,20 @@ The YAML loader is PyYAML's safe loader narrowed further:
 - no tag constructs anything: Python object tags are unknown to the safe loader anyway, and the
   safe loader's own `!!binary`, `!!set`, `!!omap`, `!!pairs` and `!!timestamp` are refused too,
   so a file can hold only mappings, lists, numbers, booleans, text and null;
-- dates stay text (`description: 2016-05-19` is a string, not a date object);
-- a key written twice in one mapping is an error (plain PyYAML silently keeps the last one).
+- scalars follow YAML 1.2's core schema, not PyYAML's YAML 1.1: `true`/`false` are the only
+  booleans (`yes`, `no`, `on`, `off` are text), `010` is ten (not octal eight), `1:30` is text
+  (not sexagesimal 90), `2e-2` is a number; dates stay text (`description: 2016-05-19`);
+- a key written twice in one mapping is an error (plain PyYAML silently keeps the last one);
+- only a regular file of at most MAX_BYTES is read (not a FIFO or a device), and text with a lone
+  surrogate or nesting deeper than MAX_DEPTH is refused.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
+import re
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -21,6 +28,8 @@ from pydantic import ValidationError
 
 from .errors import InputError
 
+MAX_BYTES = 1_000_000  # a scenario or sweep spec is a few kB
+MAX_DEPTH = 20  # the deepest valid file has 4 levels (levers.id.year)
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _REFUSED_TAGS = ("binary", "set", "omap", "pairs", "timestamp")
 
@@ -29,10 +38,26 @@ class PlainLoader(yaml.SafeLoader):
     """Safe loading of plain data: see the module docstring."""
 
 
+_BOOL, _INT, _FLOAT = (f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float"))
 PlainLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_TIMESTAMP, _BOOL, _INT, _FLOAT)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution)
+PlainLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+PlainLoader.add_implicit_resolver(
+    _INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
+)
+PlainLoader.add_implicit_resolver(
+    _FLOAT,
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
+)
 PlainLoader.yaml_constructors = {
     tag: fn
     for tag, fn in yaml.SafeLoader.yaml_constructors.items()
@@ -40,6 +65,53 @@ PlainLoader.yaml_constructors = {
 }
 # Unknown tags (and the refused ones) fall through to this constructor, which refuses them.
 PlainLoader.yaml_constructors[None] = yaml.SafeLoader.construct_undefined
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 30 else text[:27] + "...")
+
+
+def _construct_bool(loader: PlainLoader, node: yaml.ScalarNode) -> bool:
+    text = loader.construct_scalar(node)
+    if text.lower() not in ("true", "false"):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{_short(text)} is not a boolean (true or false)", node.start_mark
+        )
+    return text.lower() == "true"
+
+
+def _construct_int(loader: PlainLoader, node: yaml.ScalarNode) -> int:
+    text = loader.construct_scalar(node)
+    try:
+        if text.startswith(("0o", "0x")):
+            return int(text[2:], 8 if text[1] == "o" else 16)
+        return int(text, 10)
+    except ValueError:
+        digits = text.lstrip("+-")
+        problem = (
+            f"a whole number of {len(digits):,} digits is too long"
+            if digits.isdigit()
+            else f"{_short(text)} is not a whole number"
+        )
+        raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+
+
+def _construct_float(loader: PlainLoader, node: yaml.ScalarNode) -> float:
+    text = loader.construct_scalar(node)
+    special = {".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}
+    if text.lower() in special:
+        return special[text.lower()]
+    try:
+        return float(text)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{_short(text)} is not a number", node.start_mark
+        ) from None
+
+
+PlainLoader.add_constructor(_BOOL, _construct_bool)
+PlainLoader.add_constructor(_INT, _construct_int)
+PlainLoader.add_constructor(_FLOAT, _construct_float)
 
 
 def _mapping_without_duplicates(loader: PlainLoader, node: yaml.MappingNode, deep: bool = False):
@@ -71,18 +143,35 @@ PlainLoader.add_constructor(
 def read_yaml(path: str | Path) -> Any:
     """Parse a YAML file as plain data, turning every failure into an InputError naming it."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(str(path), None, "file not found")
-    if path.is_dir():
-        raise InputError(str(path), None, "is a directory, expected a YAML file")
     try:
-        text = path.read_bytes().decode("utf-8")
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError(str(path), None, "file not found") from None
+    except OSError as e:  # a symlink loop, a name too long, ...
+        raise InputError(str(path), None, f"cannot open: {e.strerror or e}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(str(path), None, "is a directory, expected a YAML file")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(str(path), None, "not a regular file (a pipe or a device?)")
+    if info.st_size > MAX_BYTES:
+        raise InputError(
+            str(path), None, f"too large ({info.st_size:,} bytes; at most {MAX_BYTES:,})"
+        )
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read(MAX_BYTES + 1).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(str(path), None, "not a UTF-8 text file (binary content?)") from None
     except OSError as e:
         raise InputError(str(path), None, f"cannot read: {e.strerror}") from None
+    if len(text) > MAX_BYTES:
+        raise InputError(str(path), None, f"too large (more than {MAX_BYTES:,} bytes)")
     try:
-        return yaml.load(text, Loader=PlainLoader)  # noqa: S506 - PlainLoader is a SafeLoader
+        data = yaml.load(text, Loader=PlainLoader)  # noqa: S506 - PlainLoader is a SafeLoader
+    except RecursionError:
+        raise InputError(
+            str(path), None, f"nested too deeply (at most {MAX_DEPTH} levels)"
+        ) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
@@ -93,7 +182,7 @@ def read_yaml(path: str | Path) -> Any:
                 f"YAML tag {tag!r} is not allowed: the file may hold only mappings, lists, "
                 "numbers, booleans and text (nothing in it is constructed or run)"
             )
-        elif not problem.startswith("duplicate key"):
+        elif not isinstance(e, yaml.constructor.ConstructorError):
             problem = f"YAML syntax error: {problem}"
         raise InputError(str(path), where, problem) from None
     except yaml.reader.ReaderError as e:  # a control character: say where it is
@@ -107,6 +196,50 @@ def read_yaml(path: str | Path) -> Any:
         ) from None
     except yaml.YAMLError as e:
         raise InputError(str(path), None, f"YAML error: {' '.join(str(e).split())}") from None
+    except (ValueError, OverflowError) as e:  # e.g. an integer of more than 4,300 digits
+        raise InputError(str(path), None, f"cannot read a value: {e}") from None
+    problem = _check_plain(data)
+    if problem:
+        raise InputError(str(path), problem[0] or None, problem[1])
+    return data
+
+
+def _check_plain(data: Any) -> tuple[str, str] | None:
+    """(field path, problem) for nesting deeper than MAX_DEPTH or text that is not valid
+    Unicode (a lone surrogate written as an escape); None when fine."""
+    stack = [(data, (), 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        path = ".".join(field_name(k) for k in where[:4]) + (".…" if len(where) > 4 else "")
+        if depth > MAX_DEPTH:
+            return path, f"nested too deeply (at most {MAX_DEPTH} levels)"
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if isinstance(k, str) and not _valid_text(k):
+                    return path, f"a key is not valid Unicode text: {k!r}"
+                stack.append((v, (*where, k), depth + 1))
+        elif isinstance(node, list):
+            stack.extend((v, (*where, i), depth + 1) for i, v in enumerate(node))
+        elif isinstance(node, str) and not _valid_text(node):
+            return path, f"not valid Unicode text (a lone surrogate?): {node[:40]!r}"
+    return None
+
+
+def _valid_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def resolve_file(path: str | Path, file: str | None, field: str) -> Path:
+    """`path` made absolute with symbolic links followed; a loop is an InputError naming the
+    file and field that point there."""
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError) as e:
+        raise InputError(file or str(path), field, f"cannot follow {str(path)!r}: {e}") from None
 
 
 def read_mapping(path: str | Path, what: str) -> dict:
@@ -118,6 +251,9 @@ def read_mapping(path: str | Path, what: str) -> dict:
         kind = {list: "a list", str: "text", int: "a number", float: "a number", bool: "a boolean"}
         got = kind.get(type(raw), type(raw).__name__)
         raise InputError(str(path), None, f"expected a mapping of {what}, got {got}")
+    for key in raw:
+        if not isinstance(key, str):
+            raise InputError(str(path), None, f"keys are field names (text), got {_as_yaml(key)}")
     return raw
 
 
@@ -162,7 +298,12 @@ def explain(
     msg = _plain(err)
     if loc and loc[-1] == "[key]":
         loc = loc[:-1]
-        msg = f"schedule years must be whole numbers (integers), got {loc[-1]!r}"
+        if len(loc) >= 3:  # section.name.KEY: the keys of a schedule
+            msg = f"schedule years must be whole numbers (integers), got {loc[-1]!r}"
+        else:
+            msg = f"keys here are names (text), got {_as_yaml(loc[-1])}"
+    elif err["type"] == "invalid_key":
+        msg = f"keys are names (text), got {_as_yaml(err.get('input'))}"
     if err["type"] == "extra_forbidden":
         msg = "unknown key" + did_you_mean(loc[-1], fields_at(loc[:-1]))
     path = ".".join(field_name(x) for x in loc)
@@ -205,6 +346,15 @@ _EXPECTED = {
     "finite_number": "a finite number",
     "missing": None,
 }
+
+
+def _as_yaml(x: Any) -> str:
+    """A scalar as the user wrote it in YAML."""
+    if x is None:
+        return "null"
+    if isinstance(x, bool):
+        return str(x).lower()
+    return repr(x)
 
 
 def _got(x: Any) -> str:

@@ -30,8 +30,14 @@ class ParamDef:
 
     def check(self, value) -> str | None:
         values = value if isinstance(value, tuple | list) else (value,)
-        if isinstance(self.value, tuple) and not isinstance(value, tuple | list):
-            return f"expected a list of {len(self.value)} numbers"
+        if isinstance(self.value, tuple):
+            if not isinstance(value, tuple | list) or len(value) != len(self.value):
+                got = f"{len(value)} number(s)" if isinstance(value, tuple | list) else "one number"
+                return f"expected a list of {len(self.value)} numbers ({self.unit}), got {got}"
+            if self.unit.startswith("share") and not sum(value) > 0:
+                return "shares must not all be zero (they are normalised to sum to 1)"
+        elif isinstance(value, tuple | list):
+            return f"expected one number ({self.unit}), got a list"
         for v in values:
             if not (self.low <= v <= self.high):
                 return f"must be within [{self.low:g}, {self.high:g}] {self.unit}, got {v:g}"

@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError
-from .inputs import explain, read_mapping, unknown
+from .inputs import explain, read_mapping, resolve_file, unknown
 from .levers import registry
 from .params import definitions
 from .shocks import SHOCK_RANGE, SHOCKS
@@ -70,6 +70,23 @@ class Scenario(BaseModel):
         None, description="written by resolved(): hash of the model's code and data"
     )
     source: str | None = Field(None, exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        # The name is the default output folder (reports/NAME): it must not be a path.
+        if (
+            not v.strip()
+            or len(v) > 100
+            or not v.isprintable()
+            or v.startswith(".")
+            or any(c in v for c in "/\\:")
+        ):
+            raise ValueError(
+                "expected a plain name (no '/', '\\' or ':', not starting with '.', "
+                f"at most 100 characters), got {v[:40]!r}"
+            )
+        return v
 
     @model_validator(mode="after")
     def _check(self):
@@ -196,17 +213,20 @@ def _raw_with_extends(
 ) -> tuple[dict, dict[tuple, str]]:
     """The merged fields of a scenario file and its `extends` chain, and the file each came
     from (so that an error in an inherited value names the file that holds it)."""
-    path = path.resolve()
+    path = resolve_file(path, str(chain[-1]) if chain else None, "extends" if chain else None)
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
         raise InputError(shown, "extends", f"inheritance cycle: {cycle}")
     raw = read_mapping(shown, "scenario fields")
-    parent = raw.pop("extends", None)
-    if parent is None:
+    if "extends" not in raw:
         return raw, _origins(raw, shown)
-    if not isinstance(parent, str):
-        raise InputError(shown, "extends", "expected a file name (string)")
+    parent = raw.pop("extends")
+    if not isinstance(parent, str) or not parent.strip():
+        got = "nothing" if parent is None else repr(parent)
+        raise InputError(shown, "extends", f"expected a file name (text), got {got}")
     target = path.parent / parent
+    if target.is_symlink():
+        resolve_file(target, shown, "extends")  # a symlink loop is named as such
     if not target.is_file():
         what = "is a directory" if target.is_dir() else "not found"
         raise InputError(shown, "extends", f"{parent!r} {what} (looked for {target})")

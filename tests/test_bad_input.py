@@ -30,11 +30,11 @@ GOOD_BASE = "name: short\ntime: {start_year: 2016, end_year: 2018}\n"
 @dataclass(frozen=True)
 class Case:
     id: str
-    text: str | bytes | None  # None: the file is a directory, or missing with `missing=True`
+    text: str | bytes | None  # None: see `special`
     where: str | None  # field path or "line N, column M" the message must contain
     says: str  # what the message must say (a fragment)
     extra: dict = field(default_factory=dict)  # other files beside it
-    missing: bool = False
+    special: str | None = None  # "directory", "missing", "fifo", "device", "symlink loop"
 
 
 LEVER = "ip_protection"  # range [0, 1]
@@ -47,7 +47,7 @@ SCENARIO_CASES = [
     Case("a list", "- a\n- b\n", None, "expected a mapping of scenario fields, got a list"),
     Case("a number", "42\n", None, "got a number"),
     Case("text", "just some words\n", None, "got text"),
-    Case("a boolean", "yes\n", None, "got a boolean"),
+    Case("a boolean", "true\n", None, "got a boolean"),
     Case("binary junk", bytes(range(256)) * 4, None, "not a UTF-8 text file"),
     Case(
         "gzip data",
@@ -57,8 +57,15 @@ SCENARIO_CASES = [
     ),
     Case("UTF-16 text", "name: x\n".encode("utf-16"), None, "not a UTF-8"),
     Case("NUL character", "name: a\x00b\n", "line 1, column 8", "U+0000 is not allowed"),
-    Case("a directory", None, None, "is a directory, expected a YAML file"),
-    Case("missing file", None, None, "file not found", missing=True),
+    Case("a directory", None, None, "is a directory, expected a YAML file", special="directory"),
+    Case("missing file", None, None, "file not found", special="missing"),
+    Case("a named pipe", None, None, "not a regular file", special="fifo"),
+    Case("a device", None, None, "not a regular file", special="device"),
+    Case("a symlink loop", None, None, "Symlink loop", special="symlink loop"),
+    Case("too large", "# padding\n" * 200_000, None, "too large"),
+    Case("deep nesting", "name: " + "[" * 50 + "]" * 50 + "\n", "name.0.0.0", "nested too deeply"),
+    Case("very deep nesting", "name: " + "[" * 3000 + "]" * 3000 + "\n", None, "nested too deeply"),
+    Case("lone surrogate", 'name: "\\ud800"\n', "name", "not valid Unicode text"),
     # --- YAML syntax (with line and column) -----------------------------------------------------
     Case("unclosed bracket", "name: x\nlevers: [1, 2\n", "line 3, column 1", "YAML syntax error"),
     Case("bad indentation", "name: a\n  seed: 1\n", "line 2, column 7", "YAML syntax error"),
@@ -104,6 +111,14 @@ SCENARIO_CASES = [
     Case("custom tag", "seed: !env SEED\n", "line 1", "YAML tag '!env' is not allowed"),
     Case("binary tag", "name: !!binary aGVsbG8=\n", "line 1", "YAML tag '!!binary' is not allowed"),
     Case("set tag", "name: !!set {a, b}\n", "line 1", "YAML tag '!!set' is not allowed"),
+    Case(
+        "bad explicit int", "seed: !!int abc\n", "line 1, column 7", "'abc' is not a whole number"
+    ),
+    Case("bad explicit bool", "name: !!bool maybe\n", "line 1", "'maybe' is not a boolean"),
+    Case(
+        "integer of 5000 digits", "seed: " + "1" * 5000 + "\n", "line 1", "5,000 digits is too long"
+    ),
+    Case("sexagesimal (YAML 1.1)", "seed: 1:30\n", "seed", "expected a whole number, got '1:30'"),
     # --- unknown keys at any depth, with "did you mean" ---------------------------------------------
     Case("unknown top-level key", "sead: 7\n", "sead", "unknown key (did you mean 'seed'?)"),
     Case("unknown key, no match", "colour: blue\n", "colour", "unknown key"),
@@ -131,6 +146,19 @@ SCENARIO_CASES = [
         "parameters.revenue_grwth",
         "unknown parameter (did you mean 'revenue_growth'?)",
     ),
+    Case(
+        "a lever key that is a number",
+        "levers: {1: 0.5}\n",
+        "levers.1",
+        "keys here are names (text), got 1",
+    ),
+    Case("a lever key that is null", "levers: {null: 0.5}\n", "levers", "got null"),
+    Case(
+        "a top-level key that is a boolean",
+        "true: 1\n",
+        None,
+        "keys are field names (text), got true",
+    ),
     # --- missing or empty values --------------------------------------------------------------------
     Case("empty levers section", "levers:\n", "levers", "expected a mapping"),
     Case("lever without value", f"levers: {{{LEVER}: }}\n", f"levers.{LEVER}", "expected a number"),
@@ -141,7 +169,7 @@ SCENARIO_CASES = [
     Case("seed as fraction", "seed: 3.5\n", "seed", "expected a whole number"),
     Case("seed as boolean", "seed: true\n", "seed", "got a boolean (true)"),
     Case("scale as quoted number", "scale: '0.1'\n", "scale", "expected a number"),
-    Case("scale as boolean", "scale: yes\n", "scale", "got a boolean"),
+    Case("scale as boolean", "scale: true\n", "scale", "got a boolean"),
     Case("replicates as list", "replicates: [1, 2]\n", "replicates", "expected a whole number"),
     Case("name as number", "name: 12\n", "name", "expected text"),
     Case("name as mapping", "name: {a: 1}\n", "name", "expected text"),
@@ -153,7 +181,7 @@ SCENARIO_CASES = [
         f"levers.{LEVER}",
         "expected a number, got a list",
     ),
-    Case("lever as boolean", f"levers: {{{LEVER}: on}}\n", f"levers.{LEVER}", "got a boolean"),
+    Case("lever as boolean", f"levers: {{{LEVER}: true}}\n", f"levers.{LEVER}", "got a boolean"),
     Case(
         "schedule year as text",
         f"levers: {{{LEVER}: {{soon: 0.5}}}}\n",
@@ -350,8 +378,39 @@ SPEC_CASES = [
     Case("empty spec", "", None, "empty file, expected a mapping of sweep fields"),
     Case("spec is a list", "- base\n", None, "expected a mapping of sweep fields, got a list"),
     Case("spec binary junk", bytes(range(128, 256)), None, "not a UTF-8"),
-    Case("spec a directory", None, None, "is a directory"),
-    Case("spec missing", None, None, "file not found", missing=True),
+    Case("spec a directory", None, None, "is a directory", special="directory"),
+    Case("spec missing", None, None, "file not found", special="missing"),
+    Case(
+        "spec samples bad tag",
+        "base: base.yaml\nsamples: !!int x\n",
+        "line 2",
+        "'x' is not a whole number",
+    ),
+    Case(
+        "spec both forms",
+        "base: base.yaml\nlevers: {ip_protection: {low: 0, high: 1, values: [0.5]}}\n",
+        "levers.ip_protection",
+        "give either a range {low, high} or {values: [...]}, not both",
+    ),
+    Case(
+        "spec morris odd levels",
+        "base: base.yaml\nsampler: morris\nlevels: 3\nlevers: {ip_protection: {low: 0, high: 1}}\n",
+        "levels",
+        "even number of levels",
+    ),
+    Case(
+        "spec too many runs",
+        "base: base.yaml\nsampler: grid\nlevels: 100\nlevers: {ip_protection: {low: 0, high: 1}, talent_services: {low: 0, high: 1}, public_rd_growth: {low: 0, high: 1}}\n",
+        "samples",
+        "8,000,000 runs",
+    ),
+    Case(
+        "spec base a symlink loop",
+        "base: loop.yaml\nlevers: {ip_protection: {low: 0, high: 1}}\n",
+        "base",
+        "Symlink loop",
+        extra={"loop.yaml": "->loop.yaml"},
+    ),
     Case(
         "spec syntax error",
         "base: base.yaml\nlevers: {x: [\n",
@@ -522,6 +581,8 @@ def _write_case(folder: Path, case: Case, name: str) -> Path:
     for extra, content in case.extra.items():
         if extra.endswith("/"):
             (folder / extra).mkdir(exist_ok=True)
+        elif isinstance(content, str) and content.startswith("->"):
+            (folder / extra).symlink_to(content[2:])
         elif isinstance(content, bytes):
             (folder / extra).write_bytes(content)
         else:
@@ -529,10 +590,16 @@ def _write_case(folder: Path, case: Case, name: str) -> Path:
     if name.endswith("spec.yaml"):
         (folder / "base.yaml").write_text(GOOD_BASE, encoding="utf-8")
     path = folder / name
-    if case.missing:
-        return path
-    if case.text is None:
+    if case.special == "missing":
+        pass
+    elif case.special == "directory":
         path.mkdir()
+    elif case.special == "fifo":
+        os.mkfifo(path)
+    elif case.special == "device":
+        path.symlink_to("/dev/zero")
+    elif case.special == "symlink loop":
+        path.symlink_to(path.name)
     elif isinstance(case.text, bytes):
         path.write_bytes(case.text)
     else:
@@ -626,13 +693,7 @@ def test_catalogue_size():
 @pytest.fixture(scope="module")
 def small_sweep(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("small")
-    (d / "base.yaml").write_text(GOOD_BASE, encoding="utf-8")
-    spec = d / "spec.yaml"
-    spec.write_text(
-        "base: base.yaml\nlevers: {ip_protection: {low: 0, high: 1}}\n"
-        "samples: 2\nreplicates: 1\nscale: 0.02\n",
-        encoding="utf-8",
-    )
+    spec = _short_spec(d)
     assert main(["sweep", str(spec), "--out", str(d / "sweep"), "--workers", "1", "--quiet"]) == 0
     return d / "sweep"
 
@@ -664,3 +725,107 @@ def test_damaged_sweep_folder_is_an_input_error(small_sweep, tmp_path, capsys, d
         if args[0] == "compare":
             assert says in err and str(folder) in err
     assert not (tmp_path / "cmp").exists()
+
+
+# ------------------------------------------------------------------------------------------------
+# output folders that must not be replaced
+# ------------------------------------------------------------------------------------------------
+def _short_scenario(folder: Path) -> Path:
+    path = folder / "short.yaml"
+    path.write_text(GOOD_BASE + "replicates: 1\nscale: 0.02\n", encoding="utf-8")
+    return path
+
+
+def _short_spec(folder: Path) -> Path:
+    (folder / "base.yaml").write_text(GOOD_BASE, encoding="utf-8")
+    spec = folder / "spec.yaml"
+    spec.write_text(
+        "base: base.yaml\nlevers: {ip_protection: {low: 0, high: 1}}\n"
+        "samples: 2\nreplicates: 1\nscale: 0.02\n",
+        encoding="utf-8",
+    )
+    return spec
+
+
+@pytest.mark.parametrize(
+    ("command", "out", "says"),
+    [
+        ("run", ".", "refusing to replace this folder"),
+        ("run", "nope/..", "refusing to replace this folder"),
+        ("run", "..", "refusing to replace this folder"),
+        ("sweep", ".", "refusing to replace this folder"),
+        ("run", "afile/sub", "is a file, not a folder"),
+        ("sweep", "afile/sub", "is a file, not a folder"),
+        ("run", "link", "is a symbolic link"),
+        ("run", "mine", "holds no indicators.csv"),
+        ("sweep", "mine", "holds no spec.yaml"),
+        ("run", "inputs", "overlaps the input"),
+    ],
+)
+def test_output_folders_that_are_never_replaced(tmp_path, monkeypatch, capsys, command, out, says):
+    """Even with --force: the current folder and above, a path below a file, a symbolic link,
+    a folder innosim did not write, a folder holding the input. Nothing is deleted or run."""
+    work = tmp_path / "work"
+    (work / "inputs").mkdir(parents=True)
+    (work / "afile").write_text("keep me", encoding="utf-8")
+    (work / "mine").mkdir()
+    (work / "mine" / "thesis.tex").write_text("keep me", encoding="utf-8")
+    (work / "target").mkdir()
+    (work / "target" / "indicators.csv").write_text("x", encoding="utf-8")
+    (work / "link").symlink_to(work / "target")
+    source = (_short_scenario if command == "run" else _short_spec)(work / "inputs")
+    monkeypatch.chdir(work)
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    extra = ["--replicates", "1"] if command == "run" else ["--workers", "1"]
+    code = main([command, str(source), "--out", out, "--force", "--quiet", *extra])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert says in err and len(err.strip().splitlines()) == 1
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before  # nothing deleted or added
+
+
+def test_a_scenario_name_is_not_a_path(tmp_path, monkeypatch, capsys):
+    """The name is the default output folder (reports/NAME): '..' would have meant the current
+    folder; it is refused before anything happens."""
+    (tmp_path / "keep.txt").write_text("keep me", encoding="utf-8")
+    path = tmp_path / "x.yaml"
+    path.write_text("name: ..\n" + GOOD_BASE.split("\n", 1)[1], encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(path), "--replicates", "1", "--scale", "0.02", "--quiet"]) == 2
+    assert "expected a plain name" in capsys.readouterr().err
+    assert (tmp_path / "keep.txt").exists() and not (tmp_path / "reports").exists()
+
+
+def test_staging_leftovers_are_cleaned_but_lookalikes_are_kept(tmp_path, capsys):
+    scenario = _short_scenario(tmp_path)
+    stale = tmp_path / ".myout.innosim-tmp-abcd1234"  # left by a writer killed mid-way
+    stale.mkdir()
+    backup = tmp_path / ".myout.backup"  # the user's
+    backup.mkdir()
+    (backup / "notes.txt").write_text("keep me", encoding="utf-8")
+    out = tmp_path / "myout"
+    assert main(["run", str(scenario), "--out", str(out), "--replicates", "1", "--quiet"]) == 0
+    assert (out / "indicators.csv").is_file()
+    assert not stale.exists() and (backup / "notes.txt").exists()
+
+
+def test_resume_of_a_damaged_sweep_folder(tmp_path, small_sweep, capsys):
+    """A damaged run table is an input error; a damaged part is removed and its run re-run."""
+    import shutil
+
+    spec = small_sweep.parent / "spec.yaml"
+    folder = tmp_path / "sweep"
+    shutil.copytree(small_sweep, folder)
+    (folder / "runs.parquet").write_text("junk", encoding="utf-8")
+    code = main(["sweep", str(spec), "--out", str(folder), "--resume", "--quiet"])
+    assert code == 2 and "runs.parquet: unreadable" in capsys.readouterr().err
+
+    shutil.rmtree(folder)
+    shutil.copytree(small_sweep, folder)
+    part = next((folder / "parts").glob("*.parquet"))
+    part.write_bytes(b"")
+    code = main(["sweep", str(spec), "--out", str(folder), "--resume", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "1 damaged result part(s) removed and run again" in out and "ran 1 in" in out
+    assert part.stat().st_size > 0

@@ -185,6 +185,7 @@ def test_force_replaces_output(tmp_path):
     scenario.write_text("name: short\ntime: {start_year: 2016, end_year: 2017}\n", encoding="utf-8")
     out = tmp_path / "out"
     out.mkdir()
+    (out / "indicators.csv").write_text("from an earlier run", encoding="utf-8")
     (out / "stale.txt").write_text("from an earlier run", encoding="utf-8")
     args = (
         "run",
@@ -201,7 +202,7 @@ def test_force_replaces_output(tmp_path):
     )
     refused = innosim(*args, cwd=tmp_path)
     assert_one_line_error(refused, str(out), "--force")
-    assert [p.name for p in out.iterdir()] == ["stale.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["indicators.csv", "stale.txt"]
 
     forced = innosim(*args, "--force", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr

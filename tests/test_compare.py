@@ -335,8 +335,14 @@ def test_existing_output_needs_force(two, tmp_path):
         compare.write_comparison(two, out)
     assert str(out) in str(exc.value)
     assert (out / "keep.txt").read_text(encoding="utf-8") == "mine"
+    # A folder innosim did not write is not replaced even with force ...
+    with pytest.raises(InputError, match="holds no comparison.md"):
+        compare.write_comparison(two, out, force=True)
+    assert (out / "keep.txt").read_text(encoding="utf-8") == "mine"
+    # ... an earlier comparison is.
+    (out / "comparison.md").write_text("earlier", encoding="utf-8")
     compare.write_comparison(two, out, force=True)
-    assert not (out / "keep.txt").exists() and (out / "comparison.md").is_file()
+    assert not (out / "keep.txt").exists() and (out / "comparison.md").read_text() != "earlier"
 
 
 def test_output_may_not_overlap_an_input(two):

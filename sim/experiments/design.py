@@ -38,11 +38,12 @@ from pydantic import (
 )
 
 from ..errors import InputError
-from ..inputs import explain, read_mapping, unknown
+from ..inputs import explain, field_name, read_mapping, resolve_file, unknown
 from ..levers import registry
 from ..params import definitions
 
 DUMMY = "dummy"
+MAX_RUNS = 200_000  # one sweep's runs: its plan is held in memory (about 10 kB a run)
 SAMPLERS = ("grid", "lhs", "sobol", "morris")
 
 
@@ -89,10 +90,26 @@ class SweepSpec(BaseModel):
     sampler: Literal["grid", "lhs", "sobol", "morris"] = "lhs"
     samples: int = Field(64, ge=1, le=1_000_000)
     replicates: int = Field(8, ge=1, le=10_000)
-    seed: int = Field(2016, ge=0)
-    scale: float | None = Field(None, gt=0, le=1.0)
+    seed: int = Field(2016, ge=0, lt=2**63)
+    scale: float | None = Field(None, gt=0, le=4.0)
     levels: int = Field(4, ge=2, le=100, description="grid values per range; Morris levels")
     source: str | None = Field(None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_form(cls, data):
+        """A varied factor is a range or a list of values, not both."""
+        if isinstance(data, dict):
+            for section in ("levers", "parameters"):
+                for k, v in (
+                    (data.get(section) or {}).items() if isinstance(data.get(section), dict) else ()
+                ):
+                    if isinstance(v, dict) and "values" in v and ({"low", "high"} & set(v)):
+                        raise ValueError(
+                            f"{section}.{field_name(k)}: give either a range {{low, high}} or "
+                            "{values: [...]}, not both"
+                        )
+        return data
 
     @model_validator(mode="after")
     def _check(self):
@@ -133,6 +150,16 @@ class SweepSpec(BaseModel):
                     f"{section}.{lists[0]}: the {self.sampler} sampler needs a range "
                     "{low, high}, not a list of values"
                 )
+        if self.sampler == "morris" and self.levels % 2:
+            raise ValueError(
+                f"levels: Morris sampling needs an even number of levels (e.g. 4), got {self.levels}"
+            )
+        runs = n_points(self) * self.replicates
+        if runs > MAX_RUNS:
+            raise ValueError(
+                f"samples: the sweep would have {runs:,} runs (design points x replicates); "
+                f"at most {MAX_RUNS:,} in one sweep: split it or use fewer levels or samples"
+            )
         if self.sampler == "sobol" and self.samples & (self.samples - 1):
             raise ValueError(
                 f"samples: Sobol' sampling needs a power of 2 (e.g. 64, 128), got {self.samples}"
@@ -161,7 +188,7 @@ class SweepSpec(BaseModel):
 
     def base_path(self) -> Path:
         root = Path(self.source).parent if self.source else Path.cwd()
-        return (root / self.base).resolve()
+        return resolve_file(root / self.base, self.source, "base")
 
 
 def load_spec(path: str | Path) -> SweepSpec:

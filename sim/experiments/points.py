@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import staged_folder
+from ..atomic import check_out, staged_folder
 from ..errors import InputError
 from ..indicators import INDICATORS
 from ..report import KEY_YEARS, _fmt, _markdown
@@ -40,6 +40,8 @@ from ..targets import target_table
 from .analysis import Outcome, check_outcomes
 from .design import DUMMY
 from .store import open_store
+
+MARKER = "points.csv"  # the file every point comparison has
 
 BASE_COLUMNS = ("point", "replicate", "seed", "year", "indicator", "value")
 HEADLINE = "rd_intensity"
@@ -334,10 +336,7 @@ def _check_out(sweep: Path, out: Path, force: bool) -> None:
     real, src = out.resolve(), sweep.resolve()
     if real == src or src.is_relative_to(real) or real.is_relative_to(src / "parts"):
         raise InputError(str(out), None, f"output folder would overwrite the sweep folder {sweep}")
-    if out.exists() and not out.is_dir():
-        raise InputError(str(out), None, "exists and is not a folder")
-    if out.exists() and not force:
-        raise InputError(str(out), None, "output folder exists; use --force to replace it")
+    check_out(out, force, MARKER)
 
 
 def _sig(x: float, sign: bool = False) -> str:
@@ -429,10 +428,10 @@ def write_point_comparison(
     fan = df[df.point.isin(chosen)].copy()
     fan["scenario"] = fan.point.map(labels)
 
-    with staged_folder(out) as tmp:
+    with staged_folder(out, MARKER) as tmp:
         from ..plots import plot_comparison
 
-        chosen_table.to_csv(tmp / "points.csv", index=False)
+        chosen_table.to_csv(tmp / MARKER, index=False)
         diffs.to_csv(tmp / "paired_differences.csv", index=False)
         probs.to_csv(tmp / "target_probabilities.csv", index=False)
         scen = [labels[p] for p in chosen]

@@ -25,6 +25,7 @@ from ..atomic import staged_folder, write_file
 from ..errors import InputError
 
 PARTS = "parts"
+MARKER = "spec.yaml"  # its presence marks a complete sweep folder
 
 
 def run_key(resolved_scenario: dict, scale: float, seed: int, version: str) -> str:
@@ -51,12 +52,12 @@ class Store:
     def create(self, spec: dict, design: pd.DataFrame, runs: pd.DataFrame) -> None:
         """Build the folder beside its place and move it in: a sweep killed while starting
         leaves no folder (or the earlier one), never a half-made one."""
-        with staged_folder(self.root) as tmp:
+        with staged_folder(self.root, MARKER) as tmp:
             (tmp / PARTS).mkdir()
             design.to_parquet(tmp / "design.parquet", index=False)
             runs.to_parquet(tmp / "runs.parquet", index=False)
             text = yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
-            (tmp / "spec.yaml").write_text(text, encoding="utf-8")
+            (tmp / MARKER).write_text(text, encoding="utf-8")
 
     def spec(self) -> dict:
         return yaml.safe_load((self.root / "spec.yaml").read_text("utf-8"))
@@ -82,6 +83,23 @@ class Store:
         for p in self.parts.glob(".*"):  # temporary files of killed writers
             p.unlink(missing_ok=True)
             n += 1
+        return n
+
+    def drop_damaged_parts(self) -> int:
+        """Delete parts that are not readable Parquet (a disk that filled up, a copy cut short),
+        so that --resume runs them again; returns how many. Parts are written atomically, so
+        this finds only damage from outside."""
+        import pyarrow.parquet as pq
+
+        self.parts.mkdir(exist_ok=True)
+        n = 0
+        for key in self.done():
+            path = self.part_path(key)
+            try:
+                pq.read_metadata(path)
+            except Exception:  # noqa: BLE001 - any unreadable part is run again
+                path.unlink(missing_ok=True)
+                n += 1
         return n
 
     def write_part(self, key: str, frame: pd.DataFrame) -> None:

@@ -22,13 +22,14 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import __version__
+from ..atomic import check_out
 from ..errors import InputError
 from ..fingerprint import fingerprint
 from ..scenario import load_scenario
 from .design import DUMMY, SweepSpec, design, load_spec
 from .executors import RunFailure, Task, default_workers, run_dask, run_local
 from .runs import replicate_seeds
-from .store import Store, run_key
+from .store import MARKER, Store, open_store, run_key
 
 
 @dataclass
@@ -43,6 +44,7 @@ class SweepSummary:
     workers: int | str
     failures: list[tuple[Task, str]] = field(default_factory=list)
     varied: tuple[str, ...] = ()
+    damaged: int = 0  # unreadable parts found on resume, removed and run again
 
     def __str__(self) -> str:
         rate = self.ran / self.seconds * 60 if self.seconds > 0 and self.ran else 0.0
@@ -54,7 +56,12 @@ class SweepSummary:
                 else ""
             ),
             f"ran {self.ran} in {self.seconds:.1f} s ({rate:.1f} runs/min on {self.workers})"
-            + (f"; {self.skipped} already done" if self.skipped else ""),
+            + (f"; {self.skipped} already done" if self.skipped else "")
+            + (
+                f"; {self.damaged} damaged result part(s) removed and run again"
+                if self.damaged
+                else ""
+            ),
             f"results -> {self.out}/ (load with sim.api.load_sweep)",
         ]
         if self.failures:
@@ -133,6 +140,13 @@ def run_sweep(
     """Run (or resume) a sweep into `out`; returns a summary. Bad input raises InputError."""
     spec = load_spec(spec_path)
     out = Path(out)
+    store = Store(out)
+    if not (resume and store.exists()):  # before any work: what a new folder would replace
+        if store.exists() and not force:
+            raise InputError(
+                str(out), None, "already holds a sweep; use --resume to continue it or --force"
+            )
+        check_out(out, force, MARKER, [spec_path, spec.base_path()])
     pts, runs, tasks, base, scale = plan_runs(spec, scale)
     record = {
         "name": spec.name or Path(spec_path).stem,
@@ -144,28 +158,21 @@ def run_sweep(
         "base_scenario": base.resolved(),
     }
     record["base_scenario"].pop("source", None)
-    store = Store(out)
+    damaged = 0
     fresh = True  # build a new sweep folder (in a staging folder, moved into place when made)
-    if out.exists() and not out.is_dir():
-        raise InputError(str(out), None, "exists and is not a folder")
-    if store.exists():
-        if resume:
-            previous = store.runs()
-            if sorted(previous.key) != sorted(runs.key):
-                raise InputError(
-                    str(out),
-                    None,
-                    "holds a different sweep (spec, scale, model code or data changed); "
-                    "use a new --out folder or --force to replace it",
-                )
-            store.clean_temporary()
-            fresh = False
-        elif not force:
+    if store.exists() and resume:
+        open_store(out)  # readable spec and tables, or an InputError naming what is damaged
+        previous = store.runs()
+        if sorted(previous.key) != sorted(runs.key):
             raise InputError(
-                str(out), None, "already holds a sweep; use --resume to continue it or --force"
+                str(out),
+                None,
+                "holds a different sweep (spec, scale, model code or data changed); "
+                "use a new --out folder or --force to replace it",
             )
-    elif out.exists() and any(out.iterdir()) and not force:
-        raise InputError(str(out), None, "exists and is not a sweep folder; use --force")
+        store.clean_temporary()
+        damaged = store.drop_damaged_parts()
+        fresh = False
     if fresh:  # replaces `out` only once the new folder is complete
         store.create(record, pts, runs)
 
@@ -209,4 +216,5 @@ def run_sweep(
         workers=label,
         failures=sorted(failures, key=lambda f: (f[0].point, f[0].replicate)),
         varied=tuple(spec.factor_ids),
+        damaged=damaged,
     )
