@@ -111,3 +111,27 @@ def negative_stocks(m: InnovationModel) -> list[str]:
         elif a.size and a.min() < 0:
             out.append(f"{name}: min {a.min()!r}")
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# small sweeps
+# ------------------------------------------------------------------------------------------------
+def write_short_sweep(folder, levers: dict, end_year: int = 2018, **spec):
+    """A sweep spec over a baseline cut to 2016-`end_year` (both files written in `folder`);
+    `spec` sets sampler, samples, replicates, seed, scale (defaults: lhs, 3, 2, 5, 0.02)."""
+    from pathlib import Path
+
+    import yaml
+
+    from sim.paths import SCENARIOS
+
+    folder = Path(folder)
+    base = folder / "short.yaml"
+    doc = {"name": "short", "extends": str(SCENARIOS / "baseline.yaml")}
+    doc["time"] = {"start_year": 2016, "end_year": end_year}
+    base.write_text(yaml.safe_dump(doc))
+    body = {"base": str(base), "levers": levers, "sampler": "lhs", "samples": 3}
+    body.update({"replicates": 2, "seed": 5, "scale": 0.02, **spec})
+    path = folder / "spec.yaml"
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
+    return path

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import mesa
 import pytest
-import yaml
+from helpers import write_short_sweep
 
 from sim.experiments.store import Store
 from sim.experiments.sweep import run_sweep
 from sim.model import InnovationModel
-from sim.paths import ROOT
 
 RUNS, WARM_UP, MAX_GROWTH_MB = 120, 20, 12.0
 
@@ -36,28 +35,8 @@ def rss_mb() -> float:
 
 @pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "two-workers"])
 def test_parent_memory_stays_flat_over_a_long_sweep(tmp_path, monkeypatch, workers):
-    base = tmp_path / "short.yaml"
-    base.write_text(
-        yaml.safe_dump(
-            {
-                "extends": str(ROOT / "scenarios" / "baseline.yaml"),
-                "time": {"start_year": 2016, "end_year": 2018},
-            }
-        )
-    )
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(
-        yaml.safe_dump(
-            {
-                "base": str(base),
-                "levers": {"ip_protection": {"low": 0.0, "high": 1.0}},
-                "sampler": "lhs",
-                "samples": RUNS // 4,
-                "replicates": 4,
-                "scale": 0.02,
-            }
-        )
-    )
+    levers = {"ip_protection": {"low": 0.0, "high": 1.0}}
+    spec = write_short_sweep(tmp_path, levers, samples=RUNS // 4, replicates=4)
     models_before = _live_models()
     samples: list[float] = []
     real = Store.write_part

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
+from helpers import write_short_sweep
 from test_analysis import BRP, JJJ, build_sweep
 
 from sim.errors import InputError
@@ -21,7 +21,6 @@ from sim.experiments.points import (
 )
 from sim.experiments.store import open_store
 from sim.experiments.sweep import run_sweep
-from sim.paths import ROOT
 from sim.targets import attainment, target_table
 
 SEEDS = (11, 22, 33)
@@ -72,29 +71,8 @@ def frame() -> pd.DataFrame:
 def real_sweep(tmp_path_factory):
     """A real LHS sweep: 3 points x 2 replicates, scale 0.02, 2016-2017 (a couple of seconds)."""
     d = tmp_path_factory.mktemp("real")
-    base = d / "short.yaml"
-    base.write_text(
-        yaml.safe_dump(
-            {
-                "name": "short",
-                "extends": str(ROOT / "scenarios" / "baseline.yaml"),
-                "time": {"start_year": 2016, "end_year": 2017},
-            }
-        )
-    )
-    spec = d / "spec.yaml"
-    spec.write_text(
-        yaml.safe_dump(
-            {
-                "base": str(base),
-                "levers": {JJJ: {"low": 0.0, "high": 1.0}, BRP: {"low": 0.2, "high": 0.6}},
-                "sampler": "lhs",
-                "samples": 3,
-                "replicates": 2,
-                "seed": 5,
-                "scale": 0.02,
-            }
-        )
+    spec = write_short_sweep(
+        d, {JJJ: {"low": 0.0, "high": 1.0}, BRP: {"low": 0.2, "high": 0.6}}, end_year=2017
     )
     out = d / "sweep"
     run_sweep(spec, out, workers=1, progress=False)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from helpers import write_short_sweep
 
 from sim.experiments import executors
 from sim.experiments import sweep as sweep_mod
@@ -32,35 +33,13 @@ TOTAL = SAMPLES * REPLICATES
 
 @pytest.fixture(scope="module")
 def spec(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("faults")
-    base = d / "short.yaml"
-    base.write_text(
-        yaml.safe_dump(
-            {
-                "name": "short",
-                "extends": str(ROOT / "scenarios" / "baseline.yaml"),
-                "time": {"start_year": 2016, "end_year": 2018},
-            }
-        )
+    levers = {
+        "jjj_unified_tech_market": {"low": 0.0, "high": 1.0},
+        "top_talent_recruitment": {"low": 0.5, "high": 3.0},
+    }
+    return write_short_sweep(
+        tmp_path_factory.mktemp("faults"), levers, samples=SAMPLES, replicates=REPLICATES
     )
-    path = d / "spec.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "base": str(base),
-                "levers": {
-                    "jjj_unified_tech_market": {"low": 0.0, "high": 1.0},
-                    "top_talent_recruitment": {"low": 0.5, "high": 3.0},
-                },
-                "sampler": "lhs",
-                "samples": SAMPLES,
-                "replicates": REPLICATES,
-                "seed": 5,
-                "scale": 0.02,
-            }
-        )
-    )
-    return path
 
 
 @pytest.fixture(scope="module")
