@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import InputError
+from .inputs import resolve_file
 
 
 def write_file(path: Path, write: Callable[[str], object]) -> None:
@@ -48,9 +49,9 @@ def check_out(out: str | Path, force: bool, marker: str, inputs: Iterable[str | 
     """
     out = Path(out)
     _refuse_dangerous(out)
-    target = Path(os.path.abspath(out))
+    target = resolve_file(out, None, None)
     for item in inputs:
-        src = Path(os.path.abspath(item))
+        src = resolve_file(item, None, None)
         if src == target or src.is_relative_to(target) or target.is_relative_to(src):
             raise InputError(str(out), None, f"output folder overlaps the input {item}")
     for parent in target.parents:

@@ -376,17 +376,8 @@ def run_comparison(dirs: list[str | Path], out_dir: str | Path, *, force: bool =
     )
 
 
-def _check_out(runs: list[_Run], out: Path, force: bool) -> None:
-    real = out.resolve()
-    for r in runs:
-        src = r.folder.resolve()
-        if real == src or real.is_relative_to(src) or src.is_relative_to(real):
-            raise InputError(str(out), None, f"output folder overlaps input folder {r.folder}")
-    check_out(out, force, MARKER)
-
-
 def _write(runs: list[_Run], out: Path, *, force: bool) -> Path:
-    _check_out(runs, out, force)
+    check_out(out, force, MARKER, [r.folder for r in runs])
     ind, att = _concat(runs)
     with staged_folder(out, MARKER) as tmp:
         table = attainment_table(att, scenarios=[r.key for r in runs])

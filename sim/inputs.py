@@ -158,14 +158,11 @@ def read_yaml(path: str | Path) -> Any:
             str(path), None, f"too large ({info.st_size:,} bytes; at most {MAX_BYTES:,})"
         )
     try:
-        with open(path, "rb") as fh:
-            text = fh.read(MAX_BYTES + 1).decode("utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(str(path), None, "not a UTF-8 text file (binary content?)") from None
     except OSError as e:
         raise InputError(str(path), None, f"cannot read: {e.strerror}") from None
-    if len(text) > MAX_BYTES:
-        raise InputError(str(path), None, f"too large (more than {MAX_BYTES:,} bytes)")
     try:
         data = yaml.load(text, Loader=PlainLoader)  # noqa: S506 - PlainLoader is a SafeLoader
     except RecursionError:
@@ -207,21 +204,24 @@ def read_yaml(path: str | Path) -> Any:
 def _check_plain(data: Any) -> tuple[str, str] | None:
     """(field path, problem) for nesting deeper than MAX_DEPTH or text that is not valid
     Unicode (a lone surrogate written as an escape); None when fine."""
-    stack = [(data, (), 0)]
+    stack = [(data, ())]
     while stack:
-        node, where, depth = stack.pop()
-        path = ".".join(field_name(k) for k in where[:4]) + (".…" if len(where) > 4 else "")
-        if depth > MAX_DEPTH:
-            return path, f"nested too deeply (at most {MAX_DEPTH} levels)"
-        if isinstance(node, dict):
-            for k, v in node.items():
-                if isinstance(k, str) and not _valid_text(k):
-                    return path, f"a key is not valid Unicode text: {k!r}"
-                stack.append((v, (*where, k), depth + 1))
+        node, where = stack.pop()
+        problem = None
+        if len(where) > MAX_DEPTH:
+            problem = f"nested too deeply (at most {MAX_DEPTH} levels)"
+        elif isinstance(node, dict):
+            bad = [k for k in node if isinstance(k, str) and not _valid_text(k)]
+            if bad:
+                problem = f"a key is not valid Unicode text: {bad[0]!r}"
+            stack.extend((v, (*where, k)) for k, v in node.items())
         elif isinstance(node, list):
-            stack.extend((v, (*where, i), depth + 1) for i, v in enumerate(node))
+            stack.extend((v, (*where, i)) for i, v in enumerate(node))
         elif isinstance(node, str) and not _valid_text(node):
-            return path, f"not valid Unicode text (a lone surrogate?): {node[:40]!r}"
+            problem = f"not valid Unicode text (a lone surrogate?): {node[:40]!r}"
+        if problem:
+            path = ".".join(field_name(k) for k in where[:4]) + (".…" if len(where) > 4 else "")
+            return path, problem
     return None
 
 

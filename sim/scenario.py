@@ -19,7 +19,6 @@ is evaluated. Types are strict: a number where a number is expected (not `true`,
 from __future__ import annotations
 
 import copy
-import math
 from pathlib import Path
 from typing import Any
 
@@ -90,42 +89,21 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _check(self):
+        # Finite numbers are pydantic's part (allow_inf_nan=False); names, years and ranges ours.
         years = range(self.time.start_year, self.time.end_year + 1)
         reg = registry()
         for lid, v in self.levers.items():
             if lid not in reg:
                 raise unknown("levers", lid, reg)
-            for y, x in _points(v, f"levers.{lid}"):
-                _finite(x, f"levers.{lid}" + (f".{y}" if y is not None else ""))
-                if y is not None and y not in years:
-                    raise ValueError(
-                        f"levers.{lid}.{y}: year outside the horizon {years.start}-{years.stop - 1}"
-                    )
-                err = reg[lid].check(x)
-                if err:
-                    raise ValueError(
-                        f"levers.{lid}" + (f".{y}" if y is not None else "") + f": {err}"
-                    )
+            _check_schedule(f"levers.{lid}", v, years, reg[lid].check)
         for sid, v in self.shocks.items():
             if sid not in SHOCKS:
                 raise unknown("shocks", sid, SHOCKS)
-            for y, x in _points(v, f"shocks.{sid}"):
-                where = f"shocks.{sid}" + (f".{y}" if y is not None else "")
-                _finite(x, where)
-                if y is not None and y not in years:
-                    raise ValueError(
-                        f"{where}: year outside the horizon {years.start}-{years.stop - 1}"
-                    )
-                if not SHOCK_RANGE[0] <= x <= SHOCK_RANGE[1]:
-                    raise ValueError(
-                        f"{where}: a shock is a multiplier within [{SHOCK_RANGE[0]:g}, {SHOCK_RANGE[1]:g}], got {x:g}"
-                    )
+            _check_schedule(f"shocks.{sid}", v, years, _shock_error)
         defs = definitions()
         for name, x in self.parameters.items():
             if name not in defs:
                 raise unknown("parameters", name, defs)
-            for v in x if isinstance(x, list) else [x]:
-                _finite(v, f"parameters.{name}")
             err = defs[name].check(x)
             if err:
                 raise ValueError(f"parameters.{name}: {err}")
@@ -177,9 +155,21 @@ def _points(v, where: str) -> list[tuple[int | None, float]]:
     return list(v.items())
 
 
-def _finite(x: float, where: str) -> None:
-    if not math.isfinite(x):
-        raise ValueError(f"{where}: must be a finite number, got {x}")
+def _check_schedule(where: str, v, years: range, check) -> None:
+    """A constant or schedule: years inside the horizon, each value passing `check` (which
+    returns an error text or None)."""
+    for y, x in _points(v, where):
+        at = where if y is None else f"{where}.{y}"
+        if y is not None and y not in years:
+            raise ValueError(f"{at}: year outside the horizon {years.start}-{years.stop - 1}")
+        err = check(x)
+        if err:
+            raise ValueError(f"{at}: {err}")
+
+
+def _shock_error(x: float) -> str | None:
+    lo, hi = SHOCK_RANGE
+    return None if lo <= x <= hi else f"a shock is a multiplier within [{lo:g}, {hi:g}], got {x:g}"
 
 
 # --------------------------------------------------------------------------------------------------

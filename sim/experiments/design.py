@@ -113,30 +113,22 @@ class SweepSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check(self):
-        reg = registry()
-        for lid, spec in self.levers.items():
-            if lid not in reg:
-                raise unknown("levers", lid, reg)
-            lv = reg[lid]
-            for v in (spec.low, spec.high) if isinstance(spec, Range) else spec.values:
-                if not lv.low <= v <= lv.high:
-                    raise ValueError(
-                        f"levers.{lid}: {v:g} is outside the lever's range "
-                        f"[{lv.low:g}, {lv.high:g}] {lv.unit}"
-                    )
-        defs = definitions()
-        for name, spec in self.parameters.items():
-            if name not in defs:
-                raise unknown("parameters", name, defs)
-            pd_ = defs[name]
-            if isinstance(pd_.value, tuple):
-                raise ValueError(f"parameters.{name}: a list-valued parameter cannot be swept")
-            for v in (spec.low, spec.high) if isinstance(spec, Range) else spec.values:
-                if not pd_.low <= v <= pd_.high:
-                    raise ValueError(
-                        f"parameters.{name}: {v:g} is outside the parameter's range "
-                        f"[{pd_.low:g}, {pd_.high:g}] {pd_.unit}"
-                    )
+        for section, factors, defs in (
+            ("levers", self.levers, registry()),
+            ("parameters", self.parameters, definitions()),
+        ):
+            for name, spec in factors.items():
+                if name not in defs:
+                    raise unknown(section, name, defs)
+                d = defs[name]
+                if isinstance(getattr(d, "value", None), tuple):
+                    raise ValueError(f"{section}.{name}: a list-valued parameter cannot be swept")
+                for v in (spec.low, spec.high) if isinstance(spec, Range) else spec.values:
+                    if not d.low <= v <= d.high:
+                        raise ValueError(
+                            f"{section}.{name}: {v:g} is outside the {section[:-1]}'s range "
+                            f"[{d.low:g}, {d.high:g}] {d.unit}"
+                        )
         both = set(self.levers) & set(self.parameters)
         if both:
             raise ValueError(f"parameters.{sorted(both)[0]}: also listed under levers")

@@ -66,6 +66,11 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
+def _worker_failed(e: Exception) -> RunFailure:
+    """A run lost outside the model: the task could not be sent, or its worker was lost."""
+    return RunFailure(f"worker failed: {type(e).__name__}: {e}")
+
+
 WORKER_DIED = (
     "its worker process died (killed, out of memory, or a crash in native code); "
     "the run was retried alone and died again"
@@ -119,7 +124,7 @@ def _pool_until_broken(todo: deque, workers: int, fn, suspects: list) -> Iterato
                     suspects.append(t)
                     continue
                 except Exception as e:  # the task could not be sent or its result returned
-                    result = RunFailure(f"worker failed: {type(e).__name__}: {e}")
+                    result = _worker_failed(e)
                 yield t, result
                 if todo and not broken:
                     nxt = todo.popleft()
@@ -130,8 +135,6 @@ def _pool_until_broken(todo: deque, workers: int, fn, suspects: list) -> Iterato
                         todo.appendleft(nxt)
     finally:
         ex.shutdown(wait=not broken, cancel_futures=True)
-        if broken:  # put back what the broken pool never started, in order
-            todo.extendleft(reversed([t for t in pending.values() if t not in suspects]))
 
 
 def _alone(task: Task, fn) -> pd.DataFrame | RunFailure:
@@ -141,7 +144,7 @@ def _alone(task: Task, fn) -> pd.DataFrame | RunFailure:
         except BrokenProcessPool:
             return RunFailure(WORKER_DIED)
         except Exception as e:
-            return RunFailure(f"worker failed: {type(e).__name__}: {e}")
+            return _worker_failed(e)
 
 
 def run_dask(
@@ -162,7 +165,7 @@ def run_dask(
             try:
                 result = fut.result()
             except Exception as e:  # a worker lost, or the task could not be run
-                result = RunFailure(f"worker failed: {type(e).__name__}: {e}")
+                result = _worker_failed(e)
             yield index[fut.key], result
             fut.release()
     finally:

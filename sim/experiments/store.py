@@ -23,6 +23,7 @@ import yaml
 
 from ..atomic import staged_folder, write_file
 from ..errors import InputError
+from ..inputs import read_mapping
 
 PARTS = "parts"
 MARKER = "spec.yaml"  # its presence marks a complete sweep folder
@@ -47,7 +48,7 @@ class Store:
 
     # --- layout --------------------------------------------------------------------------------
     def exists(self) -> bool:
-        return (self.root / "spec.yaml").is_file()
+        return (self.root / MARKER).is_file()
 
     def create(self, spec: dict, design: pd.DataFrame, runs: pd.DataFrame) -> None:
         """Build the folder beside its place and move it in: a sweep killed while starting
@@ -60,7 +61,7 @@ class Store:
             (tmp / MARKER).write_text(text, encoding="utf-8")
 
     def spec(self) -> dict:
-        return yaml.safe_load((self.root / "spec.yaml").read_text("utf-8"))
+        return read_mapping(self.root / MARKER, "sweep record fields")
 
     def design(self) -> pd.DataFrame:
         return pd.read_parquet(self.root / "design.parquet")
@@ -134,15 +135,13 @@ def open_store(root: str | Path) -> Store:
     """An existing sweep folder, or an InputError naming what is missing or unreadable."""
     import pyarrow.parquet as pq
 
-    from ..inputs import read_mapping
-
     store = Store(root)
     if not store.root.is_dir():
         raise InputError(str(root), None, "sweep folder not found")
-    for name in ("spec.yaml", "design.parquet", "runs.parquet"):
+    for name in (MARKER, "design.parquet", "runs.parquet"):
         if not (store.root / name).is_file():
             raise InputError(str(root), None, f"not a sweep folder ({name} missing)")
-    read_mapping(store.root / "spec.yaml", "sweep record fields")
+    store.spec()  # a readable mapping, or an InputError naming the line
     for name in ("design.parquet", "runs.parquet"):
         try:
             pq.read_schema(store.root / name)

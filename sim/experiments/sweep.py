@@ -26,7 +26,7 @@ from ..atomic import check_out
 from ..errors import InputError
 from ..fingerprint import fingerprint
 from ..scenario import load_scenario
-from .design import DUMMY, SweepSpec, design, load_spec
+from .design import DUMMY, SweepSpec, design, load_spec, n_points
 from .executors import RunFailure, Task, default_workers, run_dask, run_local
 from .runs import replicate_seeds
 from .store import MARKER, Store, open_store, run_key
@@ -85,7 +85,7 @@ def model_id() -> str:
 def plan_runs(spec: SweepSpec, scale: float | None = None):
     """The design, the run table and the tasks of a sweep (deterministic given the spec)."""
     base = load_scenario(spec.base_path())
-    scale = scale if scale is not None else (spec.scale if spec.scale is not None else base.scale)
+    scale = _scale(spec, base, scale)
     pts = design(spec)
     common = replicate_seeds(spec.seed, spec.replicates)
     levers, params = spec.lever_ids, list(spec.parameters)
@@ -106,13 +106,18 @@ def plan_runs(spec: SweepSpec, scale: float | None = None):
     return pts, pd.DataFrame(rows), tasks, base, scale
 
 
+def _scale(spec: SweepSpec, base, scale: float | None) -> float:
+    """The scale a sweep runs at: the command line's, else the spec's, else the base scenario's."""
+    if scale is not None:
+        return scale
+    return spec.scale if spec.scale is not None else base.scale
+
+
 def check_spec(spec_path: str | Path, scale: float | None = None) -> str:
     """Validate a spec and its base scenario; one line with the sweep's size (runs nothing)."""
-    from .design import n_points
-
     spec = load_spec(spec_path)
     base = load_scenario(spec.base_path())
-    scale = scale if scale is not None else (spec.scale if spec.scale is not None else base.scale)
+    scale = _scale(spec, base, scale)
     n = n_points(spec)
     return (
         f"{spec_path}: ok ({spec.sampler}, {len(spec.factors)} factor(s): {n} design point(s) x "
