@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .atomic import staged_folder, write_text
+from .atomic import add_to_stamp, claim, staged_folder, write_text
 from .errors import InputError
 from .paths import SEEDS
 
@@ -163,7 +163,28 @@ def calibrate(
     resume: bool = False,
     progress: bool = True,
 ) -> dict:
-    """Run the calibration; returns the result record (also written to out/ and seeds/)."""
+    """Run the calibration; returns the result record (also written to out/ and seeds/).
+
+    `out` is innosim's working folder: it may be written again by a later calibration, but one
+    holding anything innosim did not write is refused (see `sim.atomic.claim`)."""
+    with claim(out, True):
+        return _calibrate(
+            Path(out),
+            budget=budget,
+            replicates=replicates,
+            scale=scale,
+            workers=workers,
+            seed=seed,
+            holdout=holdout,
+            write=write,
+            resume=resume,
+            progress=progress,
+        )
+
+
+def _calibrate(
+    out: Path, *, budget, replicates, scale, workers, seed, holdout, write, resume, progress
+) -> dict:
     from scipy.interpolate import RBFInterpolator
     from scipy.optimize import minimize
 
@@ -197,6 +218,7 @@ def calibrate(
     }
     spec_path = out / "sweep.yaml"
     spec_path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    add_to_stamp(out, [base.name, spec_path.name], kind="calibration")
     summary = run_sweep(
         spec_path,
         out / "design",
@@ -287,6 +309,7 @@ def calibrate(
     pd.DataFrame({"point": dist.index, "distance": y}).join(design.reset_index(drop=True)).to_csv(
         out / "design_distances.csv", index=False
     )
+    add_to_stamp(out, ["calibration.yaml", "design_distances.csv"], kind="calibration")
     if write and holdout is None:
         write_text(CALIBRATED, _calibrated_yaml(record))
     return record
@@ -358,7 +381,7 @@ def fit_report(
 
     setup = load_setup()
     out = Path(out)
-    with staged_folder(out, "fit.md") as tmp:
+    with staged_folder(out, "fit.md", kind="fit") as tmp:
         base = _write_base(tmp, setup, 2030)
         df = run_replicates(
             load_scenario(base),

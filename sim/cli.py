@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from . import __version__
-from .atomic import check_out, staged_folder
+from .atomic import claim, staged_folder
 from .errors import InputError
 
 EXIT_BAD_INPUT = 2
@@ -415,12 +415,16 @@ def cmd_run(args) -> int:
     from .scenario import load_scenario
 
     sc = load_scenario(args.scenario)  # bad input fails here, before anything heavy is imported
+    with claim(args.out or Path("reports") / sc.name, args.force, [args.scenario]) as out:
+        return _run(args, sc, out)
 
+
+def _run(args, sc, out: Path) -> int:
+    """`innosim run` once its output folder is checked and held."""
     from . import api
     from .report import format_summary, summary_table, write_report
     from .targets import attainment
 
-    out = check_out(args.out or Path("reports") / sc.name, args.force, RUN_MARKER, [args.scenario])
     replicates = args.replicates or sc.replicates
     seed = sc.seed if args.seed is None else args.seed
     scale = args.scale or sc.scale
@@ -450,7 +454,7 @@ def cmd_run(args) -> int:
     att = attainment(df)
     resolved = sc.resolved()
     resolved.update({"seed": seed, "replicates": replicates, "scale": scale})
-    with staged_folder(out, RUN_MARKER) as tmp:
+    with staged_folder(out, RUN_MARKER, kind="run") as tmp:
         df.to_csv(tmp / RUN_MARKER, index=False)
         if firms is not None:
             firms.to_parquet(tmp / "firms.parquet", index=False)
@@ -476,8 +480,35 @@ def cmd_run(args) -> int:
     return 0
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an exception so that staging folders and worker processes are
+    cleaned up as for Ctrl-C."""
+
+    signal_name = "terminated"
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+EXIT_SIGNAL = {"interrupted": 130, "terminated": 143}  # 128 + SIGINT, 128 + SIGTERM
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import signal
+    import threading
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    try:
+        return _dispatch(args)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(args) -> int:
     try:
         commands = {
             "validate": cmd_validate,
@@ -498,9 +529,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:
-        print("innosim: interrupted; no output written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: what was written, in one line
+        what = getattr(e, "signal_name", "interrupted")
+        written = getattr(e, "written", "no output written (any earlier result is unchanged)")
+        print(f"innosim: {what}; {written}", file=sys.stderr)
+        return EXIT_SIGNAL[what]
     except Exception as e:  # an internal error: one line, the traceback only on request
         if os.environ.get("INNOSIM_DEBUG"):
             raise

@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .atomic import check_out, staged_folder
+from .atomic import claim, staged_folder
 from .errors import InputError
 from .indicators import INDICATORS
 from .plots import plot_comparison
@@ -377,9 +377,13 @@ def run_comparison(dirs: list[str | Path], out_dir: str | Path, *, force: bool =
 
 
 def _write(runs: list[_Run], out: Path, *, force: bool) -> Path:
-    check_out(out, force, MARKER, [r.folder for r in runs])
+    with claim(out, force, [r.folder for r in runs]):
+        return _write_claimed(runs, out)
+
+
+def _write_claimed(runs: list[_Run], out: Path) -> Path:
     ind, att = _concat(runs)
-    with staged_folder(out, MARKER) as tmp:
+    with staged_folder(out, MARKER, kind="comparison") as tmp:
         table = attainment_table(att, scenarios=[r.key for r in runs])
         traj = trajectory_table(ind)
         _flat(table).to_csv(tmp / "attainment_comparison.csv", index=False)

@@ -17,3 +17,13 @@ class InputError(Exception):
         where = ": ".join(x for x in (str(file) if file else None, path) if x)
         text = f"{where}: {message}" if where else message
         super().__init__(_one_line(text))
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during long work, with what was written by then (for the one line the
+    CLI prints)."""
+
+    def __init__(self, written: str, cause: BaseException | None = None):
+        self.written = written
+        self.signal_name = getattr(cause, "signal_name", "interrupted")
+        super().__init__(written)

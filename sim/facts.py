@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import write_text
+from .atomic import add_to_stamp, claim, write_text
 from .errors import InputError
 
 RECORDS_FILE = "firms.parquet"
@@ -600,6 +600,10 @@ def write_facts(folder: str | Path) -> pd.DataFrame:
     folder = Path(folder)
     records = read_records(folder)
     results = evaluate(records)
-    write_text(folder / "facts.csv", results.to_csv(index=False))
-    write_text(folder / "facts.md", facts_markdown(results, records, str(folder / RECORDS_FILE)))
+    with claim(folder, True, check=False):
+        write_text(folder / "facts.csv", results.to_csv(index=False))
+        write_text(
+            folder / "facts.md", facts_markdown(results, records, str(folder / RECORDS_FILE))
+        )
+        add_to_stamp(folder, ["facts.csv", "facts.md"], kind="run")
     return results

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.atomic import STAMP, add_to_stamp
 from sim.errors import InputError
 from sim.experiments.analysis import (
     Outcome,
@@ -264,12 +265,17 @@ def test_write_analysis_files(sobol_dir, sobol_results, tmp_path):
     shutil.copytree(sobol_dir, d)
     out = d / "analysis"
     out.mkdir()
-    (out / "sobol-old-outcome-2020.png").write_bytes(b"stale")
+    (out / "sobol-old-outcome-2020.png").write_bytes(b"stale")  # of an earlier analysis
+    add_to_stamp(out, ["sobol-old-outcome-2020.png"], kind="analysis")
+    (out / "sobol-mine.png").write_bytes(b"the user's")  # never innosim's to remove
     md = write_analysis(d, "sobol", results=sobol_results)
     assert md == out / "sobol.md"
+    assert (out / "sobol-mine.png").read_bytes() == b"the user's"
+    (out / "sobol-mine.png").unlink()
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(
         [
+            STAMP,
             "sobol.csv",
             "sobol.md",
             "sobol-rd_intensity-2020.png",

@@ -757,8 +757,10 @@ def _short_spec(folder: Path) -> Path:
         ("run", "afile/sub", "is a file, not a folder"),
         ("sweep", "afile/sub", "is a file, not a folder"),
         ("run", "link", "is a symbolic link"),
-        ("run", "mine", "holds no indicators.csv"),
-        ("sweep", "mine", "holds no spec.yaml"),
+        ("run", "mine", "innosim did not write (thesis.tex)"),
+        ("sweep", "mine", "innosim did not write (thesis.tex)"),
+        # a file with the marker's name is no proof: innosim's stamp is
+        ("run", "target", "innosim did not write (indicators.csv)"),
         ("run", "inputs", "overlaps the input"),
     ],
 )

@@ -181,33 +181,26 @@ def test_existing_output_needs_force(baseline_out):
 
 @needs_report
 def test_force_replaces_output(tmp_path):
+    """An earlier result of innosim's is replaced whole (nothing of it stays: its firms.parquet
+    goes); before that, without --force, it is refused and left as it was."""
     scenario = tmp_path / "short.yaml"
-    scenario.write_text("name: short\ntime: {start_year: 2016, end_year: 2017}\n", encoding="utf-8")
+    scenario.write_text("name: short\ntime: {start_year: 2016, end_year: 2018}\n", encoding="utf-8")
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "indicators.csv").write_text("from an earlier run", encoding="utf-8")
-    (out / "stale.txt").write_text("from an earlier run", encoding="utf-8")
-    args = (
-        "run",
-        scenario,
-        "--out",
-        out,
-        "--replicates",
-        1,
-        "--seed",
-        1,
-        "--scale",
-        0.02,
-        "--quiet",
-    )
-    refused = innosim(*args, cwd=tmp_path)
-    assert_one_line_error(refused, str(out), "--force")
-    assert sorted(p.name for p in out.iterdir()) == ["indicators.csv", "stale.txt"]
+    common = ("--out", out, "--replicates", 1, "--seed", 1, "--scale", 0.02, "--quiet")
+    first = innosim("run", scenario, *common, "--agents", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert (out / "firms.parquet").is_file()
+    before = tree_digest(out)
 
-    forced = innosim(*args, "--force", cwd=tmp_path)
+    scenario.write_text("name: short\ntime: {start_year: 2016, end_year: 2017}\n", encoding="utf-8")
+    refused = innosim("run", scenario, *common, cwd=tmp_path)
+    assert_one_line_error(refused, str(out), "--force")
+    assert tree_digest(out) == before
+
+    forced = innosim("run", scenario, *common, "--force", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
     names = {p.name for p in out.iterdir()}
-    assert "stale.txt" not in names
+    assert "firms.parquet" not in names
     assert {
         "indicators.csv",
         "attainment.csv",

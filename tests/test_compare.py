@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from sim import compare
+from sim.atomic import STAMP
 from sim.errors import InputError
 from sim.plots import comparison_figure
 
@@ -301,7 +302,7 @@ def test_write_comparison_files(two, tmp_path):
     out = tmp_path / "cmp"
     md = compare.write_comparison(two, out)
     assert md == out / "comparison.md"
-    names = {p.name for p in out.iterdir()}
+    names = {p.name for p in out.iterdir()} - {STAMP}
     assert {
         "attainment_comparison.csv",
         "trajectories_comparison.csv",
@@ -336,13 +337,20 @@ def test_existing_output_needs_force(two, tmp_path):
     assert str(out) in str(exc.value)
     assert (out / "keep.txt").read_text(encoding="utf-8") == "mine"
     # A folder innosim did not write is not replaced even with force ...
-    with pytest.raises(InputError, match="holds no comparison.md"):
+    with pytest.raises(InputError, match=r"innosim did not write \(keep.txt\)"):
         compare.write_comparison(two, out, force=True)
     assert (out / "keep.txt").read_text(encoding="utf-8") == "mine"
+    # ... nor is one that merely holds a file of the marker's name ...
+    (out / "keep.txt").unlink()
+    (out / "comparison.md").write_text("mine too", encoding="utf-8")
+    with pytest.raises(InputError, match="innosim did not write"):
+        compare.write_comparison(two, out, force=True)
+    (out / "comparison.md").unlink()
     # ... an earlier comparison is.
-    (out / "comparison.md").write_text("earlier", encoding="utf-8")
     compare.write_comparison(two, out, force=True)
-    assert not (out / "keep.txt").exists() and (out / "comparison.md").read_text() != "earlier"
+    earlier = (out / "comparison.md").read_text()
+    compare.write_comparison(two[:1], out, force=True)
+    assert (out / "comparison.md").read_text() != earlier
 
 
 def test_output_may_not_overlap_an_input(two):

@@ -21,6 +21,7 @@ import pytest
 
 from sim import facts as F
 from sim.agents.region import REGIONS
+from sim.atomic import STAMP
 from sim.cli import main
 from sim.experiments.runs import replicate_seeds, run_one
 from sim.firm_records import CATEGORIES, COLUMNS, FirmRecorder
@@ -282,7 +283,8 @@ def test_cli_facts_writes_table_and_files(run_dir, capsys):
     assert set(table.result) <= {"pass", "fail", "n/a"}
     md = (run_dir / "facts.md").read_text(encoding="utf-8")
     assert "Axtell" in md and "modelling judgement" in md
-    assert not [p for p in run_dir.iterdir() if p.name.startswith(".")], "no temporary files"
+    temporary = [p for p in run_dir.iterdir() if p.name.startswith(".") and p.name != STAMP]
+    assert not temporary, "no temporary files"
     assert "firms.parquet" in (run_dir / "report.md").read_text(encoding="utf-8")
 
 

@@ -10,6 +10,7 @@ import pytest
 from helpers import write_short_sweep
 from test_analysis import BRP, JJJ, build_sweep
 
+from sim.atomic import STAMP
 from sim.errors import InputError
 from sim.experiments.points import (
     default_points,
@@ -190,7 +191,9 @@ def test_write_point_comparison(real_sweep, tmp_path):
     text = write_point_comparison(real_sweep, out, indicators=["rd_intensity"], n_boot=200)
     assert text.rstrip().endswith(f"3 point(s) vs point 0 -> {out}/ (comparison.md)")
     assert "rd_intensity 2017" in text and "p2" in text
-    names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    names = sorted(
+        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != STAMP
+    )
     assert names == [
         "comparison.md",
         "paired_differences.csv",

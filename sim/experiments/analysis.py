@@ -43,8 +43,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import write_file
-from ..errors import InputError
+from ..atomic import add_to_stamp, claim, drop_from_stamp, stamped_files, write_file
+from ..errors import InputError, Interrupted
 from ..indicators import INDICATORS
 from ..report import _markdown as _markdown_table
 from ..targets import target_table
@@ -525,17 +525,31 @@ def write_analysis(
     out = Path(out) if out is not None else Path(directory) / "analysis"
     if out.exists() and not out.is_dir():
         raise InputError(str(out), None, "exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    with claim(out, True, check=False):
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            return _write_files(out, results, method)
+        except KeyboardInterrupt as e:
+            raise Interrupted(
+                f"{out} may hold part of this {method} analysis; run it again", e
+            ) from None
+
+
+def _write_files(out: Path, results: pd.DataFrame, method: str) -> Path:
     plots: dict[str, str] = {}
     for outcome in pd.unique(results.outcome):
         name = f"{method}-{parse_outcome(outcome).slug}.png"
         _save_png(analysis_figure(results, outcome), out / name)
         plots[str(outcome)] = name
-    for stale in out.glob(f"{method}-*.png"):
-        if stale.name not in plots.values():
-            stale.unlink(missing_ok=True)
+    stale = [  # figures of an earlier analysis with other outcomes (only innosim's own)
+        n for n in stamped_files(out) if n.startswith(f"{method}-") and n not in plots.values()
+    ]
+    for name in stale:
+        (out / name).unlink(missing_ok=True)
+    drop_from_stamp(out, stale)
     write_file(out / f"{method}.csv", lambda p: results.to_csv(p, index=False))
     md = _markdown(results, method, plots)
     path = out / f"{method}.md"
     write_file(path, lambda p: Path(p).write_text(md, encoding="utf-8"))
+    add_to_stamp(out, [*plots.values(), f"{method}.csv", path.name], kind="analysis")
     return path

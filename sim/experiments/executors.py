@@ -17,6 +17,9 @@ reported once Dask gives up on it).
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -66,6 +69,60 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
+# ------------------------------------------------------------------------------------------------
+# worker processes that never outlive the run
+# ------------------------------------------------------------------------------------------------
+class WorkerPool(ProcessPoolExecutor):
+    """A spawn process pool whose workers leave with their parent and ignore Ctrl-C.
+
+    - Ctrl-C in a terminal reaches every process of the foreground group: workers are started
+      with SIGINT ignored (inherited through exec), so only the parent reacts (one line, no
+      worker tracebacks) and stops them (`stop`).
+    - A parent killed outright (SIGKILL, or SIGTERM outside the CLI) cannot stop them: each
+      worker watches its parent and exits within WATCH_S seconds of losing it.
+    """
+
+    def __init__(self, workers: int):
+        super().__init__(
+            max_workers=workers,
+            mp_context=get_context("spawn"),
+            initializer=_watch_parent,
+            initargs=(os.getpid(),),
+        )
+
+    def _spawn_process(self):  # called by the executor whenever it starts a worker
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            super()._spawn_process()
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
+
+    def stop(self) -> None:
+        """End at once: pending runs cancelled, running ones killed (their results are lost,
+        and they were never written)."""
+        for proc in list((getattr(self, "_processes", None) or {}).values()):
+            if proc.is_alive():
+                proc.terminate()
+        self.shutdown(wait=False, cancel_futures=True)
+
+
+WATCH_S = 0.5
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker: exit as soon as the parent process is gone (its pid no longer our parent)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="innosim-parent-watch", daemon=True).start()
+
+
 def _worker_failed(e: Exception) -> RunFailure:
     """A run lost outside the model: the task could not be sent, or its worker was lost."""
     return RunFailure(f"worker failed: {type(e).__name__}: {e}")
@@ -106,9 +163,9 @@ def _pool_until_broken(todo: deque, workers: int, fn, suspects: list) -> Iterato
     """Run tasks from `todo` in one pool until it is done or broken (the runs in flight when it
     broke go to `suspects`)."""
     window = workers * 2
-    ex = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    ex = WorkerPool(workers)
     pending: dict = {}
-    broken = False
+    broken = finished = False
     try:
         while todo and len(pending) < window:
             t = todo.popleft()
@@ -133,18 +190,24 @@ def _pool_until_broken(todo: deque, workers: int, fn, suspects: list) -> Iterato
                     except BrokenProcessPool:
                         broken = True
                         todo.appendleft(nxt)
+        finished = True
     finally:
-        ex.shutdown(wait=not broken, cancel_futures=True)
+        if finished or broken:
+            ex.shutdown(wait=not broken, cancel_futures=True)
+        else:  # interrupted, or the caller stopped reading: no run goes on behind its back
+            ex.stop()
 
 
 def _alone(task: Task, fn) -> pd.DataFrame | RunFailure:
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as ex:
-        try:
-            return ex.submit(fn, task).result()
-        except BrokenProcessPool:
-            return RunFailure(WORKER_DIED)
-        except Exception as e:
-            return _worker_failed(e)
+    ex = WorkerPool(1)
+    try:
+        return ex.submit(fn, task).result()
+    except BrokenProcessPool:
+        return RunFailure(WORKER_DIED)
+    except Exception as e:
+        return _worker_failed(e)
+    finally:
+        ex.stop()
 
 
 def run_dask(

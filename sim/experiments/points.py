@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import check_out, staged_folder
+from ..atomic import claim, staged_folder
 from ..errors import InputError
 from ..indicators import INDICATORS
 from ..report import KEY_YEARS, _fmt, _markdown
@@ -332,11 +332,10 @@ def _outcome_years(df: pd.DataFrame) -> list[int]:
     return keys if years[-1] in keys else [*keys, years[-1]]
 
 
-def _check_out(sweep: Path, out: Path, force: bool) -> None:
+def _check_out(sweep: Path, out: Path) -> None:
     real, src = out.resolve(), sweep.resolve()
     if real == src or src.is_relative_to(real) or real.is_relative_to(src / "parts"):
         raise InputError(str(out), None, f"output folder would overwrite the sweep folder {sweep}")
-    check_out(out, force, MARKER)
 
 
 def _sig(x: float, sign: bool = False) -> str:
@@ -396,84 +395,89 @@ def write_point_comparison(
         raise InputError(where, None, "no runs stored yet (run `innosim sweep SPEC --out DIR`)")
     ref, chosen = _check_points(df, where, points, reference)
     out = Path(out_dir)
-    _check_out(sweep, out, force)
-    runs = store.runs()
-    missing = int((~runs.key.isin(store.done())).sum())
+    _check_out(sweep, out)
+    with claim(out, force):
+        runs = store.runs()
+        missing = int((~runs.key.isin(store.done())).sum())
 
-    labels = point_labels(df, chosen)
-    years = _outcome_years(df)
-    present = [i for i in INDICATORS if i in set(df.indicator)]
-    if indicators is None:
-        plot_list = present
-    else:
-        unknown = [i for i in indicators if i not in present]
-        if unknown:
-            raise InputError(
-                where, "indicators", f"{unknown[0]!r} not in the sweep ({', '.join(present)})"
+        labels = point_labels(df, chosen)
+        years = _outcome_years(df)
+        present = [i for i in INDICATORS if i in set(df.indicator)]
+        if indicators is None:
+            plot_list = present
+        else:
+            unknown = [i for i in indicators if i not in present]
+            if unknown:
+                raise InputError(
+                    where, "indicators", f"{unknown[0]!r} not in the sweep ({', '.join(present)})"
+                )
+            plot_list = list(indicators)
+        outcomes = [Outcome(i, y) for y in years for i in present]
+        seed = int(store.spec()["spec"].get("seed", 0))
+        diffs = paired_differences(df, ref, chosen, outcomes, n_boot=n_boot, seed=seed)
+        probs = target_probabilities(df)
+        settings = _settings(df)
+        chosen_table = (
+            settings.set_index("point")
+            .loc[chosen]
+            .reset_index()
+            .assign(
+                label=[labels[p] for p in chosen],
+                role=["reference", *["compared"] * (len(chosen) - 1)],
             )
-        plot_list = list(indicators)
-    outcomes = [Outcome(i, y) for y in years for i in present]
-    seed = int(store.spec()["spec"].get("seed", 0))
-    diffs = paired_differences(df, ref, chosen, outcomes, n_boot=n_boot, seed=seed)
-    probs = target_probabilities(df)
-    settings = _settings(df)
-    chosen_table = (
-        settings.set_index("point")
-        .loc[chosen]
-        .reset_index()
-        .assign(
-            label=[labels[p] for p in chosen], role=["reference", *["compared"] * (len(chosen) - 1)]
         )
-    )
-    fan = df[df.point.isin(chosen)].copy()
-    fan["scenario"] = fan.point.map(labels)
+        fan = df[df.point.isin(chosen)].copy()
+        fan["scenario"] = fan.point.map(labels)
 
-    with staged_folder(out, MARKER) as tmp:
-        from ..plots import plot_comparison
+        with staged_folder(out, MARKER, kind="point comparison") as tmp:
+            from ..plots import plot_comparison
 
-        chosen_table.to_csv(tmp / MARKER, index=False)
-        diffs.to_csv(tmp / "paired_differences.csv", index=False)
-        probs.to_csv(tmp / "target_probabilities.csv", index=False)
-        scen = [labels[p] for p in chosen]
-        plotted = [
-            plot_comparison(fan, ind, tmp / "plots" / f"{ind}.png", scen).stem for ind in plot_list
+            chosen_table.to_csv(tmp / MARKER, index=False)
+            diffs.to_csv(tmp / "paired_differences.csv", index=False)
+            probs.to_csv(tmp / "target_probabilities.csv", index=False)
+            scen = [labels[p] for p in chosen]
+            plotted = [
+                plot_comparison(fan, ind, tmp / "plots" / f"{ind}.png", scen).stem
+                for ind in plot_list
+            ]
+            md = _markdown_report(
+                sweep,
+                store.spec(),
+                ref,
+                chosen,
+                points is None,
+                chosen_table,
+                diffs,
+                probs,
+                plotted,
+                missing,
+                len(runs),
+                headline_year(df),
+            )
+            (tmp / "comparison.md").write_text(md, encoding="utf-8")
+
+        text = [
+            chosen_table.drop(columns=["label"]).to_string(
+                index=False, float_format="{:.4g}".format
+            ),
+            "",
+            _prob_wide(probs, chosen).to_string(index=False)
+            if not probs.empty
+            else "No target falls inside the sweep's horizon.",
+            "(share of each point's replicates meeting the target; * = derived target)",
         ]
-        md = _markdown_report(
-            sweep,
-            store.spec(),
-            ref,
-            chosen,
-            points is None,
-            chosen_table,
-            diffs,
-            probs,
-            plotted,
-            missing,
-            len(runs),
-            headline_year(df),
-        )
-        (tmp / "comparison.md").write_text(md, encoding="utf-8")
-
-    text = [
-        chosen_table.drop(columns=["label"]).to_string(index=False, float_format="{:.4g}".format),
-        "",
-        _prob_wide(probs, chosen).to_string(index=False)
-        if not probs.empty
-        else "No target falls inside the sweep's horizon.",
-        "(share of each point's replicates meeting the target; * = derived target)",
-    ]
-    hy = headline_year(df)
-    head = diffs[(diffs.indicator == HEADLINE) & (diffs.year == hy)]
-    if not head.empty:
-        text += ["", f"{HEADLINE}@{hy} minus point {ref} (paired by seed, 95% bootstrap CI):"]
-        text += [
-            f"  point {r.point}: {_cell(r)}" + ("" if r.common_seeds else "  (other seeds)")
-            for r in head.itertuples()
-        ]
-    if missing:
-        text += ["", f"note: {missing} of {len(runs)} runs missing (finish with --resume)"]
-    text += ["", f"{len(chosen)} point(s) vs point {ref} -> {out}/ (comparison.md)"]
-    return "\n".join(text)
+        hy = headline_year(df)
+        head = diffs[(diffs.indicator == HEADLINE) & (diffs.year == hy)]
+        if not head.empty:
+            text += ["", f"{HEADLINE}@{hy} minus point {ref} (paired by seed, 95% bootstrap CI):"]
+            text += [
+                f"  point {r.point}: {_cell(r)}" + ("" if r.common_seeds else "  (other seeds)")
+                for r in head.itertuples()
+            ]
+        if missing:
+            text += ["", f"note: {missing} of {len(runs)} runs missing (finish with --resume)"]
+        text += ["", f"{len(chosen)} point(s) vs point {ref} -> {out}/ (comparison.md)"]
+        return "\n".join(text)
 
 
 def _markdown_report(

@@ -8,14 +8,13 @@ on how many workers run them or in which order.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from ..scenario import Scenario, load_scenario
+from .executors import WorkerPool
 
 COLUMNS = ["scenario", "replicate", "seed", "year", "indicator", "value"]
 
@@ -113,10 +112,13 @@ def _replicates(scenario, replicates, seed, scale, overrides, workers, progress,
                 results[r], firms[r] = df, fr
                 bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as ex:
+            ex = WorkerPool(workers)
+            try:
                 for r, df, fr in ex.map(_task, tasks):
                     results[r], firms[r] = df, fr
                     bar.update()
+            finally:
+                ex.stop()  # all done, or interrupted: nothing left running
     finally:
         bar.close()
     out = pd.concat([results[r] for r in range(replicates)], ignore_index=True)

@@ -53,7 +53,7 @@ class Store:
     def create(self, spec: dict, design: pd.DataFrame, runs: pd.DataFrame) -> None:
         """Build the folder beside its place and move it in: a sweep killed while starting
         leaves no folder (or the earlier one), never a half-made one."""
-        with staged_folder(self.root, MARKER) as tmp:
+        with staged_folder(self.root, MARKER, kind="sweep", grows=[PARTS]) as tmp:
             (tmp / PARTS).mkdir()
             design.to_parquet(tmp / "design.parquet", index=False)
             runs.to_parquet(tmp / "runs.parquet", index=False)

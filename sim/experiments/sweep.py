@@ -22,14 +22,14 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..atomic import check_out
-from ..errors import InputError
+from ..atomic import check_out, claim
+from ..errors import InputError, Interrupted
 from ..fingerprint import fingerprint
 from ..scenario import load_scenario
 from .design import DUMMY, SweepSpec, design, load_spec, n_points
 from .executors import RunFailure, Task, default_workers, run_dask, run_local
 from .runs import replicate_seeds
-from .store import MARKER, Store, open_store, run_key
+from .store import Store, open_store, run_key
 
 
 @dataclass
@@ -142,16 +142,62 @@ def run_sweep(
     scale: float | None = None,
     progress: bool = True,
 ) -> SweepSummary:
-    """Run (or resume) a sweep into `out`; returns a summary. Bad input raises InputError."""
+    """Run (or resume) a sweep into `out`; returns a summary. Bad input raises InputError.
+
+    The scheduler is reached and the folder checked and held (see `sim.atomic.claim`) before
+    anything is written; an interruption says how many runs are stored."""
     spec = load_spec(spec_path)
     out = Path(out)
-    store = Store(out)
-    if not (resume and store.exists()):  # before any work: what a new folder would replace
-        if store.exists() and not force:
-            raise InputError(
-                str(out), None, "already holds a sweep; use --resume to continue it or --force"
-            )
-        check_out(out, force, MARKER, [spec_path, spec.base_path()])
+    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+    with claim(out, force, check=False):
+        store = Store(out)
+        if not (resume and store.exists()):  # before any work: what a new folder replaces
+            if store.exists() and not force:
+                raise InputError(
+                    str(out), None, "already holds a sweep; use --resume to continue it or --force"
+                )
+            check_out(out, force, [spec_path, spec.base_path()])
+        client = connect(scheduler) if isinstance(scheduler, str) else scheduler
+        try:
+            return _run(spec, spec_path, store, client, workers, resume, scale, progress)
+        finally:
+            if client is not None and client is not scheduler:
+                client.close()
+
+
+def connect(address: str):
+    """A Dask client of the scheduler at `address`, or an InputError within a few seconds:
+    a malformed or unreachable address is found before the sweep writes anything."""
+    try:
+        from distributed import Client
+        from distributed.comm import parse_address
+    except ImportError:
+        raise InputError(
+            None, "--scheduler", "needs Dask: pip install 'innosim[cluster]'"
+        ) from None
+    try:
+        parse_address(address, strict=True)
+    except ValueError as e:
+        raise InputError(
+            None, "--scheduler", f"expected an address like tcp://HOST:8786, got {address!r} ({e})"
+        ) from None
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as e:
+        raise InputError(
+            None,
+            "--scheduler",
+            f"cannot reach a Dask scheduler at {address} within {CONNECT_TIMEOUT} s "
+            f"({type(e).__name__}: {e}); nothing written",
+        ) from None
+
+
+CONNECT_TIMEOUT = 10  # seconds to reach a scheduler before giving up
+
+
+def _run(spec, spec_path, store: Store, client, workers, resume, scale, progress) -> SweepSummary:
+    """The sweep once its folder is checked and held and its scheduler (if any) reached."""
+    out = store.root
     pts, runs, tasks, base, scale = plan_runs(spec, scale)
     record = {
         "name": spec.name or Path(spec_path).stem,
@@ -183,9 +229,8 @@ def run_sweep(
 
     done = store.done()
     todo = [t for t in tasks if t.key not in done]
-    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     n_workers = workers or default_workers()
-    label = f"dask {scheduler}" if scheduler else f"{n_workers} worker(s)"
+    label = f"dask {client.scheduler.address}" if client else f"{n_workers} worker(s)"
     t0 = time.perf_counter()
     bar = tqdm(
         total=len(tasks),
@@ -197,7 +242,7 @@ def run_sweep(
     )
     failures: list[tuple[Task, str]] = []
     try:
-        results = run_dask(todo, scheduler) if scheduler else run_local(todo, n_workers)
+        results = run_dask(todo, client) if client else run_local(todo, n_workers)
         for task, frame in results:
             if isinstance(frame, RunFailure):
                 failures.append((task, frame.error))
@@ -208,6 +253,13 @@ def run_sweep(
             else:
                 store.write_part(task.key, frame)
             bar.update()
+    except KeyboardInterrupt as e:
+        stored = len(store.done() & {t.key for t in tasks})
+        raise Interrupted(
+            f"{stored} of {len(tasks)} runs are stored in {out}; "
+            "run the same command with --resume to continue",
+            e,
+        ) from None
     finally:
         bar.close()
     return SweepSummary(
