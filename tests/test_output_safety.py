@@ -447,3 +447,52 @@ def test_ctrl_c_while_workers_start_is_one_truthful_line(long_inputs, command, d
         assert "no output written" in err, err
     assert not _gone_within(kids | _children(proc.pid), 5)
     assert [p.name for p in work.iterdir() if p.name.startswith(".")] == []
+
+
+# ------------------------------------------------------------------------------------------------
+# a scheduler that cannot be used: found fast, before anything is written
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def silent_server():
+    """A loopback port that accepts connections and never answers (not a Dask scheduler)."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+@pytest.mark.parametrize(
+    ("address", "says", "seconds"),
+    [
+        ("tcp://127.0.0.1:1", "nothing answers", 3),
+        ("foo", "expected an address like tcp://HOST:8786", 3),
+        ("tcp://127.0.0.1:99999", "a host and a port from 1 to 65535", 3),
+        ("tcp://127.0.0.1:87x", "expected an address", 3),
+        ("tcp://[::1", "expected an address", 3),
+        ("tcp://:8786", "expected an address", 3),
+        ("tls://127.0.0.1:1", "cannot use the Dask scheduler", 3),
+        ("inproc://x", "cannot use the Dask scheduler", 3),
+        ("silent", "cannot use the Dask scheduler", 12),
+    ],
+)
+def test_an_unusable_scheduler_is_refused_fast_and_nothing_is_written(
+    tmp_path, capsys, silent_server, address, says, seconds
+):
+    pytest.importorskip("distributed")
+    (tmp_path / "base.yaml").write_text(SHORT, encoding="utf-8")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "base: base.yaml\nlevers: {ip_protection: {low: 0, high: 1}}\nsamples: 2\nreplicates: 1\n",
+        encoding="utf-8",
+    )
+    address = silent_server if address == "silent" else address
+    t0 = time.perf_counter()
+    code = main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--scheduler", address])
+    took = time.perf_counter() - t0
+    assert code == 2
+    assert_one_line(capsys.readouterr().err, "--scheduler", says)
+    assert took < seconds, f"{took:.1f} s"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.yaml", "spec.yaml"]

@@ -170,29 +170,58 @@ def connect(address: str):
     a malformed or unreachable address is found before the sweep writes anything."""
     try:
         from distributed import Client
-        from distributed.comm import parse_address
+        from distributed.comm import parse_address, parse_host_port
     except ImportError:
         raise InputError(
             None, "--scheduler", "needs Dask: pip install 'innosim[cluster]'"
         ) from None
+    expected = f"expected an address like tcp://HOST:8786, got {address!r}"
     try:
-        parse_address(address, strict=True)
-    except ValueError as e:
-        raise InputError(
-            None, "--scheduler", f"expected an address like tcp://HOST:8786, got {address!r} ({e})"
-        ) from None
-    try:
-        return Client(address, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, ValueError) as e:
-        raise InputError(
-            None,
-            "--scheduler",
-            f"cannot reach a Dask scheduler at {address} within {CONNECT_TIMEOUT} s "
-            f"({type(e).__name__}: {e}); nothing written",
-        ) from None
+        scheme, loc = parse_address(address, strict=True)
+        if scheme in ("tcp", "tls"):
+            host, port = parse_host_port(loc)
+            if not (host and isinstance(port, int) and 0 < port < 65536):
+                raise ValueError("a host and a port from 1 to 65535")
+    except (ValueError, TypeError) as e:
+        raise InputError(None, "--scheduler", f"{expected} ({e})") from None
+    if scheme == "tcp":  # refused at once rather than retried until the timeout
+        import socket
+
+        try:
+            socket.create_connection((host.strip("[]"), port), timeout=CONNECT_TIMEOUT).close()
+        except OSError as e:
+            raise InputError(
+                None,
+                "--scheduler",
+                f"nothing answers at {address} ({e.strerror or e}); is the scheduler running? "
+                "Nothing written",
+            ) from None
+    # Dask bounds the connection but not its handshake (a port that accepts and never answers
+    # would hang): the client is made in a thread that is given CONNECT_TIMEOUT seconds.
+    import threading
+
+    made: dict = {}
+
+    def make() -> None:
+        try:
+            made["client"] = Client(address, timeout=CONNECT_TIMEOUT)
+        except Exception as e:  # noqa: BLE001 - any failure to connect is the same user problem
+            made["error"] = f"{type(e).__name__}: {e}"
+
+    thread = threading.Thread(target=make, name="innosim-dask-connect", daemon=True)
+    thread.start()
+    thread.join(CONNECT_TIMEOUT + 1)
+    if "client" in made:
+        return made["client"]
+    raise InputError(
+        None,
+        "--scheduler",
+        f"cannot use the Dask scheduler at {address} within {CONNECT_TIMEOUT} s "
+        f"({made.get('error', 'no answer: is it a Dask scheduler?')}); nothing written",
+    )
 
 
-CONNECT_TIMEOUT = 10  # seconds to reach a scheduler before giving up
+CONNECT_TIMEOUT = 5  # seconds to reach a scheduler before giving up
 
 
 def _run(spec, spec_path, store: Store, client, workers, resume, scale, progress) -> SweepSummary:
