@@ -5,8 +5,9 @@ every problem an InputError naming the file and, where it applies, the column.
 required column names to their kind:
 
 - "int": whole numbers (a column of floats is accepted when every value is whole, and becomes
-  int64; text that is not a whole number is refused, naming the first bad cell);
-- "number": numbers (int or float, not booleans; text is refused);
+  int64; text is refused, naming the first bad cell: in a CSV text that is not a number, in
+  Parquet, which keeps its types, any text);
+- "number": numbers (int or float, not booleans; text is refused as for "int");
 - "text": text (a column of numbers is refused);
 - "bool": booleans;
 - "any": anything, only present (and not empty, see below).
@@ -245,6 +246,8 @@ def _of_kind(s: pd.Series, kind: str, file: str, col: str, csv: bool) -> pd.Seri
         raise _bad(s, s.notna(), kind, file, col, csv) if s.notna().any() else _no(kind, file, col)
     out = s
     if not pd.api.types.is_numeric_dtype(dtype):
+        if not csv and s.notna().any():  # Parquet keeps its types: text is the wrong schema
+            raise _bad(s, s.notna(), kind, file, col, csv)
         if isinstance(dtype, pd.CategoricalDtype):
             s = s.astype(object)
         out = pd.to_numeric(s, errors="coerce")

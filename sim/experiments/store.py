@@ -25,6 +25,7 @@ from ..atomic import staged_folder, write_file
 from ..errors import InputError
 from ..inputs import read_mapping
 from ..tables import read_table
+from .design import DUMMY
 
 PARTS = "parts"
 MARKER = "spec.yaml"  # its presence marks a complete sweep folder
@@ -183,9 +184,21 @@ def open_store(root: str | Path) -> Store:
     for name in (MARKER, "design.parquet", "runs.parquet"):
         if not (store.root / name).is_file():
             raise InputError(str(root), None, f"not a sweep folder ({name} missing)")
-    store.spec()  # a readable mapping, or an InputError naming the line
-    store.design()  # readable tables of the right shape, or an InputError naming the column
+    spec = store.spec()["spec"]  # a readable mapping, or an InputError naming the line
+    design = store.design()  # readable tables of the right shape, or an InputError naming it
     store.runs()
+    factors = set()
+    for section in ("levers", "parameters"):
+        if isinstance(spec.get(section), dict):
+            factors.update(spec[section])
+    found = {c for c in design.columns if c not in ("point", DUMMY)}
+    if factors and found != factors:
+        raise InputError(
+            str(store.root / "design.parquet"),
+            None,
+            f"its columns {sorted(found)} are not the sweep's factors {sorted(factors)} "
+            "(folder modified?); run the sweep again",
+        )
     return store
 
 
