@@ -501,3 +501,30 @@ def test_case_counts():
         13,
     )
     assert refused + len(PART_CASES) + len(REAL) >= 150
+
+
+# ------------------------------------------------------------------------------------------------
+# the shared reader itself
+# ------------------------------------------------------------------------------------------------
+def test_read_table_refuses_what_is_not_a_file_and_what_is_too_large(tmp_path):
+    from sim.errors import InputError
+    from sim.tables import read_table
+
+    cols = {"a": "int"}
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)  # reading it would block: refused before it is opened
+    (tmp_path / "dir.csv").mkdir()
+    big = tmp_path / "big.csv"
+    big.write_text("a\n" + "1\n" * 100, encoding="utf-8")
+    for path, says in [
+        (fifo, "not a regular file"),
+        (tmp_path / "dir.csv", "is a folder"),
+        (tmp_path / "none.csv", "file not found"),
+    ]:
+        with pytest.raises(InputError, match=says):
+            read_table(path, cols)
+    with pytest.raises(InputError, match="too large"):
+        read_table(big, cols, max_bytes=100)
+    assert read_table(big, cols).a.sum() == 100
+    with pytest.raises(ValueError, match="unknown column kind"):
+        read_table(big, {"a": "integer"})
