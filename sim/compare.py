@@ -28,19 +28,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from .atomic import claim, staged_folder
 from .errors import InputError
 from .indicators import INDICATORS
+from .inputs import read_mapping
 from .plots import plot_comparison
 from .report import KEY_YEARS, _fmt, _markdown
+from .tables import read_table
 
 DEFAULT_OUT = Path("reports") / "comparison"
 MARKER = "comparison.md"  # the file every comparison folder has
 
-INDICATOR_COLUMNS = ("scenario", "replicate", "year", "indicator", "value")
-ATTAINMENT_COLUMNS = ("indicator", "target_year", "target", "probability")
+# The columns read back and their kinds (sim.tables.read_table).
+INDICATOR_COLUMNS = {
+    "scenario": "any",  # a name, but one like "2030" reads as a number
+    "replicate": "int",
+    "year": "int",
+    "indicator": "text",
+    "value": "number",
+}
+ATTAINMENT_COLUMNS = {
+    "indicator": "text",
+    "target_year": "int",
+    "target": "number",
+    "probability": "number",
+}
 # attainment_table's columns for the target itself; scenarios may not use these names.
 TARGET_COLUMNS = ("target", "kind")
 
@@ -94,15 +107,15 @@ def _read_folder(folder: Path) -> _Run:
         raise InputError(str(folder), None, "result folder not found (written by `innosim run`)")
     if not folder.is_dir():
         raise InputError(str(folder), None, "expected a result folder written by `innosim run`")
-    ind = _read_csv(folder / "indicators.csv", INDICATOR_COLUMNS)
-    ind_file = str(folder / "indicators.csv")
-    if ind.empty:
-        raise InputError(ind_file, None, "no rows")
-    for col in ("replicate", "year", "value"):
-        ind[col] = _numeric(ind[col], ind_file, col)
-    if ind[["replicate", "year"]].isna().any().any():
-        raise InputError(ind_file, "replicate/year", "empty cells")
-    ind["year"] = ind.year.astype(int)
+    ind_path = folder / "indicators.csv"
+    ind = read_table(
+        ind_path,
+        INDICATOR_COLUMNS,
+        nullable=("value",),
+        missing=f"missing from result folder {folder}",
+    )
+    ind_file = str(ind_path)
+    _check_complete(ind, ind_file)
     names = [str(n) for n in pd.unique(ind.scenario.dropna())]
     if len(names) != 1:
         raise InputError(
@@ -111,11 +124,15 @@ def _read_folder(folder: Path) -> _Run:
     ind["scenario"] = names[0]
 
     att_path = folder / "attainment.csv"
-    att = _read_csv(att_path, ATTAINMENT_COLUMNS, empty_ok=True)
-    for col in ("target_year", "target", "probability"):
-        att[col] = _numeric(att[col], str(att_path), col)
-    if att[["target_year", "probability"]].isna().any().any():
-        raise InputError(str(att_path), "target_year/probability", "empty cells")
+    att = read_table(
+        att_path,
+        ATTAINMENT_COLUMNS,
+        nullable=("target", "kind", "source", "median", "replicates"),
+        optional={"kind": "text", "source": "text", "median": "number", "replicates": "int"},
+        no_rows=None,
+        empty_ok=True,
+        missing=f"missing from result folder {folder}",
+    )
     if not att.probability.between(0.0, 1.0).all():
         raise InputError(str(att_path), "probability", "expected values between 0 and 1")
     att["target_year"] = att.target_year.astype(int)
@@ -130,46 +147,26 @@ def _read_folder(folder: Path) -> _Run:
     return _Run(folder, names[0], ind, att, _read_resolved(folder))
 
 
-def _read_csv(path: Path, required: tuple[str, ...], empty_ok: bool = False) -> pd.DataFrame:
-    folder = path.parent
-    if not path.is_file():
-        raise InputError(str(path), None, f"missing from result folder {folder}")
-    try:
-        df = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        if empty_ok:  # `innosim run` writes an empty attainment.csv when no target is in range
-            return pd.DataFrame({c: pd.Series(dtype=float) for c in required})
-        raise InputError(str(path), None, "empty file") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(str(path), None, f"not a readable CSV ({first})") from None
-    missing = [c for c in required if c not in df.columns]
-    if missing:
+def _check_complete(ind: pd.DataFrame, file: str) -> None:
+    """Every replicate holds the same number of rows (a file cut at a line break, or edited,
+    lacks the end of its last replicate)."""
+    sizes = ind.groupby("replicate", sort=True).size()
+    if sizes.nunique() > 1:
+        short = sizes[sizes < sizes.max()]
         raise InputError(
-            str(path), None, f"missing column(s) {', '.join(missing)} (found {list(df.columns)})"
+            file,
+            "replicate",
+            f"replicate {short.index[0]} has {short.iloc[0]} rows, others {sizes.max()} "
+            "(file cut short or edited?)",
         )
-    return df
-
-
-def _numeric(s: pd.Series, file: str, col: str) -> pd.Series:
-    out = pd.to_numeric(s, errors="coerce")
-    bad = out.isna() & s.notna()
-    if bad.any():
-        raise InputError(file, col, f"expected numbers, got {s[bad].iloc[0]!r}")
-    return out
 
 
 def _read_resolved(folder: Path) -> dict:
     """scenario.resolved.yaml for the comparison's run table (optional; malformed is an error)."""
     path = folder / "scenario.resolved.yaml"
-    if not path.is_file():
+    if not path.exists():
         return {}
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise InputError(str(path), None, f"not readable YAML ({type(e).__name__})") from None
-    return data if isinstance(data, dict) else {}
+    return read_mapping(path, "resolved scenario fields")
 
 
 def _disambiguate(runs: list[_Run]) -> None:

@@ -22,22 +22,26 @@ import pandas as pd
 
 from .atomic import add_to_stamp, claim, write_text
 from .errors import InputError
+from .tables import read_table
 
 RECORDS_FILE = "firms.parquet"
-REQUIRED = (
-    "replicate",
-    "year",
-    "firm_id",
-    "sector",
-    "region",
-    "origin",
-    "alive",
-    "employees",
-    "revenue",
-    "rd_spend",
-    "patents",
-    "age",
-)
+# The columns the facts need and their kinds (sim.tables.read_table); the measures may hold
+# missing values, the keys may not.
+REQUIRED = {
+    "replicate": "int",
+    "year": "int",
+    "firm_id": "int",
+    "sector": "text",
+    "region": "text",
+    "origin": "text",
+    "alive": "bool",
+    "employees": "number",
+    "revenue": "number",
+    "rd_spend": "number",
+    "patents": "number",
+    "age": "number",
+}
+MEASURES = ("employees", "revenue", "rd_spend", "patents", "age")
 VENTURE_COLUMNS = ("vc_raised", "vc_proceeds", "vc_value")
 
 PARETO_TAIL = 0.05  # share of the largest firms used by the Hill estimator
@@ -504,23 +508,20 @@ def read_records(folder: str | Path) -> pd.DataFrame:
     if not folder.is_dir():
         raise InputError(str(folder), None, "no such folder (a folder written by `innosim run`)")
     path = folder / RECORDS_FILE
-    if not path.is_file():
+    if not path.exists():
         raise InputError(
             str(path),
             None,
             "no firm records; run the scenario with --agents "
             "(`innosim run SCENARIO --out DIR --agents`)",
         )
-    try:
-        df = pd.read_parquet(path)
-    except Exception as e:  # unreadable or not Parquet
-        raise InputError(str(path), None, f"cannot be read as Parquet ({e})") from None
-    missing = [c for c in REQUIRED if c not in df.columns]
-    if missing:
-        raise InputError(str(path), None, f"missing column(s) {', '.join(missing)}")
-    if df.empty:
-        raise InputError(str(path), None, "holds no firm records")
-    return df
+    return read_table(
+        path,
+        REQUIRED,
+        nullable=(*MEASURES, *VENTURE_COLUMNS),
+        optional={"status": "text", **{c: "number" for c in VENTURE_COLUMNS}},
+        no_rows="holds no firm records",
+    )
 
 
 def _fmt(x: float) -> str:

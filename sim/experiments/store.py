@@ -24,9 +24,16 @@ import yaml
 from ..atomic import staged_folder, write_file
 from ..errors import InputError
 from ..inputs import read_mapping
+from ..tables import read_table
+from .design import DUMMY
 
 PARTS = "parts"
 MARKER = "spec.yaml"  # its presence marks a complete sweep folder
+# The tables' columns and their kinds (sim.tables.read_table); design.parquet has one more
+# column of numbers per varied lever.
+DESIGN_COLUMNS = {"point": "int"}
+RUNS_COLUMNS = {"point": "int", "replicate": "int", "seed": "int", "key": "text"}
+PART_COLUMNS = {"year": "int", "indicator": "text", "value": "number", "key": "text"}
 
 
 def run_key(resolved_scenario: dict, scale: float, seed: int, version: str) -> str:
@@ -61,13 +68,29 @@ class Store:
             (tmp / MARKER).write_text(text, encoding="utf-8")
 
     def spec(self) -> dict:
-        return read_mapping(self.root / MARKER, "sweep record fields")
+        """The sweep record: its `spec` a mapping (and its seed, if given, a whole number)."""
+        path = self.root / MARKER
+        record = read_mapping(path, "sweep record fields")
+        spec = record.get("spec")
+        if not isinstance(spec, dict):
+            raise InputError(str(path), "spec", "expected a mapping (the sweep spec as run)")
+        seed = spec.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise InputError(str(path), "spec.seed", f"expected a whole number, got {seed!r}")
+        return record
 
     def design(self) -> pd.DataFrame:
-        return pd.read_parquet(self.root / "design.parquet")
+        """design.parquet: point (each once) and a column of numbers per varied factor."""
+        path = self.root / "design.parquet"
+        df = _table(path, DESIGN_COLUMNS, others="number")
+        if df.point.duplicated().any():
+            point = int(df.point[df.point.duplicated()].iloc[0])
+            raise InputError(str(path), "point", f"point {point} given twice; run the sweep again")
+        return df
 
     def runs(self) -> pd.DataFrame:
-        return pd.read_parquet(self.root / "runs.parquet")
+        """runs.parquet: point, replicate, seed, key."""
+        return _table(self.root / "runs.parquet", RUNS_COLUMNS)
 
     # --- parts ---------------------------------------------------------------------------------
     def part_path(self, key: str) -> Path:
@@ -87,21 +110,30 @@ class Store:
         return n
 
     def drop_damaged_parts(self) -> int:
-        """Delete parts that are not readable Parquet (a disk that filled up, a copy cut short),
-        so that --resume runs them again; returns how many. Parts are written atomically, so
-        this finds only damage from outside."""
-        import pyarrow.parquet as pq
-
+        """Delete parts that are not readable Parquet (a disk that filled up, a copy cut short)
+        or not of a part's shape (columns, kinds, another run's key), so that --resume runs
+        them again; returns how many. Parts are written atomically, so this finds only damage
+        from outside."""
         self.parts.mkdir(exist_ok=True)
         n = 0
-        for key in self.done():
-            path = self.part_path(key)
+        for key in sorted(self.done()):
             try:
-                pq.read_metadata(path)
-            except Exception:  # noqa: BLE001 - any unreadable part is run again
-                path.unlink(missing_ok=True)
+                self.read_part(key)
+            except InputError:  # any damaged part is run again
+                self.part_path(key).unlink(missing_ok=True)
                 n += 1
         return n
+
+    def read_part(self, key: str) -> pd.DataFrame:
+        """One run's part (year, indicator, value, key), checked; an InputError naming it."""
+        path = self.part_path(key)
+        df = read_table(path, PART_COLUMNS, nullable=("value",))
+        other = df.key != key
+        if other.any():
+            raise InputError(
+                str(path), "key", f"holds the results of another run ({df.key[other].iloc[0]})"
+            )
+        return df
 
     def write_part(self, key: str, frame: pd.DataFrame) -> None:
         """One run's year, indicator, value (with its key, so parts can be read as one table)."""
@@ -110,22 +142,35 @@ class Store:
 
     # --- reading -------------------------------------------------------------------------------
     def load(self) -> pd.DataFrame:
-        """Tidy results: point, replicate, seed, each varied lever, year, indicator, value."""
-        import pyarrow.dataset as ds
+        """Tidy results: point, replicate, seed, each varied lever, year, indicator, value.
 
+        Only the parts of the run table's keys are read (temporary files of a killed writer,
+        starting with ".", are ignored); a damaged one is an InputError naming it."""
         runs, design = self.runs(), self.design()
+        unknown = ~runs.point.isin(design.point)
+        if unknown.any():
+            raise InputError(
+                str(self.root / "runs.parquet"),
+                "point",
+                f"point {int(runs.point[unknown].iloc[0])} is not in design.parquet "
+                "(folder modified?); run the sweep again",
+            )
         levers = [c for c in design.columns if c != "point"]
         cols = ["point", "replicate", "seed", *levers, "year", "indicator", "value"]
-        if not self.done():
+        keys = sorted(set(runs.key) & self.done())
+        if not keys:
             return pd.DataFrame(columns=cols)
-        # Files starting with "." (temporary parts of a killed writer) are ignored.
-        try:
-            table = ds.dataset(self.parts, format="parquet").to_table()
-        except Exception as e:  # noqa: BLE001 - a damaged part (disk full, copied half-way)
-            raise InputError(
-                str(self.parts), None, f"a result part is unreadable ({e}); delete it and --resume"
-            ) from None
-        parts = table.to_pandas()
+        frames = []
+        for key in keys:
+            try:
+                frames.append(self.read_part(key))
+            except InputError as e:  # a damaged part (disk full, copied half-way, edited)
+                raise InputError(
+                    e.file,
+                    e.path,
+                    f"a result part is unreadable: {e.message}; delete it and --resume",
+                ) from None
+        parts = pd.concat(frames, ignore_index=True)
         out = runs.merge(parts, on="key", how="inner").merge(design, on="point", how="left")
         out = out.sort_values(["point", "replicate", "year", "indicator"], kind="stable")
         return out[cols].reset_index(drop=True)
@@ -133,20 +178,33 @@ class Store:
 
 def open_store(root: str | Path) -> Store:
     """An existing sweep folder, or an InputError naming what is missing or unreadable."""
-    import pyarrow.parquet as pq
-
     store = Store(root)
     if not store.root.is_dir():
         raise InputError(str(root), None, "sweep folder not found")
     for name in (MARKER, "design.parquet", "runs.parquet"):
         if not (store.root / name).is_file():
             raise InputError(str(root), None, f"not a sweep folder ({name} missing)")
-    store.spec()  # a readable mapping, or an InputError naming the line
-    for name in ("design.parquet", "runs.parquet"):
-        try:
-            pq.read_schema(store.root / name)
-        except Exception as e:  # noqa: BLE001 - any unreadable file is the same user problem
-            raise InputError(
-                str(store.root / name), None, f"unreadable ({e}); run the sweep again"
-            ) from None
+    spec = store.spec()["spec"]  # a readable mapping, or an InputError naming the line
+    design = store.design()  # readable tables of the right shape, or an InputError naming it
+    store.runs()
+    factors = set()
+    for section in ("levers", "parameters"):
+        if isinstance(spec.get(section), dict):
+            factors.update(spec[section])
+    found = {c for c in design.columns if c not in ("point", DUMMY)}
+    if factors and found != factors:
+        raise InputError(
+            str(store.root / "design.parquet"),
+            None,
+            f"its columns {sorted(found)} are not the sweep's factors {sorted(factors)} "
+            "(folder modified?); run the sweep again",
+        )
     return store
+
+
+def _table(path: Path, columns: dict, **kw) -> pd.DataFrame:
+    """A sweep's design or run table; damage is an InputError saying to run the sweep again."""
+    try:
+        return read_table(path, columns, **kw)
+    except InputError as e:
+        raise InputError(e.file, e.path, f"{e.message}; run the sweep again") from None
