@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -18,31 +19,96 @@ import yaml
 
 from . import __version__
 from .atomic import claim, staged_folder
-from .errors import InputError
+from .errors import InputError, _one_line
 
 EXIT_BAD_INPUT = 2
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {v}")
+# --- option values: every bad one is argparse's two-line error naming the option, exit 2 ------
+MAX_WORKERS = 256  # local worker processes (run, sweep, calibrate); see _workers
+_DECIMAL = re.compile(r"[-+]?[0-9]+")  # ASCII digits only, as YAML 1.2's decimal integers
+_MAX_DIGITS = 30  # longer numbers are refused before int() reads them (it stops at 4,300)
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:30]!r}... ({len(text):,} characters)"
+
+
+def _whole(text: str, lo: int, hi: int, what: str) -> int:
+    """A whole number in [lo, hi] written in decimal digits (blanks around it and a sign are
+    fine; `1e9`, `1_000`, `0x10`, `10**9`, non-ASCII digits, `nan` and `inf` are not)."""
+    s = text.strip(" \t")
+    if not _DECIMAL.fullmatch(s):
+        raise argparse.ArgumentTypeError(
+            f"expected {what} (a whole number in decimal digits), got {_shown(text)}"
+        )
+    digits = s.lstrip("+-").lstrip("0")
+    if len(digits) > _MAX_DIGITS:
+        raise argparse.ArgumentTypeError(f"expected {what}, got a number of {len(digits):,} digits")
+    v = int(s)
+    if not lo <= v <= hi:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {v}")
     return v
+
+
+def _replicates(text: str) -> int:
+    from .scenario import MAX_REPLICATES  # the cap of a scenario's and a sweep spec's replicates
+
+    return _whole(text, 1, MAX_REPLICATES, f"a number of replicates from 1 to {MAX_REPLICATES:,}")
 
 
 def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a non-negative whole number, got {text!r}"
-        ) from None
-    if not 0 <= v < 2**63:
-        raise argparse.ArgumentTypeError(f"expected a seed in [0, 2^63), got {v}")
-    return v
+    from .scenario import SEED_END
+
+    return _whole(text, 0, SEED_END - 1, "a seed from 0 to 2^63-1")
+
+
+def _workers(text: str) -> int:
+    """Local worker processes: at most MAX_WORKERS, a fixed cap (the same on every machine)
+    beyond the hardware threads of the largest single servers; each worker is a Python
+    process holding the model (100-200 MB), so more is a typo, not a plan. A cluster is
+    reached through --scheduler instead."""
+    return _whole(text, 1, MAX_WORKERS, f"a number of worker processes from 1 to {MAX_WORKERS}")
+
+
+def _budget(text: str) -> int:
+    from .experiments.design import MAX_SAMPLES  # the cap of a sweep spec's samples
+
+    return _whole(text, 1, MAX_SAMPLES, f"a number of design points from 1 to {MAX_SAMPLES:,}")
+
+
+def _point(text: str) -> int:
+    from .experiments.design import MAX_RUNS  # a sweep has fewer design points than runs
+
+    return _whole(text, 0, MAX_RUNS - 1, f"a design point number from 0 to {MAX_RUNS - 1:,}")
+
+
+def _year(text: str) -> int:
+    from .scenario import FIRST_YEAR, LAST_YEAR  # a scenario's possible years
+
+    return _whole(text, FIRST_YEAR, LAST_YEAR, f"a year from {FIRST_YEAR} to {LAST_YEAR}")
+
+
+def _path(text: str) -> Path:
+    """A file or folder name the system can take: no NUL character, no name longer than
+    NAME_MAX bytes, no path longer than PATH_MAX bytes (sim.inputs.path_problem), not empty."""
+    from .inputs import path_problem
+
+    if not text:
+        raise argparse.ArgumentTypeError("expected a path, got nothing ('')")
+    problem = path_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{problem}: {_shown(text)}")
+    return Path(text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, its errors in exactly two lines: the usage (on one line, however
+    wide) and `PROG: error: MESSAGE`; exit code 2 like every bad input."""
+
+    def error(self, message: str):
+        usage = " ".join(self.format_usage().split())
+        self.exit(EXIT_BAD_INPUT, f"{usage}\n{self.prog}: error: {_one_line(message)}\n")
 
 
 def _scale(text: str) -> float:
@@ -56,19 +122,17 @@ def _scale(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="innosim", description="Simulate Beijing's S&T innovation center plan."
-    )
+    ap = _Parser(prog="innosim", description="Simulate Beijing's S&T innovation center plan.")
     ap.add_argument("--version", action="version", version=f"innosim {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser(
         "run", help="run a scenario's replicates and write indicators, attainment, plots, report"
     )
-    run.add_argument("scenario", type=Path, help="scenario YAML file")
-    run.add_argument("--out", type=Path, help="output folder (default: reports/<scenario name>)")
+    run.add_argument("scenario", type=_path, help="scenario YAML file")
+    run.add_argument("--out", type=_path, help="output folder (default: reports/<scenario name>)")
     run.add_argument(
-        "--replicates", type=_positive_int, help="number of replicates (default: the scenario's)"
+        "--replicates", type=_replicates, help="number of replicates (default: the scenario's)"
     )
     run.add_argument("--seed", type=_seed, help="root seed (default: the scenario's)")
     run.add_argument(
@@ -76,9 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_scale,
         help="share of Beijing's 2015 agents simulated (default: the scenario's)",
     )
-    run.add_argument(
-        "--workers", type=_positive_int, default=1, help="parallel processes (default 1)"
-    )
+    run.add_argument("--workers", type=_workers, default=1, help="parallel processes (default 1)")
     run.add_argument("--force", action="store_true", help="replace an existing output folder")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
     run.add_argument(
@@ -88,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     val = sub.add_parser("validate", help="check scenario files without running them")
-    val.add_argument("scenarios", type=Path, nargs="+")
+    val.add_argument("scenarios", type=_path, nargs="+")
 
     lev = sub.add_parser("levers", help="list the policy levers (seeds/levers.yaml)")
     lev.add_argument("--format", choices=("table", "json"), default="table")
@@ -102,33 +164,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp_.add_argument(
         "dirs",
-        type=Path,
+        type=_path,
         nargs="+",
         help="result folders written by `innosim run`, or one sweep folder of `innosim sweep`",
     )
     cmp_.add_argument(
         "--out",
-        type=Path,
+        type=_path,
         help="output folder (default: reports/comparison; for a sweep DIR/comparison)",
     )
     cmp_.add_argument("--force", action="store_true", help="replace an existing output folder")
     cmp_.add_argument(
         "--points",
-        type=int,
+        type=_point,
         nargs="+",
         help="sweep only: design points to compare (default: the reference and the 5 points "
         "with the highest mean 2030 R&D intensity)",
     )
-    cmp_.add_argument("--reference", type=int, help="sweep only: the reference point (default: 0)")
+    cmp_.add_argument(
+        "--reference", type=_point, help="sweep only: the reference point (default: 0)"
+    )
 
     sw = sub.add_parser(
         "sweep", help="run a lever sweep (design x replicates) into a results store"
     )
-    sw.add_argument("spec", type=Path, help="sweep spec YAML (see scenarios/sweeps/)")
-    sw.add_argument("--out", type=Path, help="sweep folder (required unless --dry-run)")
-    sw.add_argument(
-        "--workers", type=_positive_int, help="local worker processes (default: all cores)"
-    )
+    sw.add_argument("spec", type=_path, help="sweep spec YAML (see scenarios/sweeps/)")
+    sw.add_argument("--out", type=_path, help="sweep folder (required unless --dry-run)")
+    sw.add_argument("--workers", type=_workers, help="local worker processes (default: all cores)")
     sw.add_argument(
         "--scheduler",
         help="Dask scheduler address (default: $DASK_SCHEDULER_ADDRESS; none = local processes)",
@@ -148,15 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="estimate the free parameters against the 2016-2020 record (simulated minimum "
         "distance) and write seeds/calibrated.yaml and a fit report",
     )
-    cal.add_argument("--out", type=Path, default=Path("reports/calibration"))
-    cal.add_argument("--budget", type=_positive_int, default=64, help="design points (64)")
-    cal.add_argument("--replicates", type=_positive_int, default=4, help="seeds per point (4)")
+    cal.add_argument("--out", type=_path, default=Path("reports/calibration"))
+    cal.add_argument("--budget", type=_budget, default=64, help="design points (64)")
+    cal.add_argument("--replicates", type=_replicates, default=4, help="seeds per point (4)")
     cal.add_argument("--scale", type=_scale, default=0.1, help="agent scale (0.1)")
-    cal.add_argument("--workers", type=_positive_int, help="processes (default: all cores)")
+    cal.add_argument("--workers", type=_workers, help="processes (default: all cores)")
     cal.add_argument("--seed", type=_seed, default=2016)
     cal.add_argument(
         "--holdout",
-        type=int,
+        type=_year,
         help="fit on the years before this one only and score the record from it on out of "
         "sample against a straight-line trend (nothing written to seeds/)",
     )
@@ -169,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--quiet", action="store_true")
 
     an = sub.add_parser("analyze", help="sensitivity indices (SALib) of a Sobol' or Morris sweep")
-    an.add_argument("dir", type=Path, help="sweep folder")
+    an.add_argument("dir", type=_path, help="sweep folder")
     an.add_argument("--method", choices=("sobol", "morris"), required=True)
     an.add_argument(
         "--outcome",
@@ -182,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         "facts",
         help="check stylized facts of industrial dynamics on DIR/firms.parquet (run --agents)",
     )
-    fa.add_argument("dir", type=Path, help="a result folder written by `innosim run --agents`")
+    fa.add_argument("dir", type=_path, help="a result folder written by `innosim run --agents`")
 
     ui = sub.add_parser(
         "ui",
@@ -196,13 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _port(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 1 <= v <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port in 1-65535, got {v}")
-    return v
+    return _whole(text, 1, 65535, "a port from 1 to 65535")
 
 
 def ui_problems() -> list[str]:

@@ -10,7 +10,11 @@ The YAML loader is PyYAML's safe loader narrowed further:
   (not sexagesimal 90), `2e-2` is a number; dates stay text (`description: 2016-05-19`);
 - a key written twice in one mapping is an error (plain PyYAML silently keeps the last one);
 - only a regular file of at most MAX_BYTES is read (not a FIFO or a device), and text with a lone
-  surrogate or nesting deeper than MAX_DEPTH is refused.
+  surrogate is refused;
+- nesting deeper than MAX_DEPTH and more than MAX_NODES values once aliases are expanded are
+  refused while the file is composed (a "billion laughs" file of a few hundred bytes is refused
+  in milliseconds, before anything walks the expanded data);
+- an explicit tag on the wrong kind of node (`!!map 5`, `!!str {a: 1}`, `<<: 5`) is an error.
 """
 
 from __future__ import annotations
@@ -30,12 +34,159 @@ from .errors import InputError
 
 MAX_BYTES = 1_000_000  # a scenario or sweep spec is a few kB
 MAX_DEPTH = 20  # the deepest valid file has 4 levels (levers.id.year)
+MAX_NODES = 20_000  # values once aliases are expanded: the largest shipped input has 265, and
+# PyYAML (pure Python) composes some 35,000 values a second, so reading stays under a second
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _REFUSED_TAGS = ("binary", "set", "omap", "pairs", "timestamp")
 
 
+class LimitError(yaml.MarkedYAMLError):
+    """A document too deep or too large once its aliases are expanded (found while composing,
+    before anything is built); `field` is the path of the node where the limit was crossed."""
+
+    def __init__(self, problem: str, mark, field: str | None = None):
+        super().__init__(None, None, problem, mark)
+        self.field = field
+
+
 class PlainLoader(yaml.SafeLoader):
-    """Safe loading of plain data: see the module docstring."""
+    """Safe loading of plain data: see the module docstring.
+
+    Composition is bounded: an alias (`*name`) stands for its anchor's whole content, so a file
+    of a few hundred bytes can expand to billions of values ("billion laughs") that every later
+    walk over the data (checks, validation) would visit. While composing, the loader counts
+    each node's expanded size and depth (an alias counting its anchor's) and refuses a document
+    of more than MAX_NODES values or deeper than MAX_DEPTH levels, at the node that crosses the
+    limit, so a hostile file is refused in milliseconds.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._where: list = []  # labels of the nodes being composed, below the root
+        self._total = 0  # expanded nodes composed so far in this document
+        self._reach = 0  # the deepest expanded level reached in the current subtree
+        self._measure: dict[str, tuple[int, int]] = {}  # anchor -> (expanded size, height)
+        self._open: set[str] = set()  # anchors whose node is being composed
+
+    def _field(self) -> str | None:
+        where = self._where
+        shown = ".".join(field_name(k) for k in where[:4]) + (".…" if len(where) > 4 else "")
+        return shown or None
+
+    def _too_deep(self, mark) -> LimitError:
+        return LimitError(
+            f"nested too deeply (at most {MAX_DEPTH} levels; {_at(mark)})", mark, self._field()
+        )
+
+    def _count(self, n: int, mark) -> None:
+        self._total += n
+        if self._total > MAX_NODES:
+            raise LimitError(
+                f"more than {MAX_NODES:,} values once aliases (*name) are expanded; "
+                "the shipped scenarios hold a few hundred at most",
+                mark,
+            )
+
+    def compose_node(self, parent, index):
+        if parent is not None:
+            if isinstance(index, int):
+                self._where.append(index)
+            elif isinstance(index, yaml.ScalarNode):
+                self._where.append(index.value)
+            else:
+                self._where.append("[key]" if index is None else "[value]")
+        try:
+            return self._compose_counted(parent, index)
+        finally:
+            if parent is not None:
+                self._where.pop()
+
+    def _compose_counted(self, parent, index):
+        depth = len(self._where)
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self._open:
+                raise LimitError(
+                    f"the alias *{event.anchor} is inside its own anchor &{event.anchor} "
+                    f"(an endless structure; {_at(event.start_mark)})",
+                    event.start_mark,
+                    self._field(),
+                )
+            size, height = self._measure.get(event.anchor, (1, 0))
+            if depth + height > MAX_DEPTH:
+                raise self._too_deep(event.start_mark)
+            self._count(size, event.start_mark)
+            self._reach = max(self._reach, depth + height)
+            return super().compose_node(parent, index)
+        if depth > MAX_DEPTH:
+            raise self._too_deep(event.start_mark)
+        self._count(1, event.start_mark)
+        anchor, before, outer = event.anchor, self._total - 1, self._reach
+        self._reach = depth
+        if anchor is not None:
+            self._open.add(anchor)
+        node = super().compose_node(parent, index)
+        if anchor is not None:
+            self._open.discard(anchor)
+            self._measure[anchor] = (self._total - before, self._reach - depth)
+        self._reach = max(outer, self._reach)
+        return node
+
+    # An explicit tag can put any kind of node under a constructor (`!!map 5`, `!!str {a: 1}`,
+    # `<<: 5`): each constructor checks the kind it got and names the tag.
+    def construct_scalar(self, node):
+        if not isinstance(node, yaml.ScalarNode):
+            raise _wrong_kind(node, "a single value (text, a number, true/false or null)")
+        return super().construct_scalar(node)
+
+    def construct_sequence(self, node, deep=False):
+        if not isinstance(node, yaml.SequenceNode):
+            raise _wrong_kind(node, "a list")
+        return super().construct_sequence(node, deep=deep)
+
+    def construct_mapping(self, node, deep=False):
+        if not isinstance(node, yaml.MappingNode):
+            raise _wrong_kind(node, "a mapping")
+        return super().construct_mapping(node, deep=deep)
+
+    def flatten_mapping(self, node):
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merged = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                for sub in merged:
+                    if not isinstance(sub, yaml.MappingNode):
+                        raise yaml.constructor.ConstructorError(
+                            None,
+                            None,
+                            "a merge key (<<) takes a mapping or a list of mappings, "
+                            f"got {_kind(sub)}",
+                            sub.start_mark,
+                        )
+        super().flatten_mapping(node)
+
+
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _at(mark) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return "nothing (an empty value)" if node.value == "" else f"the value {_short(node.value)}"
+
+
+def _wrong_kind(node: yaml.Node, expected: str) -> yaml.constructor.ConstructorError:
+    tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+    return yaml.constructor.ConstructorError(
+        None, None, f"the tag {tag} takes {expected}, got {_kind(node)}", node.start_mark
+    )
 
 
 _BOOL, _INT, _FLOAT = (f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float"))
@@ -114,7 +265,17 @@ PlainLoader.add_constructor(_INT, _construct_int)
 PlainLoader.add_constructor(_FLOAT, _construct_float)
 
 
+def _construct_null(loader: PlainLoader, node: yaml.ScalarNode) -> None:
+    text = loader.construct_scalar(node)
+    if text not in ("", "~", "null", "Null", "NULL"):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{_short(text)} is not null (null, ~ or nothing)", node.start_mark
+        )
+
+
 def _mapping_without_duplicates(loader: PlainLoader, node: yaml.MappingNode, deep: bool = False):
+    if not isinstance(node, yaml.MappingNode):
+        raise _wrong_kind(node, "a mapping")
     seen: dict[Any, yaml.Node] = {}
     for key_node, _ in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":
@@ -138,15 +299,18 @@ def _mapping_without_duplicates(loader: PlainLoader, node: yaml.MappingNode, dee
 PlainLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
 )
+PlainLoader.add_constructor("tag:yaml.org,2002:null", _construct_null)
 
 
 def read_yaml(path: str | Path) -> Any:
     """Parse a YAML file as plain data, turning every failure into an InputError naming it."""
-    path = Path(path)
+    path = check_path(path, None, None)
     try:
         info = path.stat()
     except FileNotFoundError:
         raise InputError(str(path), None, "file not found") from None
+    except ValueError as e:  # not expected after check_path
+        raise InputError(str(path), None, f"cannot open: {e}") from None
     except OSError as e:  # a symlink loop, a name too long, ...
         raise InputError(str(path), None, f"cannot open: {e.strerror or e}") from None
     if stat.S_ISDIR(info.st_mode):
@@ -165,9 +329,14 @@ def read_yaml(path: str | Path) -> Any:
         raise InputError(str(path), None, f"cannot read: {e.strerror}") from None
     try:
         data = yaml.load(text, Loader=PlainLoader)  # noqa: S506 - PlainLoader is a SafeLoader
-    except RecursionError:
+    except RecursionError:  # not expected: PlainLoader bounds the depth while composing
         raise InputError(
             str(path), None, f"nested too deeply (at most {MAX_DEPTH} levels)"
+        ) from None
+    except LimitError as e:
+        mark = e.problem_mark
+        raise InputError(
+            str(path), e.field or f"line {mark.line + 1}, column {mark.column + 1}", e.problem
         ) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
@@ -202,15 +371,13 @@ def read_yaml(path: str | Path) -> Any:
 
 
 def _check_plain(data: Any) -> tuple[str, str] | None:
-    """(field path, problem) for nesting deeper than MAX_DEPTH or text that is not valid
-    Unicode (a lone surrogate written as an escape); None when fine."""
+    """(field path, problem) for text that is not valid Unicode (a lone surrogate written as an
+    escape); None when fine. The walk is bounded: PlainLoader limits the expanded size."""
     stack = [(data, ())]
     while stack:
         node, where = stack.pop()
         problem = None
-        if len(where) > MAX_DEPTH:
-            problem = f"nested too deeply (at most {MAX_DEPTH} levels)"
-        elif isinstance(node, dict):
+        if isinstance(node, dict):
             bad = [k for k in node if isinstance(k, str) and not _valid_text(k)]
             if bad:
                 problem = f"a key is not valid Unicode text: {bad[0]!r}"
@@ -233,12 +400,46 @@ def _valid_text(text: str) -> bool:
     return True
 
 
-def resolve_file(path: str | Path, file: str | None, field: str) -> Path:
-    """`path` made absolute with symbolic links followed; a loop is an InputError naming the
-    file and field that point there."""
+NAME_MAX = 255  # bytes in one file or folder name (Linux, macOS and Windows file systems)
+PATH_MAX = 4096  # bytes in a whole path (Linux; longer paths fail with ENAMETOOLONG)
+
+
+def path_problem(path: str | Path) -> str | None:
+    """Why `path` cannot name a file on any system (a NUL character, a name longer than
+    NAME_MAX bytes, a path longer than PATH_MAX bytes), or None. Checked before the path
+    reaches the operating system, which would fail with ValueError or ENAMETOOLONG."""
+    text = str(path)
+    if "\x00" in text:
+        return "a path cannot hold a NUL character (\\x00)"
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return "a path cannot hold a lone surrogate character"
+    if len(raw) > PATH_MAX:
+        return f"the path is {len(raw):,} bytes long; at most {PATH_MAX:,}"
+    longest = max(len(part) for part in raw.split(b"/"))
+    if longest > NAME_MAX:
+        return f"a name in the path is {longest:,} bytes long; at most {NAME_MAX}"
+    return None
+
+
+def check_path(path: str | Path, file: str | None, field: str | None) -> Path:
+    """`path` as a Path, or an InputError naming the file and field (or option) it came from
+    when no system could open it (see path_problem)."""
+    problem = path_problem(path)
+    if problem:
+        shown = str(path) if len(str(path)) <= 60 else str(path)[:57] + "..."
+        raise InputError(file, field, f"{problem}: {shown!r}")
+    return Path(path)
+
+
+def resolve_file(path: str | Path, file: str | None, field: str | None) -> Path:
+    """`path` made absolute with symbolic links followed; a loop, a NUL character or an
+    over-long name is an InputError naming the file and field that point there."""
+    check_path(path, file, field)
     try:
         return Path(path).resolve()
-    except (RuntimeError, OSError) as e:
+    except (RuntimeError, OSError, ValueError) as e:
         raise InputError(file or str(path), field, f"cannot follow {str(path)!r}: {e}") from None
 
 

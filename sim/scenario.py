@@ -25,18 +25,23 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError
-from .inputs import explain, read_mapping, resolve_file, unknown
+from .inputs import check_path, explain, read_mapping, resolve_file, unknown
 from .levers import registry
 from .params import definitions
 from .shocks import SHOCK_RANGE, SHOCKS
 
 Value = float | dict[int, float]
 
+# Limits shared with the command line (sim/cli.py) and sweep specs (sim/experiments/design.py).
+FIRST_YEAR, LAST_YEAR = 2016, 2100  # the years a scenario's horizon may span
+MAX_REPLICATES = 10_000  # replicates of one scenario (or of one sweep design point)
+SEED_END = 2**63  # seeds are whole numbers in [0, SEED_END): numpy's SeedSequence takes them
+
 
 class TimeSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    start_year: int = Field(2016, ge=2016, le=2100)
-    end_year: int = Field(2030, ge=2016, le=2100)
+    start_year: int = Field(2016, ge=FIRST_YEAR, le=LAST_YEAR)
+    end_year: int = Field(2030, ge=FIRST_YEAR, le=LAST_YEAR)
     steps_per_year: int = Field(4, description="1 (years), 2, 4 (quarters) or 12 (months)")
 
     @field_validator("steps_per_year")
@@ -58,8 +63,8 @@ class Scenario(BaseModel):
     name: str = "baseline"
     description: str = "Status quo: every lever at its 2015 value, no plan."
     time: TimeSpec = Field(default_factory=TimeSpec)
-    seed: int = Field(2016, ge=0, lt=2**63)
-    replicates: int = Field(8, ge=1, le=10000)
+    seed: int = Field(2016, ge=0, lt=SEED_END)
+    replicates: int = Field(8, ge=1, le=MAX_REPLICATES)
     scale: float = Field(0.1, gt=0.0, le=4.0, allow_inf_nan=False)
     levers: dict[str, Value] = Field(default_factory=dict)
     shocks: dict[str, Value] = Field(default_factory=dict)
@@ -214,7 +219,7 @@ def _raw_with_extends(
     if not isinstance(parent, str) or not parent.strip():
         got = "nothing" if parent is None else repr(parent)
         raise InputError(shown, "extends", f"expected a file name (text), got {got}")
-    target = path.parent / parent
+    target = check_path(path.parent / parent, shown, "extends")
     if target.is_symlink():
         resolve_file(target, shown, "extends")  # a symlink loop is named as such
     if not target.is_file():

@@ -41,9 +41,11 @@ from ..errors import InputError
 from ..inputs import explain, field_name, read_mapping, resolve_file, unknown
 from ..levers import registry
 from ..params import definitions
+from ..scenario import MAX_REPLICATES, SEED_END
 
 DUMMY = "dummy"
 MAX_RUNS = 200_000  # one sweep's runs: its plan is held in memory (about 10 kB a run)
+MAX_SAMPLES = 1_000_000  # `samples` of a spec (and `calibrate --budget`)
 SAMPLERS = ("grid", "lhs", "sobol", "morris")
 
 
@@ -88,9 +90,9 @@ class SweepSpec(BaseModel):
         default_factory=dict, description="model parameters to vary (calibration, robustness)"
     )
     sampler: Literal["grid", "lhs", "sobol", "morris"] = "lhs"
-    samples: int = Field(64, ge=1, le=1_000_000)
-    replicates: int = Field(8, ge=1, le=10_000)
-    seed: int = Field(2016, ge=0, lt=2**63)
+    samples: int = Field(64, ge=1, le=MAX_SAMPLES)
+    replicates: int = Field(8, ge=1, le=MAX_REPLICATES)
+    seed: int = Field(2016, ge=0, lt=SEED_END)
     scale: float | None = Field(None, gt=0, le=4.0)
     levels: int = Field(4, ge=2, le=100, description="grid values per range; Morris levels")
     source: str | None = Field(None, exclude=True)
