@@ -198,6 +198,15 @@ def _calibrate(
         raise InputError(
             None, "--budget", f"at least {need} design points for {len(setup.free)} parameters"
         )
+    from .experiments.design import MAX_RUNS
+
+    if budget * replicates > MAX_RUNS:  # refused before anything is written
+        raise InputError(
+            None,
+            "--budget",
+            f"{budget:,} design points x {replicates} replicates = {budget * replicates:,} runs; "
+            f"at most {MAX_RUNS:,} in one sweep",
+        )
     last = setup.end_year if holdout is None else holdout - 1
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

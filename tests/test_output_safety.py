@@ -496,3 +496,10 @@ def test_an_unusable_scheduler_is_refused_fast_and_nothing_is_written(
     assert_one_line(capsys.readouterr().err, "--scheduler", says)
     assert took < seconds, f"{took:.1f} s"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base.yaml", "spec.yaml"]
+
+
+def test_calibrate_too_many_runs_is_refused_before_anything_is_written(tmp_path, capsys):
+    argv = ["calibrate", "--out", str(tmp_path / "cal"), "--budget", "100000", "--replicates", "4"]
+    assert main([*argv, "--quiet"]) == 2
+    assert_one_line(capsys.readouterr().err, "--budget", "400,000 runs")
+    assert not (tmp_path / "cal").exists()
