@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -34,6 +33,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import InputError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; one writer per folder is then not enforced
+    fcntl = None
 from .inputs import resolve_file
 
 STAGING = ".innosim-tmp-"  # staging folders: .<name>.innosim-tmp-XXXXXXXX beside the output
@@ -275,7 +279,8 @@ _held: dict[str, tuple[int, int]] = {}  # lock path -> (fd, depth) held by this 
 
 def _lock_path(out: Path) -> Path:
     key = str(resolve_file(out, None, None))
-    root = Path(tempfile.gettempdir()) / f"innosim-locks-{os.getuid()}"
+    user = os.getuid() if hasattr(os, "getuid") else os.getlogin()
+    root = Path(tempfile.gettempdir()) / f"innosim-locks-{user}"
     root.mkdir(mode=0o700, exist_ok=True)
     return root / (
         hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32] + ".lock"
@@ -292,6 +297,8 @@ def _try_lock(out: Path, reentrant: bool = True) -> bool:
             return False
         fd, depth = _held[key]
         _held[key] = (fd, depth + 1)
+        return True
+    if fcntl is None:
         return True
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -316,6 +323,8 @@ def _try_lock(out: Path, reentrant: bool = True) -> bool:
 
 def _unlock(out: Path) -> None:
     key = str(_lock_path(out))
+    if key not in _held:  # never taken (no flock on this system)
+        return
     fd, depth = _held[key]
     if depth > 1:
         _held[key] = (fd, depth - 1)
