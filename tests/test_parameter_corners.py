@@ -17,7 +17,7 @@ import pytest
 from helpers import SCALE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_invariants import END, START, _run_checking_every_step
+from test_invariants import END, START, _run_checking_every_step, _run_checking_every_step_full
 
 from sim.levers import registry
 from sim.model import InnovationModel
@@ -82,17 +82,26 @@ def check_run(parameters: dict, seed: int = 1, levers: dict | None = None) -> No
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(parameters=parameter_sets(), levers=lever_corners(), seed=seeds)
 def test_whole_parameter_sets(parameters, levers, seed):
     check_run(parameters, seed, levers)
 
 
 @pytest.mark.slow
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(parameters=parameter_sets(), levers=lever_corners(), seed=seeds)
 def test_whole_parameter_sets_many(parameters, levers, seed):
     check_run(parameters, seed, levers)
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parameters=parameter_sets(), levers=lever_corners(), seed=seeds)
+def test_whole_parameter_sets_full_horizon(parameters, levers, seed):
+    """As above over 2016-2030 (checked once a year)."""
+    sc = {"parameters": parameters}
+    _run_checking_every_step_full(InnovationModel(sc, scale=SCALE, rng=seed, **levers))
 
 
 @pytest.mark.parametrize("end", ["low", "high"])
