@@ -116,8 +116,13 @@ def _scale(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(v) and 0 < v <= 4):
-        raise argparse.ArgumentTypeError(f"expected a scale in (0, 4], got {text}")
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+    from .scenario import scale_error  # the one scale rule (floor and why)
+
+    err = scale_error(v)
+    if err:
+        raise argparse.ArgumentTypeError(err)
     return v
 
 

@@ -68,6 +68,10 @@ from .shocks import ShockSettings
 
 # One independent random stream per stochastic process, in a fixed order: adding a process at the
 # end, or changing a lever, does not reshuffle the draws of the others.
+# Entrants in a year at most this multiple of the simulated 2015 firm count (a safety bound for
+# parameter corners; see InnovationModel._entry).
+MAX_ENTRY_PER_YEAR = 1.0
+
 STREAMS = (
     "init",
     "innovation",
@@ -795,6 +799,16 @@ class InnovationModel(mesa.Model):
         n_ret = int(rng.poisson(base * p.returnee_entry_rate * returnees))
         n_for = int(rng.poisson(base * p.foreign_rd_entry_rate * lev["foreign_rd_attraction"]))
         n = n_spin + n_inc + n_ret + n_for
+        cap = int(np.ceil(MAX_ENTRY_PER_YEAR * base))
+        if n > cap:
+            # Far outside any calibrated state (entry feeding on itself through spin-offs and
+            # technology sales) the population would grow without bound: every source is cut
+            # pro rata to the cap. Never binds near the defaults (entry is ~8% of firms a year).
+            keep = cap / n
+            spin = np.floor(spin * keep).astype(spin.dtype)
+            n_spin = int(spin.sum())
+            n_inc, n_ret, n_for = (int(k * keep) for k in (n_inc, n_ret, n_for))
+            n = n_spin + n_inc + n_ret + n_for
         if n == 0:
             return
         parent = np.repeat(np.arange(u.n), spin)

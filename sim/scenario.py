@@ -19,6 +19,7 @@ is evaluated. Types are strict: a number where a number is expected (not `true`,
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,30 @@ Value = float | dict[int, float]
 FIRST_YEAR, LAST_YEAR = 2016, 2100  # the years a scenario's horizon may span
 MAX_REPLICATES = 10_000  # replicates of one scenario (or of one sweep design point)
 SEED_END = 2**63  # seeds are whole numbers in [0, SEED_END): numpy's SeedSequence takes them
+
+MIN_SCALE = 0.01
+"""The smallest `scale` (share of Beijing's 2015 agents simulated) whose results mean anything.
+
+With the default populations, scale 0.01 simulates 400 of the 40,000 firms, so the smallest
+sector (3% of firms, seeds/parameters.yaml `sector_shares_2015`) still expects 12 firms and every
+sector has firms in practice. Below it sectors are left with a handful of firms or none (at 0.001
+a sector is often empty), the per-sector technology and market calculations average over almost
+nothing, and below 0.0005 the firm count no longer follows the scale at all (it is held at the
+20-firm minimum). Universities, institutes and each fund kind keep their minimum counts at any
+scale (docs/ODD.md, 2.7), so they are not what sets the floor."""
+
+SCALE_RULE = (
+    f"expected a scale of at least {MIN_SCALE:g} (below it some sectors have no firms or only a "
+    "few: results are meaningless) and at most 4"
+)
+
+
+def scale_error(v: float) -> str | None:
+    """Why `v` is not a usable scale (None if it is): the one rule for scenarios, sweep specs
+    and the CLI's --scale."""
+    if not (math.isfinite(v) and MIN_SCALE <= v <= 4.0):
+        return f"{SCALE_RULE}, got {v:g}"
+    return None
 
 
 class TimeSpec(BaseModel):
@@ -65,7 +90,7 @@ class Scenario(BaseModel):
     time: TimeSpec = Field(default_factory=TimeSpec)
     seed: int = Field(2016, ge=0, lt=SEED_END)
     replicates: int = Field(8, ge=1, le=MAX_REPLICATES)
-    scale: float = Field(0.1, gt=0.0, le=4.0, allow_inf_nan=False)
+    scale: float = Field(0.1, allow_inf_nan=False, description="at least MIN_SCALE, at most 4")
     levers: dict[str, Value] = Field(default_factory=dict)
     shocks: dict[str, Value] = Field(default_factory=dict)
     parameters: dict[str, float | list[float]] = Field(default_factory=dict)
@@ -90,6 +115,14 @@ class Scenario(BaseModel):
                 "expected a plain name (no '/', '\\' or ':', not starting with '.', "
                 f"at most 100 characters), got {v[:40]!r}"
             )
+        return v
+
+    @field_validator("scale")
+    @classmethod
+    def _scale(cls, v: float) -> float:
+        err = scale_error(v)
+        if err:
+            raise ValueError(err)
         return v
 
     @model_validator(mode="after")

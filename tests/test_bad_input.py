@@ -238,8 +238,9 @@ SCENARIO_CASES = [
         "shocks.venture_capital.2018",
         "multiplier within",
     ),
-    Case("scale zero", "scale: 0\n", "scale", "expected a value greater than 0"),
-    Case("scale too large", "scale: 50\n", "scale", "expected a value less than or equal to 4"),
+    Case("scale zero", "scale: 0\n", "scale", "expected a scale of at least 0.01"),
+    Case("scale below the floor", "scale: 0.0001\n", "scale", "expected a scale of at least 0.01"),
+    Case("scale too large", "scale: 50\n", "scale", "at most 4, got 50"),
     Case(
         "replicates zero",
         "replicates: 0\n",

@@ -35,6 +35,7 @@ INCUMBENT, SPIN_OFF, INCUBATOR, RETURNEE, FOREIGN_RD = range(5)
 STAGES = ("bootstrap", "angel", "series_a", "series_b", "series_c_plus", "listed")
 LISTED = 5
 MAX_LAPLACE_SCALE = 0.9  # a yearly Laplace shock needs scale < 1 for its centring term
+MAX_MARKET_GROWTH = 1.0  # trend growth of a sector's market, log-points a year (see grow)
 
 _FIELDS = {
     "sector": np.int8,
@@ -236,7 +237,13 @@ class FirmPopulation:
         # standard Laplace L and b < 1.
         shock = (u * b + np.log1p(-(b**2))) * dt
         startup = (self.stage[idx] >= 1) & (self.stage[idx] < LISTED) & (rev < p.revenue_ref)
-        market = (p.revenue_growth + demand_growth + p.progress_to_growth * faster) * dt
+        # A sector's trend growth is at most MAX_MARKET_GROWTH log-points a year either way (far
+        # from anything near the defaults): in parameter corners the progress bonus alone reached
+        # 6 a year and revenue overflowed the patent draws within the horizon. Demand shocks
+        # (one-step jumps of the level) are not bounded.
+        trend = p.revenue_growth + p.progress_to_growth * faster
+        excess = trend - np.clip(trend, -MAX_MARKET_GROWTH, MAX_MARKET_GROWTH)  # 0 unless bound
+        market = (p.revenue_growth + demand_growth + p.progress_to_growth * faster - excess) * dt
         share = p.tech_to_growth * rel_gain + shock
         share += np.where(startup, p.venture_growth_premium * dt, 0.0)
         new = rev * np.exp(np.clip(share, -1.5, 1.5))

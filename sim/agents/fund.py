@@ -120,7 +120,8 @@ class FundPopulation:
         if idx.size == 0 or total <= 0:
             return
         c = self.cash[idx]
-        self.cash[idx] = c - total * c / c.sum()
+        # (a share of 1 debits everything: round-off must not leave -1e-15)
+        self.cash[idx] = np.maximum(c - total * c / c.sum(), 0.0)
 
 
 class Fund(mesa.Agent):

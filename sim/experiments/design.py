@@ -34,6 +34,7 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -41,7 +42,7 @@ from ..errors import InputError
 from ..inputs import explain, field_name, read_mapping, resolve_file, unknown
 from ..levers import registry
 from ..params import definitions
-from ..scenario import MAX_REPLICATES, SEED_END
+from ..scenario import MAX_REPLICATES, SEED_END, scale_error
 
 DUMMY = "dummy"
 MAX_RUNS = 200_000  # one sweep's runs: its plan is held in memory (about 10 kB a run)
@@ -93,9 +94,17 @@ class SweepSpec(BaseModel):
     samples: int = Field(64, ge=1, le=MAX_SAMPLES)
     replicates: int = Field(8, ge=1, le=MAX_REPLICATES)
     seed: int = Field(2016, ge=0, lt=SEED_END)
-    scale: float | None = Field(None, gt=0, le=4.0)
+    scale: float | None = Field(None, description="at least sim.scenario.MIN_SCALE, at most 4")
     levels: int = Field(4, ge=2, le=100, description="grid values per range; Morris levels")
     source: str | None = Field(None, exclude=True)
+
+    @field_validator("scale")
+    @classmethod
+    def _scale(cls, v: float | None) -> float | None:
+        err = None if v is None else scale_error(v)
+        if err:
+            raise ValueError(err)
+        return v
 
     @model_validator(mode="before")
     @classmethod

@@ -261,7 +261,10 @@ class CapitalMarket:
         """After firm-slot compaction: closed holdings are kept for return statistics only."""
         if self.h_firm.size:
             valid = (self.h_firm >= 0) & (self.h_firm < remap.size)
-            new = np.where(valid, remap[np.clip(self.h_firm, 0, remap.size - 1)], -1)
+            if remap.size == 0:  # no firm left at all (a parameter corner): every holding is gone
+                new = np.full_like(self.h_firm, -1)
+            else:
+                new = np.where(valid, remap[np.clip(self.h_firm, 0, remap.size - 1)], -1)
             self.h_open &= new >= 0
             self.h_firm = new  # -1 marks a firm that is gone
 

@@ -117,7 +117,14 @@ class TechnologyMarket:
             return
         W = self.weights(p, levers)
         acc = self._access(S, W, p)
-        d_f = self.firm_demand(m, live) * self.firm_demand_scale
+        # A firm asks for at most all the money it has this step: its cash, revenue and R&D
+        # budget (at the defaults demand stays below 0.8 of that). Unbounded, demand growing with
+        # R&D x technology^absorptive_elasticity could feed itself through sales in parameter
+        # corners (the unpaid part of a sale is bought by outside customers).
+        d_f = np.minimum(
+            self.firm_demand(m, live) * self.firm_demand_scale,
+            np.maximum(f.cash[live], 0.0) + f.revenue[live] * m.dt + f.rd_q[live],
+        )
         D_f = self._cells(fs, fr, d_f)
         D_ext = self.external_demand * external_growth_factor * m.shocks.demand
         # Transfer bases raise Tianjin's and Hebei's demand for Beijing's technology (task 9).
