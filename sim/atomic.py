@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, raise_if_signalled
 
 try:
     import fcntl
@@ -467,6 +467,7 @@ def staged_folder(out: Path, marker: str, kind: str | None = None, grows=()) -> 
             if not (tmp / marker).is_file():
                 raise RuntimeError(f"staged result lacks its marker file {marker}")
             stamp_folder(tmp, kind or Path(marker).stem, grows)
+            raise_if_signalled()  # a Ctrl-C swallowed on the way: the result is not put in place
             _refuse_foreign(out)  # nothing of the user's appeared while we worked
             try:
                 _put_in_place(tmp, out)

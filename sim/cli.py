@@ -541,17 +541,6 @@ def _run(args, sc, out: Path) -> int:
     return 0
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an exception so that staging folders and worker processes are
-    cleaned up as for Ctrl-C."""
-
-    signal_name = "terminated"
-
-
-def _on_sigterm(signum, frame):
-    raise Terminated()
-
-
 EXIT_SIGNAL = {"interrupted": 130, "terminated": 143}  # 128 + SIGINT, 128 + SIGTERM
 
 
@@ -560,13 +549,38 @@ def main(argv: list[str] | None = None) -> int:
     import signal
     import threading
 
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    from tqdm.std import tqdm
+
+    from .errors import clear_signals, on_signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return _dispatch(args)  # signal handlers are the main thread's to set
+    # tqdm's monitor thread would be one more thread a Ctrl-C could land in (see executors)
+    tqdm.monitor_interval = 0
+    clear_signals()
+    handlers = {signal.SIGTERM: lambda *_: on_signal("terminated")}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not ignored (nohup, &)
+        handlers[signal.SIGINT] = lambda *_: on_signal("interrupted")
+    previous = {sig: signal.signal(sig, h) for sig, h in handlers.items()}
+    hook, sys.unraisablehook = sys.unraisablehook, _quiet_interrupts(sys.unraisablehook)
     try:
         return _dispatch(args)
     finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, h in previous.items():
+            signal.signal(sig, h)
+        sys.unraisablehook = hook
+
+
+def _quiet_interrupts(hook):
+    """A Ctrl-C that lands in a weak-reference callback or a __del__ is swallowed by Python and
+    printed as "Exception ignored"; innosim raises it again (sim.errors.raise_if_signalled) and
+    prints its own line, so Python's report of it is left out. Other reports are kept."""
+
+    def quiet(info):
+        if not isinstance(info.exc_value, KeyboardInterrupt):
+            hook(info)
+
+    return quiet
 
 
 def _dispatch(args) -> int:

@@ -27,3 +27,34 @@ class Interrupted(KeyboardInterrupt):
         self.written = written
         self.signal_name = getattr(cause, "signal_name", "interrupted")
         super().__init__(written)
+
+
+_pending: list[str] = []  # the signals received ("interrupted", "terminated"), newest last
+
+
+def on_signal(name: str) -> None:
+    """Note a Ctrl-C or SIGTERM and raise it: called by the CLI's signal handlers."""
+    _pending.append(name)
+    raise _SIGNALLED[name]()
+
+
+def raise_if_signalled() -> None:
+    """Raise again a Ctrl-C or SIGTERM that some library swallowed (an `except BaseException`,
+    a weak-reference callback during an import): called before a result is put in place and
+    between runs, so that an interrupt is never lost and never leaves half a result."""
+    if _pending:
+        raise _SIGNALLED[_pending[-1]]()
+
+
+def clear_signals() -> None:
+    _pending.clear()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an exception so that staging folders and worker processes are
+    cleaned up as for Ctrl-C."""
+
+    signal_name = "terminated"
+
+
+_SIGNALLED = {"interrupted": KeyboardInterrupt, "terminated": Terminated}

@@ -140,8 +140,13 @@ def test_kill_9_at_random_moments_then_resume_is_identical_with_no_repeats(
     for attempt in range(4):
         before = part_stamps(out) if out.exists() else {}
         proc = _start(spec, out, resume=attempt > 0)
-        if attempt == 0:
-            time.sleep(rng.uniform(0.5, 4.0))
+        if attempt == 0:  # a random moment, but before the sweep is a third done
+            deadline = time.time() + rng.uniform(0.5, 4.0)
+            target = rng.randint(1, TOTAL // 3)
+            while time.time() < deadline and proc.poll() is None:
+                if out.exists() and len(part_stamps(out)) >= target:
+                    break
+                time.sleep(0.02)
         else:
             target = min(TOTAL - 1, len(before) + rng.randint(1, 6))
             deadline = time.time() + 90

@@ -16,6 +16,8 @@ reported once Dask gives up on it).
 
 from __future__ import annotations
 
+import functools
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -76,7 +78,7 @@ class WorkerPool(ProcessPoolExecutor):
     """A spawn process pool whose workers leave with their parent and ignore Ctrl-C.
 
     - Ctrl-C in a terminal reaches every process of the foreground group: workers are started
-      with SIGINT ignored (inherited through exec), so only the parent reacts (one line, no
+      with SIGINT blocked (inherited through exec), so only the parent reacts (one line, no
       worker tracebacks) and stops them (`stop`).
     - A parent killed outright (SIGKILL, or SIGTERM outside the CLI) cannot stop them: each
       worker watches its parent and exits within WATCH_S seconds of losing it.
@@ -91,13 +93,13 @@ class WorkerPool(ProcessPoolExecutor):
         )
 
     def _spawn_process(self):  # called by the executor whenever it starts a worker
-        main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-        try:
-            super()._spawn_process()
-        finally:
-            if main:
-                signal.signal(signal.SIGINT, previous)
+        with _SPAWNING:  # one thread at a time swaps the module's function
+            real = multiprocessing.util.spawnv_passfds
+            multiprocessing.util.spawnv_passfds = functools.partial(_spawn_deaf_to_sigint, real)
+            try:
+                return super()._spawn_process()
+            finally:
+                multiprocessing.util.spawnv_passfds = real
 
     def stop(self) -> None:
         """End at once: pending runs cancelled, running ones killed (their results are lost,
@@ -106,6 +108,20 @@ class WorkerPool(ProcessPoolExecutor):
             if proc.is_alive():
                 proc.terminate()
         self.shutdown(wait=False, cancel_futures=True)
+
+
+_SPAWNING = threading.Lock()
+
+
+def _spawn_deaf_to_sigint(real, *args):
+    """Start a process (fork and exec) with SIGINT blocked, which it inherits and keeps, so that
+    Ctrl-C reaches only the parent. Blocked, not ignored, in this thread for the milliseconds of
+    the call: a Ctrl-C meanwhile is taken by another thread or kept pending, never discarded."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return real(*args)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 WATCH_S = 0.5

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from ..errors import raise_if_signalled
 from ..scenario import Scenario, load_scenario
 from .executors import WorkerPool
 
@@ -111,12 +112,14 @@ def _replicates(scenario, replicates, seed, scale, overrides, workers, progress,
             for r, df, fr in outputs:
                 results[r], firms[r] = df, fr
                 bar.update()
+                raise_if_signalled()
         else:
             ex = WorkerPool(workers)
             try:
                 for r, df, fr in ex.map(_task, tasks):
                     results[r], firms[r] = df, fr
                     bar.update()
+                    raise_if_signalled()
             finally:
                 ex.stop()  # all done, or interrupted: nothing left running
     finally:

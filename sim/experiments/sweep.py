@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..atomic import check_out, claim
-from ..errors import InputError, Interrupted
+from ..errors import InputError, Interrupted, raise_if_signalled
 from ..fingerprint import fingerprint
 from ..scenario import load_scenario
 from .design import DUMMY, SweepSpec, design, load_spec, n_points
@@ -282,6 +282,7 @@ def _run(spec, spec_path, store: Store, client, workers, resume, scale, progress
             else:
                 store.write_part(task.key, frame)
             bar.update()
+            raise_if_signalled()
     except KeyboardInterrupt as e:
         stored = len(store.done() & {t.key for t in tasks})
         raise Interrupted(
