@@ -437,7 +437,7 @@ def test_ctrl_c_while_workers_start_is_one_truthful_line(long_inputs, command, d
     kids = _children(proc.pid)
     os.killpg(proc.pid, signal.SIGINT)
     code, _, err = finish(proc, timeout=60)
-    # 130, or killed by SIGINT: CPython ends that way when the signal fell inside a library's exec call
+    # 130, or killed by SIGINT: CPython ends that way when the signal fell inside an exec call
     # of a library being imported, even though innosim caught it (both read as 130 in a shell)
     assert code in (130, -signal.SIGINT), err
     assert_one_line(err, "innosim: interrupted;")
