@@ -258,7 +258,7 @@ def _refuse_dangerous(out: Path) -> None:
 
 
 def _refuse_foreign(out: Path) -> None:
-    if not (out.is_dir() and any(out.iterdir())):
+    if not out.is_dir():
         return
     foreign = foreign_entries(out)
     if foreign:
@@ -447,7 +447,7 @@ def _put_in_place(tmp: Path, out: Path) -> None:
 
 
 @contextmanager
-def staged_folder(out: Path, marker: str, kind: str | None = None, grows=()) -> Iterator[Path]:
+def staged_folder(out: Path, marker: str, *, kind: str, grows=()) -> Iterator[Path]:
     """Yield an empty folder next to `out`; when the block ends, it replaces `out`, stamped as
     innosim's; if the block raises, it is deleted and `out` is left as it was.
 
@@ -457,18 +457,16 @@ def staged_folder(out: Path, marker: str, kind: str | None = None, grows=()) -> 
     `claim`, before any work).
     """
     out = Path(out)
-    _refuse_dangerous(out)
     with claim(out, True, check=False):
-        _refuse_foreign(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{STAGING}", dir=out.parent))
         try:
             yield tmp
             if not (tmp / marker).is_file():
                 raise RuntimeError(f"staged result lacks its marker file {marker}")
-            stamp_folder(tmp, kind or Path(marker).stem, grows)
+            stamp_folder(tmp, kind, grows)
             raise_if_signalled()  # a Ctrl-C swallowed on the way: the result is not put in place
-            _refuse_foreign(out)  # nothing of the user's appeared while we worked
+            _refuse_foreign(out)  # checked last, so nothing of the user's appeared meanwhile
             try:
                 _put_in_place(tmp, out)
             except OSError as e:

@@ -390,7 +390,7 @@ def fit_report(
 
     setup = load_setup()
     out = Path(out)
-    with staged_folder(out, "fit.md", kind="fit") as tmp:
+    with claim(out, True), staged_folder(out, "fit.md", kind="fit") as tmp:  # checked first
         base = _write_base(tmp, setup, 2030)
         df = run_replicates(
             load_scenario(base),

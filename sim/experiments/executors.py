@@ -75,7 +75,7 @@ def default_workers() -> int:
 # worker processes that never outlive the run
 # ------------------------------------------------------------------------------------------------
 class WorkerPool(ProcessPoolExecutor):
-    """A spawn process pool whose workers leave with their parent and ignore Ctrl-C.
+    """A spawn process pool whose workers leave with their parent and never take a Ctrl-C.
 
     - Ctrl-C in a terminal reaches every process of the foreground group: workers are started
       with SIGINT blocked (inherited through exec), so only the parent reacts (one line, no
@@ -129,7 +129,6 @@ WATCH_S = 0.5
 
 def _watch_parent(parent: int) -> None:
     """In a worker: exit as soon as the parent process is gone (its pid no longer our parent)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent:
