@@ -6,7 +6,7 @@ import sys
 def run() -> int:
     """The command line, with Ctrl-C during start-up (while modules load) as one line too."""
     try:
-        from .cli import main
+        from sim.app.cli import main
     except KeyboardInterrupt:
         print("innosim: interrupted; no output written", file=sys.stderr)
         return 130

@@ -123,7 +123,7 @@ def write_short_sweep(folder, levers: dict, end_year: int = 2018, **spec):
 
     import yaml
 
-    from sim.paths import SCENARIOS
+    from sim.inputs.paths import SCENARIOS
 
     folder = Path(folder)
     base = folder / "short.yaml"

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sim.markets.allocation import syndicate
+from sim.model.markets.allocation import syndicate
 
 
 def _drawn(s_idx, amount, n_suppliers):

@@ -1,4 +1,4 @@
-"""Sensitivity analysis of sweep folders (sim.experiments.analysis).
+"""Sensitivity analysis of sweep folders (sim.analysis.sensitivity).
 
 The sweeps here are synthetic stores written with `Store`: their designs are the real Sobol',
 Morris and LHS designs of `design()`, but each run's indicators come from a known function in which
@@ -17,9 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.atomic import STAMP, add_to_stamp
-from sim.errors import InputError
-from sim.experiments.analysis import (
+from sim.analysis.sensitivity import (
     Outcome,
     analyze,
     default_outcomes,
@@ -28,10 +26,12 @@ from sim.experiments.analysis import (
     point_means,
     write_analysis,
 )
+from sim.analysis.targets import target_table
+from sim.experiments.atomic import STAMP, add_to_stamp
 from sim.experiments.design import DUMMY, SweepSpec, design
 from sim.experiments.runs import replicate_seeds
 from sim.experiments.store import Store, open_store
-from sim.targets import target_table
+from sim.inputs.errors import InputError
 
 JJJ, BRP = "jjj_unified_tech_market", "basic_research_priority"
 LEVERS = {JJJ: {"low": 0.0, "high": 1.0}, BRP: {"low": 0.2, "high": 0.6}}

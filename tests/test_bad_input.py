@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import main
-from sim.paths import ROOT
+from sim.app.cli import main
+from sim.inputs.paths import ROOT
 
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 GOOD_BASE = "name: short\ntime: {start_year: 2016, end_year: 2018}\n"

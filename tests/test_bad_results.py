@@ -8,7 +8,7 @@ refused when read and run again on --resume.
 Real result folders are built once per module (two short runs, one with firm records, and a
 short Morris sweep) and copied for each case. Each case runs the command line in its own
 process: a small fork server (`_Cli`) that has imported innosim once forks a child per case
-that calls `sim.cli.main` (what `python -m sim` calls) with stdout and stderr going to files
+that calls `sim.app.cli.main` (what `python -m sim` calls) with stdout and stderr going to files
 and exits with its return code; so a case costs a fork, not an interpreter start and the
 imports. `test_real_entry_point` runs one case per command through `python -m sim` itself.
 """
@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.paths import SCENARIOS
+from sim.inputs.paths import SCENARIOS
 from tests.helpers import write_short_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,8 +58,8 @@ def _sim(*args, cwd=None) -> subprocess.CompletedProcess:
 # ------------------------------------------------------------------------------------------------
 DRIVER = r"""
 import json, os, sys, traceback
-import sim.cli, sim.compare, sim.facts, sim.model
-import sim.experiments.analysis, sim.experiments.points, sim.experiments.sweep
+import sim.app.cli, sim.analysis.compare, sim.analysis.facts, sim.model
+import sim.analysis.sensitivity, sim.analysis.points, sim.experiments.sweep
 print("ready", flush=True)
 for line in sys.stdin:
     case = json.loads(line)
@@ -68,7 +68,7 @@ for line in sys.stdin:
         for fd, name in ((1, "stdout"), (2, "stderr")):
             os.dup2(os.open(case[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
         try:
-            code = sim.cli.main(case["argv"])
+            code = sim.app.cli.main(case["argv"])
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         except BaseException:
@@ -507,8 +507,8 @@ def test_case_counts():
 # the shared reader itself
 # ------------------------------------------------------------------------------------------------
 def test_read_table_refuses_what_is_not_a_file_and_what_is_too_large(tmp_path):
-    from sim.errors import InputError
-    from sim.tables import read_table
+    from sim.inputs.errors import InputError
+    from sim.inputs.tables import read_table
 
     cols = {"a": "int"}
     fifo = tmp_path / "pipe.csv"

@@ -25,12 +25,12 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import MAX_WORKERS, build_parser, main
-from sim.errors import InputError
+from sim.app.cli import MAX_WORKERS, build_parser, main
 from sim.experiments.design import MAX_RUNS, MAX_SAMPLES
-from sim.inputs import MAX_DEPTH, MAX_NODES, NAME_MAX, PATH_MAX, read_yaml, resolve_file
-from sim.paths import ROOT
-from sim.scenario import LAST_YEAR, MAX_REPLICATES, SEED_END
+from sim.inputs.errors import InputError
+from sim.inputs.paths import ROOT
+from sim.inputs.reader import MAX_DEPTH, MAX_NODES, NAME_MAX, PATH_MAX, read_yaml, resolve_file
+from sim.inputs.scenario import LAST_YEAR, MAX_REPLICATES, SEED_END
 
 GOOD_BASE = "name: short\ntime: {start_year: 2016, end_year: 2018}\n"
 SPEED = 2.0  # seconds: the most any hostile file may take (they take milliseconds)
@@ -209,7 +209,7 @@ def test_below_the_limits_is_read(tmp_path):
 
 
 def test_shipped_files_are_far_below_the_limits():
-    from sim.inputs import PlainLoader
+    from sim.inputs.reader import PlainLoader
 
     for path in [*ROOT.glob("scenarios/*.yaml"), *ROOT.glob("scenarios/sweeps/*.yaml")]:
         loader = PlainLoader(path.read_text(encoding="utf-8"))
@@ -487,7 +487,7 @@ def test_forms_that_are_whole_numbers(text, value):
 
 def test_yaml_and_cli_caps_are_the_same_constants():
     from sim.experiments.design import SweepSpec
-    from sim.scenario import Scenario
+    from sim.inputs.scenario import Scenario
 
     def le(model, name):  # the field's upper bound (le, or lt - 1)
         for m in model.model_fields[name].metadata:

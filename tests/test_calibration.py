@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import calibration
-from sim.cli import main
-from sim.paths import ROOT
-from sim.scenario import load_scenario
+from sim.app.cli import main
+from sim.experiments import calibration
+from sim.inputs.paths import ROOT
+from sim.inputs.scenario import load_scenario
 
 
 def test_moments_follow_the_record_and_the_exclusions():
@@ -55,7 +55,7 @@ def test_base_scenario_is_history_cut_at_the_end_year(tmp_path):
 
 
 def test_calibrated_values_replace_the_priors(tmp_path, monkeypatch):
-    import sim.params as params
+    import sim.inputs.params as params
 
     seeds = tmp_path / "seeds"
     shutil.copytree(ROOT / "seeds", seeds)

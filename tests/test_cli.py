@@ -14,15 +14,15 @@ import pytest
 import yaml
 
 import sim
-from sim.indicators import INDICATORS
-from sim.levers import registry
-from sim.paths import SCENARIOS
+from sim.inputs.levers import registry
+from sim.inputs.paths import SCENARIOS
+from sim.model.indicators import INDICATORS
 
 BASELINE = SCENARIOS / "baseline.yaml"
 EXIT_BAD_INPUT = 2
 
 needs_report = pytest.mark.skipif(
-    importlib.util.find_spec("sim.report") is None,
+    importlib.util.find_spec("sim.analysis.report") is None,
     reason="sim/report.py (report and plots) is not written yet; `run` imports it",
 )
 
@@ -146,7 +146,7 @@ def test_run_resolved_scenario_can_be_rerun(baseline_out, tmp_path):
     res.pop("innosim_version")
     path = tmp_path / "resolved.yaml"
     path.write_text(yaml.safe_dump(res), encoding="utf-8")
-    from sim.scenario import load_scenario
+    from sim.inputs.scenario import load_scenario
 
     sc = load_scenario(path)
     assert set(sc.levers) == set(registry())

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import compare
-from sim.atomic import STAMP
-from sim.errors import InputError
-from sim.plots import comparison_figure
+from sim.analysis import compare
+from sim.analysis.plots import comparison_figure
+from sim.experiments.atomic import STAMP
+from sim.inputs.errors import InputError
 
 YEARS = range(2016, 2031)
 TARGETS = {  # (indicator, year) -> (target, kind)
@@ -380,7 +380,7 @@ def test_run_comparison_text(two, tmp_path):
 # a real run: the files `innosim run` writes are read as they are
 # ------------------------------------------------------------------------------------------------
 def test_real_run_folders(tmp_path):
-    from sim import api
+    from sim.app import api
 
     dirs = []
     for name, levers in (("base", {}), ("more_basic", {"basic_research_priority": 0.6})):

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from helpers import SCALE, SHORT, run_model
 
-from sim import api
+from sim.app import api
 from sim.experiments.runs import COLUMNS, replicate_seeds
-from sim.indicators import INDICATORS
 from sim.model import InnovationModel
+from sim.model.indicators import INDICATORS
 
 
 def test_same_seed_identical_frames(small_frame):
@@ -178,8 +178,8 @@ RESULT_FILES = ("indicators.csv", "attainment.csv", "scenario.resolved.yaml", "f
 def _run_files(tmp_path, name: str, *args: str) -> dict[str, bytes]:
     import yaml
 
-    from sim.cli import main
-    from sim.paths import SCENARIOS
+    from sim.app.cli import main
+    from sim.inputs.paths import SCENARIOS
 
     scenario = tmp_path / "short.yaml"
     if not scenario.exists():

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from sim.levers import registry
-from sim.params import definitions
-from sim.paths import ROOT
+from sim.inputs.levers import registry
+from sim.inputs.params import definitions
+from sim.inputs.paths import ROOT
 
 ODD = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
 

@@ -19,14 +19,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import facts as F
-from sim.agents.region import REGIONS
-from sim.atomic import STAMP
-from sim.cli import main
+from sim.analysis import facts as F
+from sim.app.cli import main
+from sim.experiments.atomic import STAMP
+from sim.experiments.firm_records import CATEGORIES, COLUMNS, FirmRecorder
 from sim.experiments.runs import replicate_seeds, run_one
-from sim.firm_records import CATEGORIES, COLUMNS, FirmRecorder
+from sim.inputs.paths import SCENARIOS
 from sim.model import InnovationModel
-from sim.paths import SCENARIOS
+from sim.model.agents.region import REGIONS
 
 BASELINE = SCENARIOS / "baseline.yaml"
 SCALE, REPLICATES, SEED = 0.05, 2, 2016

@@ -19,9 +19,9 @@ from helpers import SCALE, ledger_problems, negative_stocks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.levers import registry
+from sim.inputs.levers import registry
+from sim.inputs.shocks import SHOCK_RANGE, SHOCKS
 from sim.model import InnovationModel
-from sim.shocks import SHOCK_RANGE, SHOCKS
 
 START, END = 2016, 2018
 YEARS = list(range(START, END + 1))

@@ -9,9 +9,9 @@ import re
 import pytest
 import yaml
 
-from sim.levers import LeverSettings, Schedule, registry, status_quo
-from sim.params import KINDS, Params, definitions
-from sim.paths import SEEDS
+from sim.inputs.levers import LeverSettings, Schedule, registry, status_quo
+from sim.inputs.params import KINDS, Params, definitions
+from sim.inputs.paths import SEEDS
 
 # ------------------------------------------------------------------------------------------------
 # lever registry
@@ -99,7 +99,7 @@ def _resolve(dotted: str):
     parts = dotted.split(".")
     for i in range(len(parts), 0, -1):
         try:
-            obj = importlib.import_module("sim." + ".".join(parts[:i]))
+            obj = importlib.import_module("sim.model." + ".".join(parts[:i]))
         except ImportError:
             continue
         for attr in parts[i:]:

@@ -10,15 +10,15 @@ from helpers import SCALE, SHORT, SHORT_YEARS, indicator_series, run_model, shor
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import data
-from sim.agents.firm import Firm
-from sim.agents.fund import BANK
-from sim.agents.region import ABROAD, BEIJING, CORE, HEBEI, N_REGIONS, TIANJIN, border_matrix
-from sim.agents.university import UniversityPopulation
-from sim.indicators import INDICATORS
-from sim.levers import registry
+from sim.inputs import data
+from sim.inputs.levers import registry
+from sim.inputs.params import Params
 from sim.model import InnovationModel
-from sim.params import Params
+from sim.model.agents.firm import Firm
+from sim.model.agents.fund import BANK
+from sim.model.agents.region import ABROAD, BEIJING, CORE, HEBEI, N_REGIONS, TIANJIN, border_matrix
+from sim.model.agents.university import UniversityPopulation
+from sim.model.indicators import INDICATORS
 
 
 # ------------------------------------------------------------------------------------------------
@@ -430,7 +430,7 @@ def test_vc_indicator_counts_the_rounds(small_run):
 # shocks
 # ------------------------------------------------------------------------------------------------
 def test_shocks_at_their_bounds_run_with_any_sensitivity(check_ledgers, check_stocks):
-    from sim.shocks import SHOCK_RANGE, SHOCKS
+    from sim.inputs.shocks import SHOCK_RANGE, SHOCKS
 
     for bound in SHOCK_RANGE:
         sc = short_scenario(

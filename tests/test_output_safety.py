@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from sim import atomic
-from sim.atomic import STAMP, claim, foreign_entries, staged_folder
-from sim.cli import main
-from sim.errors import InputError
+from sim.app.cli import main
+from sim.experiments import atomic
+from sim.experiments.atomic import STAMP, claim, foreign_entries, staged_folder
+from sim.inputs.errors import InputError
 
 SHORT = "name: short\ntime: {start_year: 2016, end_year: 2017}\nreplicates: 1\nscale: 0.02\n"
 LONG = "name: long\ntime: {start_year: 2016, end_year: 2030}\nreplicates: 4\nscale: 0.05\n"
@@ -298,7 +298,7 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_folder(tmp_path, c
         [
             sys.executable,
             "-c",
-            "import sys, time; from sim.atomic import claim\n"
+            "import sys, time; from sim.experiments.atomic import claim\n"
             f"with claim({str(out)!r}, False):\n    print('held', flush=True); time.sleep(60)",
         ],
         stdout=subprocess.PIPE,

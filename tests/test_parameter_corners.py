@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_invariants import END, START, _run_checking_every_step, _run_checking_every_step_full
 
-from sim.levers import registry
+from sim.inputs.levers import registry
+from sim.inputs.params import definitions
 from sim.model import InnovationModel
-from sim.params import definitions
 
 SHORT = {"time": {"start_year": START, "end_year": END}}
 

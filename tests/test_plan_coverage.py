@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import yaml
 
-from sim import plan
-from sim.cli import main
-from sim.levers import registry
+from sim.app.cli import main
+from sim.inputs import plan
+from sim.inputs.levers import registry
+from sim.inputs.paths import ROOT
 from sim.model import InnovationModel
-from sim.paths import ROOT
 
 SCENARIOS = ROOT / "scenarios"
 N_TASKS = 18

@@ -1,4 +1,4 @@
-"""Comparing the design points of a sweep (sim.experiments.points): paired differences under
+"""Comparing the design points of a sweep (sim.analysis.points): paired differences under
 common random numbers, target probabilities per lever setting, and the comparison folder written
 for `innosim compare SWEEPDIR`."""
 
@@ -10,9 +10,7 @@ import pytest
 from helpers import write_short_sweep
 from test_analysis import BRP, JJJ, build_sweep
 
-from sim.atomic import STAMP
-from sim.errors import InputError
-from sim.experiments.points import (
+from sim.analysis.points import (
     default_points,
     is_sweep_folder,
     paired_differences,
@@ -20,9 +18,11 @@ from sim.experiments.points import (
     target_probabilities,
     write_point_comparison,
 )
+from sim.analysis.targets import attainment, target_table
+from sim.experiments.atomic import STAMP
 from sim.experiments.store import open_store
 from sim.experiments.sweep import run_sweep
-from sim.targets import attainment, target_table
+from sim.inputs.errors import InputError
 
 SEEDS = (11, 22, 33)
 

@@ -10,10 +10,10 @@ import yaml
 from helpers import SCALE, SHORT, ledger_problems, negative_stocks, run_model
 from test_cli import BASELINE, EXIT_BAD_INPUT, assert_one_line_error, innosim
 
-from sim.errors import InputError
 from sim.experiments.design import load_spec
-from sim.scenario import MIN_SCALE, load_scenario
-from sim.sectors import N_SECTORS
+from sim.inputs.errors import InputError
+from sim.inputs.scenario import MIN_SCALE, load_scenario
+from sim.model.sectors import N_SECTORS
 
 BELOW = MIN_SCALE / 100  # 0.0001
 

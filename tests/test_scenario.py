@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import InputError
-from sim.levers import registry
-from sim.paths import SCENARIOS
-from sim.scenario import Scenario, load_scenario
+from sim.inputs.errors import InputError
+from sim.inputs.levers import registry
+from sim.inputs.paths import SCENARIOS
+from sim.inputs.scenario import Scenario, load_scenario
 
 
 def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
@@ -145,7 +145,7 @@ def test_out_of_range_parameter(tmp_path):
 
 
 def test_vector_parameter_override():
-    from sim.params import definitions
+    from sim.inputs.params import definitions
 
     name = next(k for k, d in definitions().items() if isinstance(d.value, tuple))
     values = list(definitions()[name].value)
@@ -155,7 +155,7 @@ def test_vector_parameter_override():
 
 @pytest.mark.parametrize("where", ["below", "above", "zero"])
 def test_out_of_range_shock(tmp_path, where):
-    from sim.shocks import SHOCK_RANGE
+    from sim.inputs.shocks import SHOCK_RANGE
 
     low, high = SHOCK_RANGE
     value = {"below": low - 0.01, "above": high + 0.01, "zero": 0.0}[where]

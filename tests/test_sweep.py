@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 import yaml
 
-import sim.api as api
-from sim.cli import main
-from sim.errors import InputError
+import sim.app.api as api
+from sim.app.cli import main
 from sim.experiments.design import DUMMY, design, load_spec, n_points
 from sim.experiments.store import Store
 from sim.experiments.sweep import run_sweep
-from sim.paths import ROOT
+from sim.inputs.errors import InputError
+from sim.inputs.paths import ROOT
 
 SWEEPS = ROOT / "scenarios" / "sweeps"
 RANGE_ONLY = {"jjj_unified_tech_market": {"low": 0.0, "high": 1.0}}
@@ -327,7 +327,7 @@ def test_resume_is_refused_when_the_model_code_changed(one_worker, monkeypatch):
 def test_fingerprint_changes_with_the_code(tmp_path, monkeypatch):
     import shutil
 
-    import sim.fingerprint as fp
+    import sim.experiments.fingerprint as fp
 
     root = tmp_path / "tree"
     shutil.copytree(ROOT / "sim", root / "sim", ignore=shutil.ignore_patterns("__pycache__"))
@@ -337,8 +337,8 @@ def test_fingerprint_changes_with_the_code(tmp_path, monkeypatch):
     fp.fingerprint.cache_clear()
     try:
         a = fp.fingerprint()
-        (root / "sim" / "knowledge.py").write_text(
-            (root / "sim" / "knowledge.py").read_text() + "\n# changed\n"
+        (root / "sim" / "model" / "knowledge.py").write_text(
+            (root / "sim" / "model" / "knowledge.py").read_text() + "\n# changed\n"
         )
         fp.fingerprint.cache_clear()
         b = fp.fingerprint()

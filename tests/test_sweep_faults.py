@@ -25,7 +25,7 @@ from sim.experiments import sweep as sweep_mod
 from sim.experiments.executors import WORKER_DIED, RunFailure, Task
 from sim.experiments.store import Store
 from sim.experiments.sweep import run_sweep
-from sim.paths import ROOT
+from sim.inputs.paths import ROOT
 
 SAMPLES, REPLICATES = 10, 3
 TOTAL = SAMPLES * REPLICATES
@@ -221,7 +221,7 @@ def test_a_dying_worker_takes_only_its_own_run(monkeypatch):
 def test_a_dying_worker_is_reported_with_parameters_and_seed_and_the_sweep_goes_on(
     spec, tmp_path, monkeypatch, capsys
 ):
-    from sim.cli import main
+    from sim.app.cli import main
 
     real = executors.run_local
     monkeypatch.setattr(

@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import cli
-from sim.agents.region import ABROAD, BEIJING
-from sim.levers import registry
+from sim.app import cli
+from sim.inputs.levers import registry
+from sim.inputs.paths import SCENARIOS
 from sim.model import InnovationModel
-from sim.paths import SCENARIOS
+from sim.model.agents.region import ABROAD, BEIJING
 
 pytest.importorskip("solara", reason="the page needs the ui extra: pip install 'innosim[ui]'")
-import sim.ui as ui  # noqa: E402  (after the skip: importing it builds the page)
+import sim.app.ui as ui  # noqa: E402  (after the skip: importing it builds the page)
 
 SCALE = 0.02  # tests: about 800 firms
 
@@ -297,7 +297,7 @@ def test_page_in_chromium(tmp_path):
     log = tmp_path / "server.log"
     with open(log, "w") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "solara", "run", "sim.ui:page", "--production", "--no-open"]
+            [sys.executable, "-m", "solara", "run", "sim.app.ui:page", "--production", "--no-open"]
             + ["--host", "127.0.0.1", "--port", str(port)],
             cwd=tmp_path,
             stdout=out,

@@ -38,11 +38,11 @@ from pydantic import (
     model_validator,
 )
 
-from ..errors import InputError
-from ..inputs import explain, field_name, read_mapping, resolve_file, unknown
-from ..levers import registry
-from ..params import definitions
-from ..scenario import MAX_REPLICATES, SEED_END, scale_error
+from sim.inputs.errors import InputError
+from sim.inputs.levers import registry
+from sim.inputs.params import definitions
+from sim.inputs.reader import explain, field_name, read_mapping, resolve_file, unknown
+from sim.inputs.scenario import MAX_REPLICATES, SEED_END, scale_error
 
 DUMMY = "dummy"
 MAX_RUNS = 200_000  # one sweep's runs: its plan is held in memory (about 10 kB a run)
@@ -94,7 +94,9 @@ class SweepSpec(BaseModel):
     samples: int = Field(64, ge=1, le=MAX_SAMPLES)
     replicates: int = Field(8, ge=1, le=MAX_REPLICATES)
     seed: int = Field(2016, ge=0, lt=SEED_END)
-    scale: float | None = Field(None, description="at least sim.scenario.MIN_SCALE, at most 4")
+    scale: float | None = Field(
+        None, description="at least sim.inputs.scenario.MIN_SCALE, at most 4"
+    )
     levels: int = Field(4, ge=2, le=100, description="grid values per range; Morris levels")
     source: str | None = Field(None, exclude=True)
 

@@ -58,8 +58,8 @@ def compute_safely(task: Task) -> pd.DataFrame | RunFailure:
 
 def compute(task: Task) -> pd.DataFrame:
     """One run: the model from the task's scenario, seed and scale; year, indicator, value."""
-    from ..scenario import Scenario
-    from .runs import run_one
+    from sim.experiments.runs import run_one
+    from sim.inputs.scenario import Scenario
 
     sc = Scenario.model_validate(
         {k: v for k, v in task.scenario.items() if k in Scenario.model_fields}

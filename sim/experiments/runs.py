@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..errors import raise_if_signalled
-from ..scenario import Scenario, load_scenario
-from .executors import WorkerPool
+from sim.experiments.executors import WorkerPool
+from sim.inputs.errors import raise_if_signalled
+from sim.inputs.scenario import Scenario, load_scenario
 
 COLUMNS = ["scenario", "replicate", "seed", "year", "indicator", "value"]
 
@@ -36,12 +36,12 @@ def run_one(
     """One model run to the end of the horizon; returns year, indicator, value.
 
     With `agents=True` returns `(indicators, firms)`: the firms' yearly records as well
-    (`sim.firm_records`; the model is stepped and observed, not changed, and its indicators are
+    (`sim.experiments.firm_records`; the model is stepped and observed, not changed, and its indicators are
     the same as without records).
     """
     import mesa
 
-    from ..model import InnovationModel
+    from sim.model.model import InnovationModel
 
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     model = InnovationModel(sc, scale=scale, rng=seed, **(overrides or {}))
@@ -49,7 +49,7 @@ def run_one(
         if not agents:
             model.run()
             return model.indicator_frame()
-        from ..firm_records import record_run
+        from sim.experiments.firm_records import record_run
 
         firms = record_run(model)
         return model.indicator_frame(), firms
@@ -93,7 +93,7 @@ def run_replicates_with_firms(
     progress: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """As `run_replicates`, plus the firms' yearly records of every replicate
-    (`sim.firm_records.COLUMNS`, ordered by replicate and year)."""
+    (`sim.experiments.firm_records.COLUMNS`, ordered by replicate and year)."""
     return _replicates(scenario, replicates, seed, scale, overrides, workers, progress, True)
 
 

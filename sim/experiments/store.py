@@ -21,15 +21,15 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ..atomic import staged_folder, write_file
-from ..errors import InputError
-from ..inputs import read_mapping
-from ..tables import read_table
-from .design import DUMMY
+from sim.experiments.atomic import staged_folder, write_file
+from sim.experiments.design import DUMMY
+from sim.inputs.errors import InputError
+from sim.inputs.reader import read_mapping
+from sim.inputs.tables import read_table
 
 PARTS = "parts"
 MARKER = "spec.yaml"  # its presence marks a complete sweep folder
-# The tables' columns and their kinds (sim.tables.read_table); design.parquet has one more
+# The tables' columns and their kinds (sim.inputs.tables.read_table); design.parquet has one more
 # column of numbers per varied lever.
 DESIGN_COLUMNS = {"point": "int"}
 RUNS_COLUMNS = {"point": "int", "replicate": "int", "seed": "int", "key": "text"}

@@ -21,15 +21,15 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .. import __version__
-from ..atomic import check_out, claim
-from ..errors import InputError, Interrupted, raise_if_signalled
-from ..fingerprint import fingerprint
-from ..scenario import load_scenario
-from .design import DUMMY, SweepSpec, design, load_spec, n_points
-from .executors import RunFailure, Task, default_workers, run_dask, run_local
-from .runs import replicate_seeds
-from .store import Store, open_store, run_key
+from sim import __version__
+from sim.experiments.atomic import check_out, claim
+from sim.experiments.design import DUMMY, SweepSpec, design, load_spec, n_points
+from sim.experiments.executors import RunFailure, Task, default_workers, run_dask, run_local
+from sim.experiments.fingerprint import fingerprint
+from sim.experiments.runs import replicate_seeds
+from sim.experiments.store import Store, open_store, run_key
+from sim.inputs.errors import InputError, Interrupted, raise_if_signalled
+from sim.inputs.scenario import load_scenario
 
 
 @dataclass
@@ -62,7 +62,7 @@ class SweepSummary:
                 if self.damaged
                 else ""
             ),
-            f"results -> {self.out}/ (load with sim.api.load_sweep)",
+            f"results -> {self.out}/ (load with sim.app.api.load_sweep)",
         ]
         if self.failures:
             lines.append(f"{len(self.failures)} run(s) FAILED (not stored; --resume retries them):")
@@ -144,7 +144,7 @@ def run_sweep(
 ) -> SweepSummary:
     """Run (or resume) a sweep into `out`; returns a summary. Bad input raises InputError.
 
-    The scheduler is reached and the folder checked and held (see `sim.atomic.claim`) before
+    The scheduler is reached and the folder checked and held (see `sim.experiments.atomic.claim`) before
     anything is written; an interruption says how many runs are stored."""
     spec = load_spec(spec_path)
     out = Path(out)

@@ -1,0 +1,625 @@
+"""Command line: `innosim run | validate | levers | plan | compare` (also `python -m sim ...`).
+
+Bad input exits with code 2 and one message naming the file, the field path and what was
+expected; results are written to a temporary folder and moved into place only when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from sim import __version__
+from sim.experiments.atomic import claim, staged_folder
+from sim.inputs.errors import InputError, _one_line
+
+EXIT_BAD_INPUT = 2
+
+
+# --- option values: every bad one is argparse's two-line error naming the option, exit 2 ------
+MAX_WORKERS = 256  # local worker processes (run, sweep, calibrate); see _workers
+_DECIMAL = re.compile(r"[-+]?[0-9]+")  # ASCII digits only, as YAML 1.2's decimal integers
+_MAX_DIGITS = 30  # longer numbers are refused before int() reads them (it stops at 4,300)
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:30]!r}... ({len(text):,} characters)"
+
+
+def _whole(text: str, lo: int, hi: int, what: str) -> int:
+    """A whole number in [lo, hi] written in decimal digits (blanks around it and a sign are
+    fine; `1e9`, `1_000`, `0x10`, `10**9`, non-ASCII digits, `nan` and `inf` are not)."""
+    s = text.strip(" \t")
+    if not _DECIMAL.fullmatch(s):
+        raise argparse.ArgumentTypeError(
+            f"expected {what} (a whole number in decimal digits), got {_shown(text)}"
+        )
+    digits = s.lstrip("+-").lstrip("0")
+    if len(digits) > _MAX_DIGITS:
+        raise argparse.ArgumentTypeError(f"expected {what}, got a number of {len(digits):,} digits")
+    v = int(s)
+    if not lo <= v <= hi:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {v}")
+    return v
+
+
+def _replicates(text: str) -> int:
+    from sim.inputs.scenario import (
+        MAX_REPLICATES,  # the cap of a scenario's and a sweep spec's replicates
+    )
+
+    return _whole(text, 1, MAX_REPLICATES, f"a number of replicates from 1 to {MAX_REPLICATES:,}")
+
+
+def _seed(text: str) -> int:
+    from sim.inputs.scenario import SEED_END
+
+    return _whole(text, 0, SEED_END - 1, "a seed from 0 to 2^63-1")
+
+
+def _workers(text: str) -> int:
+    """Local worker processes: at most MAX_WORKERS, a fixed cap (the same on every machine)
+    beyond the hardware threads of the largest single servers; each worker is a Python
+    process holding the model (100-200 MB), so more is a typo, not a plan. A cluster is
+    reached through --scheduler instead."""
+    return _whole(text, 1, MAX_WORKERS, f"a number of worker processes from 1 to {MAX_WORKERS}")
+
+
+def _budget(text: str) -> int:
+    from sim.experiments.design import MAX_SAMPLES  # the cap of a sweep spec's samples
+
+    return _whole(text, 1, MAX_SAMPLES, f"a number of design points from 1 to {MAX_SAMPLES:,}")
+
+
+def _point(text: str) -> int:
+    from sim.experiments.design import MAX_RUNS  # a sweep has fewer design points than runs
+
+    return _whole(text, 0, MAX_RUNS - 1, f"a design point number from 0 to {MAX_RUNS - 1:,}")
+
+
+def _year(text: str) -> int:
+    from sim.inputs.scenario import FIRST_YEAR, LAST_YEAR  # a scenario's possible years
+
+    return _whole(text, FIRST_YEAR, LAST_YEAR, f"a year from {FIRST_YEAR} to {LAST_YEAR}")
+
+
+def _path(text: str) -> Path:
+    """A file or folder name the system can take: no NUL character, no name longer than
+    NAME_MAX bytes, no path longer than PATH_MAX bytes (sim.inputs.reader.path_problem), not empty."""
+    from sim.inputs.reader import path_problem
+
+    if not text:
+        raise argparse.ArgumentTypeError("expected a path, got nothing ('')")
+    problem = path_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{problem}: {_shown(text)}")
+    return Path(text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, its errors in exactly two lines: the usage (on one line, however
+    wide) and `PROG: error: MESSAGE`; exit code 2 like every bad input."""
+
+    def error(self, message: str):
+        usage = " ".join(self.format_usage().split())
+        self.exit(EXIT_BAD_INPUT, f"{usage}\n{self.prog}: error: {_one_line(message)}\n")
+
+
+def _scale(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+    from sim.inputs.scenario import scale_error  # the one scale rule (floor and why)
+
+    err = scale_error(v)
+    if err:
+        raise argparse.ArgumentTypeError(err)
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="innosim", description="Simulate Beijing's S&T innovation center plan.")
+    ap.add_argument("--version", action="version", version=f"innosim {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser(
+        "run", help="run a scenario's replicates and write indicators, attainment, plots, report"
+    )
+    run.add_argument("scenario", type=_path, help="scenario YAML file")
+    run.add_argument("--out", type=_path, help="output folder (default: reports/<scenario name>)")
+    run.add_argument(
+        "--replicates", type=_replicates, help="number of replicates (default: the scenario's)"
+    )
+    run.add_argument("--seed", type=_seed, help="root seed (default: the scenario's)")
+    run.add_argument(
+        "--scale",
+        type=_scale,
+        help="share of Beijing's 2015 agents simulated (default: the scenario's)",
+    )
+    run.add_argument("--workers", type=_workers, default=1, help="parallel processes (default 1)")
+    run.add_argument("--force", action="store_true", help="replace an existing output folder")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
+    run.add_argument(
+        "--agents",
+        action="store_true",
+        help="also write firms.parquet: every firm's yearly record (for `innosim facts`)",
+    )
+
+    val = sub.add_parser("validate", help="check scenario files without running them")
+    val.add_argument("scenarios", type=_path, nargs="+")
+
+    lev = sub.add_parser("levers", help="list the policy levers (seeds/levers.yaml)")
+    lev.add_argument("--format", choices=("table", "json"), default="table")
+
+    plan = sub.add_parser("plan", help="the plan's tasks with the levers that carry each")
+    plan.add_argument("--format", choices=("text", "json"), default="text")
+
+    cmp_ = sub.add_parser(
+        "compare",
+        help="compare result folders of `innosim run`: trajectories side by side, attainment",
+    )
+    cmp_.add_argument(
+        "dirs",
+        type=_path,
+        nargs="+",
+        help="result folders written by `innosim run`, or one sweep folder of `innosim sweep`",
+    )
+    cmp_.add_argument(
+        "--out",
+        type=_path,
+        help="output folder (default: reports/comparison; for a sweep DIR/comparison)",
+    )
+    cmp_.add_argument("--force", action="store_true", help="replace an existing output folder")
+    cmp_.add_argument(
+        "--points",
+        type=_point,
+        nargs="+",
+        help="sweep only: design points to compare (default: the reference and the 5 points "
+        "with the highest mean 2030 R&D intensity)",
+    )
+    cmp_.add_argument(
+        "--reference", type=_point, help="sweep only: the reference point (default: 0)"
+    )
+
+    sw = sub.add_parser(
+        "sweep", help="run a lever sweep (design x replicates) into a results store"
+    )
+    sw.add_argument("spec", type=_path, help="sweep spec YAML (see scenarios/sweeps/)")
+    sw.add_argument("--out", type=_path, help="sweep folder (required unless --dry-run)")
+    sw.add_argument("--workers", type=_workers, help="local worker processes (default: all cores)")
+    sw.add_argument(
+        "--scheduler",
+        help="Dask scheduler address (default: $DASK_SCHEDULER_ADDRESS; none = local processes)",
+    )
+    sw.add_argument("--resume", action="store_true", help="run only the runs not yet stored")
+    sw.add_argument("--force", action="store_true", help="replace an existing sweep folder")
+    sw.add_argument("--scale", type=_scale, help="share of Beijing's 2015 agents simulated")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the spec and its base scenario and print the sweep's size; run nothing",
+    )
+
+    cal = sub.add_parser(
+        "calibrate",
+        help="estimate the free parameters against the 2016-2020 record (simulated minimum "
+        "distance) and write seeds/calibrated.yaml and a fit report",
+    )
+    cal.add_argument("--out", type=_path, default=Path("reports/calibration"))
+    cal.add_argument("--budget", type=_budget, default=64, help="design points (64)")
+    cal.add_argument("--replicates", type=_replicates, default=4, help="seeds per point (4)")
+    cal.add_argument("--scale", type=_scale, default=0.1, help="agent scale (0.1)")
+    cal.add_argument("--workers", type=_workers, help="processes (default: all cores)")
+    cal.add_argument("--seed", type=_seed, default=2016)
+    cal.add_argument(
+        "--holdout",
+        type=_year,
+        help="fit on the years before this one only and score the record from it on out of "
+        "sample against a straight-line trend (nothing written to seeds/)",
+    )
+    cal.add_argument("--resume", action="store_true", help="resume the design sweep")
+    cal.add_argument(
+        "--report-only",
+        action="store_true",
+        help="only (re)write the fit report of the current defaults",
+    )
+    cal.add_argument("--quiet", action="store_true")
+
+    an = sub.add_parser("analyze", help="sensitivity indices (SALib) of a Sobol' or Morris sweep")
+    an.add_argument("dir", type=_path, help="sweep folder")
+    an.add_argument("--method", choices=("sobol", "morris"), required=True)
+    an.add_argument(
+        "--outcome",
+        nargs="+",
+        help="outcomes as INDICATOR@YEAR or attain:INDICATOR@YEAR (default: the indicators "
+        "with a 2030 target, their value and attainment)",
+    )
+
+    fa = sub.add_parser(
+        "facts",
+        help="check stylized facts of industrial dynamics on DIR/firms.parquet (run --agents)",
+    )
+    fa.add_argument("dir", type=_path, help="a result folder written by `innosim run --agents`")
+
+    ui = sub.add_parser(
+        "ui",
+        help="open the interactive page (Mesa SolaraViz): scenario, lever sliders, indicators "
+        "against targets, flows between regions",
+    )
+    ui.add_argument("--port", type=_port, default=8765, help="port to serve on (8765)")
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    ui.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    return ap
+
+
+def _port(text: str) -> int:
+    return _whole(text, 1, 65535, "a port from 1 to 65535")
+
+
+def ui_problems() -> list[str]:
+    """What keeps the page from working in this environment (checked before starting a server
+    that would otherwise show a blank page)."""
+    import importlib.util
+    from importlib.metadata import PackageNotFoundError, version
+
+    if importlib.util.find_spec("solara") is None:
+        return ["the page needs solara: pip install 'innosim[ui]'"]
+    try:
+        vuetify = version("ipyvuetify")
+    except PackageNotFoundError:
+        return []
+    if int(vuetify.split(".")[0]) >= 3:
+        return [
+            f"ipyvuetify {vuetify} is installed, but Mesa 3.3's SolaraViz uses Vuetify 2 "
+            "components: pip install 'ipyvuetify<3'"
+        ]
+    return []
+
+
+def cmd_ui(args) -> int:
+    import signal
+    import subprocess
+    from importlib.util import find_spec
+
+    problems = ui_problems()
+    if problems:
+        raise InputError(None, None, "; ".join(problems))
+    cmd = [sys.executable, "-m", "solara", "run", "sim.app.ui:page", "--production"]
+    cmd += ["--host", args.host, "--port", str(args.port)]
+    cmd += ["--no-open"] if args.no_browser else ["--open"]
+    print(f"innosim ui: http://{args.host}:{args.port}/ (Ctrl-C stops the server)", flush=True)
+    if find_spec("solara_assets") is None:
+        print(
+            "note: the browser gets the page's scripts through solara's proxy of cdn.jsdelivr.net;"
+            " offline, pip install solara-assets",
+            flush=True,
+        )
+    proc = subprocess.Popen(cmd)
+    signal.signal(signal.SIGTERM, lambda *_: proc.terminate())  # stop the server with us
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        return 0
+
+
+def cmd_facts(args) -> int:
+    from sim.analysis.facts import format_facts, write_facts
+
+    results = write_facts(args.dir)
+    print(format_facts(results))
+    print(f"\n-> {args.dir}/ (facts.md, facts.csv)")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from sim.experiments.sweep import check_spec, run_sweep
+
+    if args.dry_run:
+        print(check_spec(args.spec, args.scale))
+        return 0
+    if args.out is None:
+        raise InputError(None, "--out", "required: the folder the sweep's results go to")
+    summary = run_sweep(
+        args.spec,
+        args.out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        force=args.force,
+        scale=args.scale,
+        progress=not args.quiet,
+    )
+    print(summary)
+    return 1 if summary.failures else 0
+
+
+def cmd_compare(args) -> int:
+    from sim.analysis.compare import DEFAULT_OUT, run_comparison
+    from sim.analysis.points import default_out, is_sweep_folder, write_point_comparison
+
+    if len(args.dirs) == 1 and is_sweep_folder(args.dirs[0]):
+        d = args.dirs[0]
+        text = write_point_comparison(
+            d,
+            args.out or default_out(d),
+            points=args.points,
+            reference=args.reference,
+            force=args.force,
+        )
+        print(text)
+        return 0
+    if args.points is not None or args.reference is not None:
+        raise InputError(None, "--points", "only applies to one sweep folder")
+    print(run_comparison(args.dirs, args.out or DEFAULT_OUT, force=args.force))
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from sim.experiments import calibration
+
+    calibration.check_setup()
+    if args.holdout is not None and args.holdout not in calibration.holdout_years():
+        years = calibration.holdout_years()
+        raise InputError(
+            None, "--holdout", f"a year from {years[0]} to {years[-1]} (the record's last year)"
+        )
+    if not args.report_only:
+        rec = calibration.calibrate(
+            args.out / "search",
+            budget=args.budget,
+            replicates=args.replicates,
+            scale=args.scale,
+            workers=args.workers,
+            seed=args.seed,
+            holdout=args.holdout,
+            resume=args.resume,
+            progress=not args.quiet,
+        )
+        d = rec["distance"]
+        print(
+            f"distance (weighted mean squared log error, fresh seeds): prior {d['prior']:.4f} -> "
+            f"estimate {d['estimate_on_fresh_seeds']:.4f}"
+        )
+        for name, e in rec["parameters"].items():
+            print(f"  {name:24s} {e['prior']:>8.4g} -> {e['value']:<8.4g} bounds {e['bounds']}")
+        if args.holdout:
+            print(calibration.holdout_score(rec, args.holdout))
+            return 0
+        print("written: seeds/calibrated.yaml")
+        from sim.inputs.params import definitions
+
+        definitions.cache_clear()
+    md = calibration.fit_report(args.out / "fit", scale=args.scale, workers=args.workers)
+    print(f"fit report -> {md}")
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    from sim.analysis.sensitivity import analyze, format_analysis, write_analysis
+
+    df = analyze(args.dir, args.method, args.outcome or None)
+    md = write_analysis(args.dir, args.method, args.outcome or None, results=df)
+    print(format_analysis(df))
+    print(f"\n-> {md.parent}/ ({md.name})")
+    return 0
+
+
+def cmd_levers(args) -> int:
+    from sim.inputs import plan
+
+    if args.format == "json":
+        print(json.dumps(plan.lever_records(), ensure_ascii=False, indent=2))
+    else:
+        print(plan.format_levers())
+    return 0
+
+
+def cmd_plan(args) -> int:
+    from sim.inputs import plan
+
+    if args.format == "json":
+        out = [
+            {
+                "task": t.number,
+                "title_zh": t.title_zh,
+                "title_en": t.title_en,
+                "pillar": t.pillar,
+                "levers": [lv.id for lv in plan.levers_of_task(t.number)],
+                "not_modelled": t.not_modelled,
+            }
+            for t in plan.tasks()
+        ]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(plan.format_plan())
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from sim.inputs.scenario import load_scenario
+
+    bad = 0
+    for path in args.scenarios:  # every file is checked; each problem is reported
+        try:
+            sc = load_scenario(path)
+        except InputError as e:
+            print(f"innosim: error: {e}", file=sys.stderr)
+            bad += 1
+            continue
+        print(
+            f"{path}: ok ({sc.name}: {len(sc.levers)} lever settings, {sc.time.start_year}-{sc.time.end_year})"
+        )
+    if bad and len(args.scenarios) > 1:
+        print(f"{bad} of {len(args.scenarios)} file(s) refused", file=sys.stderr)
+    return EXIT_BAD_INPUT if bad else 0
+
+
+RUN_MARKER = "indicators.csv"  # the file every `innosim run` result has
+
+
+def cmd_run(args) -> int:
+    from sim.inputs.scenario import load_scenario
+
+    sc = load_scenario(args.scenario)  # bad input fails here, before anything heavy is imported
+    with claim(args.out or Path("reports") / sc.name, args.force, [args.scenario]) as out:
+        return _run(args, sc, out)
+
+
+def _run(args, sc, out: Path) -> int:
+    """`innosim run` once its output folder is checked and held."""
+    from sim.analysis.report import format_summary, summary_table, write_report
+    from sim.analysis.targets import attainment
+    from sim.app import api
+
+    replicates = args.replicates or sc.replicates
+    seed = sc.seed if args.seed is None else args.seed
+    scale = args.scale or sc.scale
+    t0 = time.perf_counter()
+    firms = None
+    if args.agents:
+        from sim.experiments.runs import run_replicates_with_firms
+
+        df, firms = run_replicates_with_firms(
+            sc,
+            replicates=replicates,
+            seed=seed,
+            scale=scale,
+            workers=args.workers,
+            progress=not args.quiet,
+        )
+    else:
+        df = api.run(
+            sc,
+            seed=seed,
+            scale=scale,
+            replicates=replicates,
+            workers=args.workers,
+            progress=not args.quiet,
+        )
+    elapsed = time.perf_counter() - t0
+    att = attainment(df)
+    resolved = sc.resolved()
+    resolved.update({"seed": seed, "replicates": replicates, "scale": scale})
+    with staged_folder(out, RUN_MARKER, kind="run") as tmp:
+        df.to_csv(tmp / RUN_MARKER, index=False)
+        if firms is not None:
+            firms.to_parquet(tmp / "firms.parquet", index=False)
+        att.to_csv(tmp / "attainment.csv", index=False)
+        with open(tmp / "scenario.resolved.yaml", "w", encoding="utf-8") as fh:
+            yaml.safe_dump(resolved, fh, sort_keys=False, allow_unicode=True)
+        meta = {
+            "scenario file": str(args.scenario),
+            "seed": seed,
+            "replicates": replicates,
+            "scale": scale,
+            "innosim version": __version__,
+            "run time (s)": f"{elapsed:.1f}",
+        }
+        if firms is not None:
+            meta["firm records"] = f"firms.parquet ({len(firms):,} firm-years; `innosim facts`)"
+        write_report(tmp, df, att, sc.name, sc.description, meta)
+    if not args.quiet:
+        print(format_summary(summary_table(df, att)))
+        print(
+            f"\n{replicates} replicate(s) at scale {scale:g} in {elapsed:.1f} s -> {out}/ (report.md)"
+        )
+    return 0
+
+
+EXIT_SIGNAL = {"interrupted": 130, "terminated": 143}  # 128 + SIGINT, 128 + SIGTERM
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    import signal
+    import threading
+
+    from tqdm.std import tqdm
+
+    from sim.inputs.errors import clear_signals, on_signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return _dispatch(args)  # signal handlers are the main thread's to set
+    # tqdm's monitor thread would be one more thread a Ctrl-C could land in (see executors)
+    tqdm.monitor_interval = 0
+    clear_signals()
+    handlers = {signal.SIGTERM: lambda *_: on_signal("terminated")}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not ignored (nohup, &)
+        handlers[signal.SIGINT] = lambda *_: on_signal("interrupted")
+    previous = {sig: signal.signal(sig, h) for sig, h in handlers.items()}
+    hook, sys.unraisablehook = sys.unraisablehook, _quiet_interrupts(sys.unraisablehook)
+    try:
+        return _dispatch(args)
+    finally:
+        for sig, h in previous.items():
+            signal.signal(sig, h)
+        sys.unraisablehook = hook
+
+
+def _quiet_interrupts(hook):
+    """A Ctrl-C that lands in a weak-reference callback or a __del__ is swallowed by Python and
+    printed as "Exception ignored"; innosim raises it again (sim.inputs.errors.raise_if_signalled) and
+    prints its own line, so Python's report of it is left out. Other reports are kept."""
+
+    def quiet(info):
+        if not isinstance(info.exc_value, KeyboardInterrupt):
+            hook(info)
+
+    return quiet
+
+
+def _dispatch(args) -> int:
+    try:
+        commands = {
+            "validate": cmd_validate,
+            "run": cmd_run,
+            "levers": cmd_levers,
+            "plan": cmd_plan,
+            "compare": cmd_compare,
+            "sweep": cmd_sweep,
+            "analyze": cmd_analyze,
+            "calibrate": cmd_calibrate,
+            "facts": cmd_facts,
+            "ui": cmd_ui,
+        }
+        return commands[args.command](args)
+    except InputError as e:
+        print(f"innosim: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: what was written, in one line
+        what = getattr(e, "signal_name", "interrupted")
+        written = getattr(e, "written", "no output written (any earlier result is unchanged)")
+        print(f"innosim: {what}; {written}", file=sys.stderr)
+        return EXIT_SIGNAL[what]
+    except Exception as e:  # an internal error: one line, the traceback only on request
+        if os.environ.get("INNOSIM_DEBUG"):
+            raise
+        print(
+            f"innosim: internal error: {type(e).__name__}: {e} (set INNOSIM_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,632 @@
+"""Calibration by simulated minimum distance against the 2016-2020 record.
+
+1. A Latin-hypercube sweep over the free parameters of `seeds/calibration.yaml` (the sweep
+   machinery: parallel, resumable, common random numbers), each point run with the historical
+   scenario to 2020.
+2. The distance of a point: the weighted mean squared log error between the replicate mean of
+   each observed indicator-year and the record, weights by the record's confidence.
+3. A radial-basis surrogate of the distance over the unit cube (scipy RBFInterpolator, smoothed
+   because the distance is noisy), minimised with L-BFGS-B from the best design points.
+4. The surrogate's optimum and the best design points are re-run with twice the replicates (new
+   seeds, so the choice is not fitted to the design's noise); the best becomes the estimate.
+5. The estimate is written to `seeds/calibrated.yaml`, which the model loads as its defaults, and
+   a fit report (each indicator's simulated band against the observed points, with errors).
+
+Few free parameters, the whole 2016-2020 trajectories and confidence weights keep the fit from
+chasing 2020 end points; `--holdout 2020` fits on 2016-2019 and scores 2020 against a straight
+line through 2015-2019 (the out-of-sample check the record allows).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.experiments.atomic import add_to_stamp, claim, staged_folder, write_text
+from sim.inputs.errors import InputError
+from sim.inputs.paths import SEEDS
+
+CALIBRATED = SEEDS / "calibrated.yaml"
+
+
+@dataclass
+class Setup:
+    scenario: Path
+    end_year: int
+    free: dict[str, tuple[float, float]]
+    weights: dict[str, float]
+    exclude: list[dict]
+
+
+def load_setup() -> Setup:
+    raw = yaml.safe_load((SEEDS / "calibration.yaml").read_text(encoding="utf-8"))
+    free = {k: (float(v["low"]), float(v["high"])) for k, v in raw["free"].items()}
+    return Setup(
+        scenario=(SEEDS / raw["scenario"]).resolve(),
+        end_year=int(raw["end_year"]),
+        free=free,
+        weights={k: float(v) for k, v in raw["weights"].items()},
+        exclude=list(raw.get("exclude", [])),
+    )
+
+
+def _usable_record(setup: Setup) -> pd.DataFrame:
+    """Observed values of model indicators, without the exclusions of seeds/calibration.yaml."""
+    from sim.model.indicators import INDICATORS
+
+    obs = pd.read_csv(SEEDS / "observed_indicators.csv")
+    obs = obs[(obs.kind == "observed") & obs.indicator.isin(list(INDICATORS))]
+    for ex in setup.exclude:
+        obs = obs[~((obs.indicator == ex["indicator"]) & obs.year.isin(ex["years"]))]
+    return obs
+
+
+def observed_moments(setup: Setup, last_year: int | None = None) -> pd.DataFrame:
+    """indicator, year, observed, weight: the record the fit is judged against."""
+    last = setup.end_year if last_year is None else last_year
+    obs = _usable_record(setup)
+    obs = obs[obs.year.between(2016, last)]
+    obs = obs.assign(weight=obs.confidence.map(setup.weights).fillna(0.0))
+    return (
+        obs[["indicator", "year", "value", "weight"]]
+        .rename(columns={"value": "observed"})
+        .reset_index(drop=True)
+    )
+
+
+def distance(sim_means: pd.DataFrame, moments: pd.DataFrame) -> float:
+    """Weighted mean squared log error of simulated means (indicator, year, value) vs the record."""
+    m = moments.merge(sim_means, on=["indicator", "year"], how="left")
+    err = np.log(np.maximum(m.value.to_numpy(float), 1e-9) / m.observed.to_numpy(float))
+    w = m.weight.to_numpy(float)
+    return float(np.sum(w * err**2) / np.sum(w))
+
+
+def point_distances(df: pd.DataFrame, moments: pd.DataFrame) -> pd.Series:
+    """Distance of every design point of a load_sweep frame (replicate means)."""
+    means = df.groupby(["point", "indicator", "year"], as_index=False).value.mean()
+    return means.groupby("point").apply(
+        lambda g: distance(g[["indicator", "year", "value"]], moments), include_groups=False
+    )
+
+
+def _write_base(out: Path, setup: Setup, end_year: int) -> Path:
+    """The historical scenario cut at `end_year`: schedule steps after it are dropped (they
+    would never apply), so the shortened scenario is valid."""
+    from sim.inputs.scenario import load_scenario
+
+    sc = load_scenario(setup.scenario)
+    data = sc.model_dump(mode="json", exclude={"source"})
+
+    def cut(section: dict) -> dict:
+        kept = {}
+        for k, v in section.items():
+            if isinstance(v, dict):
+                v = {int(y): x for y, x in v.items() if int(y) <= end_year}
+                if not v:
+                    continue
+            kept[k] = v
+        return kept
+
+    data.update(
+        name="calibration_base",
+        description=f"The historical scenario to {end_year} (calibration).",
+        time={"start_year": 2016, "end_year": end_year, "steps_per_year": 4},
+        levers=cut(data["levers"]),
+        shocks=cut(data["shocks"]),
+    )
+    data.pop("innosim_version", None)
+    data.pop("model_fingerprint", None)
+    base = out / "base.yaml"
+    base.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return base
+
+
+def _run_candidates(
+    base: Path, candidates: list[dict], replicates: int, seed: int, scale: float, workers: int
+) -> list[pd.DataFrame]:
+    from sim.experiments.runs import run_replicates
+    from sim.inputs.scenario import load_scenario
+
+    sc = load_scenario(base)
+    out = []
+    for params in candidates:
+        out.append(
+            run_replicates(
+                sc.with_parameters(params),
+                replicates=replicates,
+                seed=seed,
+                scale=scale,
+                workers=workers,
+            )
+        )
+    return out
+
+
+def calibrate(
+    out: str | Path,
+    *,
+    budget: int = 64,
+    replicates: int = 4,
+    scale: float = 0.1,
+    workers: int | None = None,
+    seed: int = 2016,
+    holdout: int | None = None,
+    write: bool = True,
+    resume: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Run the calibration; returns the result record (also written to out/ and seeds/).
+
+    `out` is innosim's working folder: it may be written again by a later calibration, but one
+    holding anything innosim did not write is refused (see `sim.experiments.atomic.claim`)."""
+    with claim(out, True):
+        return _calibrate(
+            Path(out),
+            budget=budget,
+            replicates=replicates,
+            scale=scale,
+            workers=workers,
+            seed=seed,
+            holdout=holdout,
+            write=write,
+            resume=resume,
+            progress=progress,
+        )
+
+
+def _calibrate(
+    out: Path, *, budget, replicates, scale, workers, seed, holdout, write, resume, progress
+) -> dict:
+    from scipy.interpolate import RBFInterpolator
+    from scipy.optimize import minimize
+
+    from sim.experiments.fingerprint import fingerprint
+    from sim.experiments.sweep import run_sweep
+    from sim.inputs.params import definitions
+
+    setup = load_setup()
+    need = 2 * (len(setup.free) + 1)
+    if budget < need:
+        raise InputError(
+            None, "--budget", f"at least {need} design points for {len(setup.free)} parameters"
+        )
+    from sim.experiments.design import MAX_RUNS
+
+    if budget * replicates > MAX_RUNS:  # refused before anything is written
+        raise InputError(
+            None,
+            "--budget",
+            f"{budget:,} design points x {replicates} replicates = {budget * replicates:,} runs; "
+            f"at most {MAX_RUNS:,} in one sweep",
+        )
+    last = setup.end_year if holdout is None else holdout - 1
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    workers = workers or os.cpu_count() or 1
+    base = _write_base(out, setup, setup.end_year)  # simulated to 2020, fitted to `last`
+    moments = observed_moments(setup, last)
+    spec = {
+        "name": "calibration",
+        "description": "Latin hypercube over the free parameters of seeds/calibration.yaml",
+        "base": str(base.resolve()),
+        "levers": {},
+        "parameters": {k: {"low": lo, "high": hi} for k, (lo, hi) in setup.free.items()},
+        "sampler": "lhs",
+        "samples": budget,
+        "replicates": replicates,
+        "seed": seed,
+        "scale": scale,
+    }
+    spec_path = out / "sweep.yaml"
+    spec_path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    add_to_stamp(out, [base.name, spec_path.name], kind="calibration")
+    summary = run_sweep(
+        spec_path,
+        out / "design",
+        workers=workers,
+        resume=resume,
+        force=not resume,
+        progress=progress,
+    )
+    if summary.failures:
+        raise RuntimeError(f"{len(summary.failures)} calibration run(s) failed; see above")
+
+    from sim.experiments.store import open_store
+
+    df = open_store(out / "design").load()
+    names = list(setup.free)
+    lo = np.array([setup.free[k][0] for k in names])
+    hi = np.array([setup.free[k][1] for k in names])
+    design = df.groupby("point")[names].first().sort_index()
+    dist = point_distances(df, moments).sort_index()
+    X = (design.to_numpy(float) - lo) / (hi - lo)
+    y = dist.to_numpy(float)
+
+    # Surrogate of the (noisy) distance; minimised from the five best design points.
+    surrogate = RBFInterpolator(X, y, kernel="thin_plate_spline", smoothing=float(np.var(y)) * 0.1)
+    best_rows = np.argsort(y)[:5]
+    optima = []
+    for r in best_rows:
+        res = minimize(
+            lambda z: float(surrogate(z[None, :])[0]),
+            X[r],
+            method="L-BFGS-B",
+            bounds=[(0.0, 1.0)] * len(names),
+        )
+        optima.append((float(res.fun), res.x))
+    optima.sort(key=lambda t: t[0])
+    candidates = [lo + optima[0][1] * (hi - lo)] + [lo + X[r] * (hi - lo) for r in best_rows[:3]]
+    cand_params = [{k: float(v) for k, v in zip(names, c, strict=True)} for c in candidates]
+
+    # Re-run the candidates with more replicates and fresh seeds: choose on new noise.
+    check_seed = seed + 1
+    frames = _run_candidates(base, cand_params, 2 * replicates, check_seed, scale, workers)
+    scores = []
+    for f in frames:
+        means = f.groupby(["indicator", "year"], as_index=False).value.mean()
+        scores.append(distance(means, moments))
+    k = int(np.argmin(scores))
+    estimate = cand_params[k]
+    defs = definitions()
+    record = {
+        "calibrated": _dt.date.today().isoformat(),
+        "method": "simulated minimum distance: LHS sweep + RBF surrogate + L-BFGS-B, "
+        "candidates re-run on fresh seeds",
+        "settings": {
+            "budget": budget,
+            "replicates": replicates,
+            "scale": scale,
+            "seed": seed,
+            "last_year": last,
+            "holdout": holdout,
+            "model_fingerprint_before": fingerprint(),
+        },
+        "distance": {
+            "prior": None,
+            "best_design_point": float(y.min()),
+            "surrogate_optimum_predicted": optima[0][0],
+            "estimate_on_fresh_seeds": float(scores[k]),
+            "candidates_on_fresh_seeds": [float(s) for s in scores],
+        },
+        "parameters": {
+            n: {
+                "value": round(estimate[n], 6),
+                "prior": defs[n].prior if defs[n].prior is not None else defs[n].value,
+                "bounds": [float(setup.free[n][0]), float(setup.free[n][1])],
+            }
+            for n in names
+        },
+    }
+    # The prior's distance, on the same fresh seeds, for comparison.
+    prior_params = {
+        n: float(defs[n].prior if defs[n].prior is not None else defs[n].value) for n in names
+    }
+    prior = _run_candidates(base, [prior_params], 2 * replicates, check_seed, scale, workers)[0]
+    record["distance"]["prior"] = distance(
+        prior.groupby(["indicator", "year"], as_index=False).value.mean(), moments
+    )
+    record["identification"] = identification(design, y)
+    (out / "calibration.yaml").write_text(yaml.safe_dump(record, sort_keys=False), "utf-8")
+    pd.DataFrame({"point": dist.index, "distance": y}).join(design.reset_index(drop=True)).to_csv(
+        out / "design_distances.csv", index=False
+    )
+    add_to_stamp(out, ["calibration.yaml", "design_distances.csv"], kind="calibration")
+    if write and holdout is None:
+        write_text(CALIBRATED, _calibrated_yaml(record))
+    return record
+
+
+NEAR_BEST = 0.10  # the best tenth of the design points form the near-best set
+
+
+def identification(design: pd.DataFrame, dist) -> dict:
+    """How well the record pins each free parameter down, read off the design sweep: the range of
+    the parameter among the near-best design points (the best NEAR_BEST share, at least two per
+    parameter; a range nearly as wide as the bounds means the record does not identify it) and the
+    rank correlation of the parameter with the distance over all points (how much it matters on
+    its own)."""
+    from scipy.stats import spearmanr
+
+    y = np.asarray(dist, dtype=float)
+    k = min(y.size, max(2 * design.shape[1], int(round(NEAR_BEST * y.size))))
+    near = np.zeros(y.size, dtype=bool)
+    near[np.argsort(y, kind="stable")[:k]] = True
+    out = {
+        "near_best_points": k,
+        "near_best_distance_max": round(float(y[near].max()), 6),
+        "parameters": {},
+    }
+    for name in design.columns:
+        x = design[name].to_numpy(float)
+        rho = spearmanr(x, y).statistic if np.ptp(x) > 0 else float("nan")
+        out["parameters"][name] = {
+            "near_best_range": [round(float(x[near].min()), 6), round(float(x[near].max()), 6)],
+            "rank_correlation_with_distance": round(float(rho), 3),
+        }
+    return out
+
+
+def _calibrated_yaml(record: dict) -> str:
+    head = (
+        "# Written by `innosim calibrate` (sim/calibration.py): estimated values of the free\n"
+        "# parameters of seeds/calibration.yaml. The model uses them as defaults in place of the\n"
+        "# priors of seeds/parameters.yaml. Re-run `innosim calibrate` to re-estimate.\n"
+    )
+    return head + yaml.safe_dump(record, sort_keys=False)
+
+
+def _calibrated_record() -> dict:
+    """seeds/calibrated.yaml as written by `calibrate` (empty when the model is not calibrated)."""
+    if not CALIBRATED.is_file():
+        return {}
+    return yaml.safe_load(CALIBRATED.read_text(encoding="utf-8")) or {}
+
+
+def calibrated_values() -> dict[str, float]:
+    """The calibrated parameter values (empty when the model has not been calibrated)."""
+    raw = _calibrated_record()
+    return {k: float(v["value"]) for k, v in (raw.get("parameters") or {}).items()}
+
+
+# --------------------------------------------------------------------------------------------
+# fit report
+# --------------------------------------------------------------------------------------------
+def fit_report(
+    out: str | Path, *, replicates: int = 8, scale: float = 0.1, seed: int = 2016, workers=None
+) -> Path:
+    """Run the historical scenario with the current defaults and report the fit to the record:
+    fit.csv (indicator, year, observed, median, q10, q90, error %), plots and fit.md."""
+    from sim.analysis.plots import plot_indicator
+    from sim.experiments.runs import run_replicates
+    from sim.inputs.scenario import load_scenario
+
+    setup = load_setup()
+    out = Path(out)
+    with claim(out, True), staged_folder(out, "fit.md", kind="fit") as tmp:  # checked first
+        base = _write_base(tmp, setup, 2030)
+        df = run_replicates(
+            load_scenario(base),
+            replicates=replicates,
+            seed=seed,
+            scale=scale,
+            workers=workers or os.cpu_count() or 1,
+        )
+        moments = observed_moments(setup)
+        q = (
+            df.groupby(["indicator", "year"])
+            .value.quantile([0.1, 0.5, 0.9])
+            .unstack()
+            .rename(columns={0.1: "q10", 0.5: "median", 0.9: "q90"})
+            .reset_index()
+        )
+        fit = moments.merge(q, on=["indicator", "year"], how="left")
+        fit["error_pct"] = (fit["median"] / fit.observed - 1) * 100
+        fit["inside_band"] = (fit.observed >= fit.q10) & (fit.observed <= fit.q90)
+        fit.to_csv(tmp / "fit.csv", index=False)
+        plots = []
+        for ind in fit.indicator.unique():
+            plots.append(plot_indicator(df, ind, tmp / "plots" / f"{ind}.png").name)
+        per = fit.groupby("indicator").apply(
+            lambda g: pd.Series(
+                {
+                    "points": len(g),
+                    "mean_abs_error_pct": float(np.mean(np.abs(g.error_pct))),
+                    "inside_10_90": int(g.inside_band.sum()),
+                }
+            ),
+            include_groups=False,
+        )
+        per.to_csv(tmp / "fit_by_indicator.csv")
+        cal = calibrated_values()
+        lines = [
+            "# Fit of the historical scenario to the 2016-2020 record",
+            "",
+            f"Historical scenario, {replicates} replicates at scale {scale}, seed {seed}; "
+            + (
+                "calibrated parameters from `seeds/calibrated.yaml`."
+                if cal
+                else "priors (no `seeds/calibrated.yaml`)."
+            ),
+            "",
+            f"Weighted distance (mean squared log error): "
+            f"{distance(q.rename(columns={'median': 'value'}), moments):.4f}.",
+            "",
+            "| indicator | observed points | mean abs. error % | inside 10-90% band |",
+            "|---|---|---|---|",
+        ]
+        for ind, r in per.iterrows():
+            lines.append(
+                f"| {ind} | {int(r.points)} | {r.mean_abs_error_pct:.1f} | "
+                f"{int(r.inside_10_90)}/{int(r.points)} |"
+            )
+        lines += [
+            "",
+            "| indicator | year | observed | median [10-90%] | error % |",
+            "|---|---|---|---|---|",
+        ]
+        for r in fit.itertuples():
+            lines.append(
+                f"| {r.indicator} | {r.year} | {r.observed:,.4g} | {r.median:,.4g} "
+                f"[{r.q10:,.4g}-{r.q90:,.4g}] | {r.error_pct:+.1f} |"
+            )
+        if cal:
+            lines += ["", *_parameter_table()]
+        lines += ["", *_out_of_sample(df, tmp)]
+        lines += ["", *[f"![{p}](plots/{p})" for p in plots]]
+        (tmp / "fit.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out / "fit.md"
+
+
+def _out_of_sample(df: pd.DataFrame, folder: Path) -> list[str]:
+    """Fit report section: the record after the calibration's last year, model vs trend."""
+    last = int(
+        (_calibrated_record().get("settings") or {}).get("last_year") or load_setup().end_year
+    )
+    med = df.groupby(["indicator", "year"], as_index=False).value.median()
+    scores = against_trend(med, last + 1)
+    scores.to_csv(folder / "out_of_sample.csv", index=False)
+    head = [f"## Out of sample: the record after {last}", ""]
+    if scores.empty:
+        return head + [
+            f"The record in `seeds/observed_indicators.csv` ends in {last}, the last year fitted. "
+            f"Add later years (kind `observed`) and re-run `innosim calibrate --report-only`: "
+            f"each is scored here against the median of this run and a straight line through "
+            f"the record of 2015-{last} (`out_of_sample.csv`). `innosim calibrate --holdout "
+            f"2020` does the same for 2020, fitting on 2016-2019 only."
+        ]
+    lines = head + [
+        "| indicator | year | observed | model | trend | model abs. log error | trend |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in scores.itertuples():
+        lines.append(
+            f"| {r.indicator} | {r.year} | {r.observed:,.4g} | {r.model:,.4g} | {r.trend:,.4g} "
+            f"| {r.model_abs_log_error:.3f} | {r.trend_abs_log_error:.3f} |"
+        )
+    lines += [
+        "",
+        f"Mean absolute log error: model {scores.model_abs_log_error.mean():.3f}, straight-line "
+        f"trend {scores.trend_abs_log_error.mean():.3f}.",
+    ]
+    return lines
+
+
+def _parameter_table() -> list[str]:
+    """The calibrated parameters with their priors, bounds and identification (fit report)."""
+    raw = _calibrated_record()
+    ident = (raw.get("identification") or {}).get("parameters", {})
+    d = raw.get("distance") or {}
+    s = raw.get("settings") or {}
+    lines = [
+        f"Calibrated parameters (`seeds/calibrated.yaml`, {raw.get('method', '')}; "
+        f"{s.get('budget')} design points x {s.get('replicates')} seeds at scale {s.get('scale')}, "
+        f"fitted to {s.get('last_year')}). Distance on fresh seeds: prior "
+        f"{d.get('prior', float('nan')):.4f}, estimate {d.get('estimate_on_fresh_seeds', float('nan')):.4f}.",
+        "",
+    ]
+    if ident:
+        nb = raw["identification"]
+        lines += [
+            f"Near-best range: the parameter's range among the {nb['near_best_points']} best "
+            f"design points (distance up to {nb['near_best_distance_max']:.4f}); nearly as wide "
+            "as the bounds means the record does not identify the parameter. Rank correlation: "
+            "of the parameter with the distance over all design points.",
+            "",
+        ]
+    lines += [
+        "| parameter | prior | estimate | bounds | near-best range | rank corr. |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, v in (raw.get("parameters") or {}).items():
+        i = ident.get(name, {})
+        rng = i.get("near_best_range")
+        lines.append(
+            f"| `{name}` | {v['prior']:.4g} | {v['value']:.4g} | "
+            f"{v['bounds'][0]:.4g}-{v['bounds'][1]:.4g} | "
+            + (f"{rng[0]:.4g}-{rng[1]:.4g}" if rng else "")
+            + f" | {i.get('rank_correlation_with_distance', '')} |"
+        )
+    return lines
+
+
+def check_setup() -> None:
+    """Fail early with a clear message if seeds/calibration.yaml names unknown parameters."""
+    from sim.inputs.params import definitions
+
+    setup = load_setup()
+    defs = definitions()
+    for k, (lo, hi) in setup.free.items():
+        if k not in defs:
+            raise InputError(str(SEEDS / "calibration.yaml"), f"free.{k}", "unknown parameter")
+        if not (defs[k].low <= lo < hi <= defs[k].high):
+            raise InputError(
+                str(SEEDS / "calibration.yaml"),
+                f"free.{k}",
+                f"bounds must lie inside [{defs[k].low:g}, {defs[k].high:g}]",
+            )
+
+
+def holdout_years() -> tuple[int, ...]:
+    """Years a holdout can start at: 2019 (three years left to fit) to the record's last year."""
+    last = int(_usable_record(load_setup()).year.max())
+    return tuple(range(2019, last + 1))
+
+
+def against_trend(sim_median: pd.DataFrame, first_year: int) -> pd.DataFrame:
+    """Out-of-sample scores: every usable record point from `first_year` on, the model's median
+    (indicator, year, value) and a straight line fitted to the record's 2015..first_year-1 points
+    (indicators with at least two), each with its absolute log error. Empty when the record has
+    nothing from `first_year` on (the record in seeds/ ends in 2020: add later years, kind
+    observed, and they are scored here)."""
+    obs = _usable_record(load_setup())
+    sim = sim_median.set_index(["indicator", "year"]).value
+    rows = []
+    for ind, g in obs.groupby("indicator"):
+        past = g[(g.year >= 2015) & (g.year < first_year)]
+        if len(past) < 2:
+            continue
+        slope, icept = np.polyfit(past.year, past.value, 1)
+        for r in g[g.year >= first_year].itertuples():
+            if (ind, r.year) not in sim.index:
+                continue
+            model, trend = float(sim[(ind, r.year)]), slope * r.year + icept
+            rows.append(
+                {
+                    "indicator": ind,
+                    "year": int(r.year),
+                    "observed": float(r.value),
+                    "model": model,
+                    "trend": trend,
+                    "model_abs_log_error": abs(np.log(max(model, 1e-9) / r.value)),
+                    "trend_abs_log_error": abs(np.log(max(trend, 1e-9) / r.value)),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "indicator",
+            "year",
+            "observed",
+            "model",
+            "trend",
+            "model_abs_log_error",
+            "trend_abs_log_error",
+        ],
+    )
+
+
+def holdout_score(record: dict, year: int, workers: int | None = None) -> str:
+    """Out-of-sample check: the estimate fitted on the years before `year`, run on, scored on the
+    record from `year` on against a straight line through the record's 2015..year-1 points."""
+    setup = load_setup()
+    s = record["settings"]
+    est = {k: v["value"] for k, v in record["parameters"].items()}
+    last_record = int(_usable_record(setup).year.max())
+    with tempfile.TemporaryDirectory() as tmp:
+        base = _write_base(Path(tmp), setup, max(setup.end_year, last_record))
+        df = _run_candidates(
+            base, [est], 2 * s["replicates"], s["seed"] + 2, s["scale"], workers or 1
+        )[0]
+    med = df.groupby(["indicator", "year"], as_index=False).value.median()
+    scores = against_trend(med, year)
+    if scores.empty:
+        return f"holdout {year}: no indicator with a record from {year} and two earlier points"
+    lines = [f"holdout {year}: model (fitted on 2016-{year - 1}) vs straight-line trend"]
+    for r in scores.itertuples():
+        lines.append(
+            f"  {r.indicator:28s} {r.year} observed {r.observed:>10.4g}  model {r.model:>10.4g} "
+            f"({r.model_abs_log_error:.3f})  trend {r.trend:>10.4g} ({r.trend_abs_log_error:.3f})"
+        )
+    lines.append(
+        f"  mean absolute log error: model {scores.model_abs_log_error.mean():.3f}, "
+        f"trend {scores.trend_abs_log_error.mean():.3f}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,304 @@
+"""Scenarios: YAML files validated strictly (unknown keys, wrong types, out-of-range values, NaN,
+schedules outside the horizon are errors naming the file and field path).
+
+    name: plan
+    description: every lever at its plan value
+    extends: baseline.yaml        # optional, relative to this file
+    time: {start_year: 2016, end_year: 2030, steps_per_year: 4}
+    seed: 2016
+    replicates: 8
+    scale: 0.1
+    levers: {basic_research_priority: 0.3, public_rd_growth: {2016: 9.0, 2021: 10.0}}
+    shocks: {venture_capital: {2018: 0.5, 2020: 1.0}}
+    parameters: {revenue_growth: 0.1}
+
+YAML is read as plain data only (`sim.inputs.reader`: no tags, no duplicate keys); nothing in a scenario
+is evaluated. Types are strict: a number where a number is expected (not `true`, not "0.5").
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.inputs.errors import InputError
+from sim.inputs.levers import registry
+from sim.inputs.params import definitions
+from sim.inputs.reader import check_path, explain, read_mapping, resolve_file, unknown
+from sim.inputs.shocks import SHOCK_RANGE, SHOCKS
+
+Value = float | dict[int, float]
+
+# Limits shared with the command line (sim/cli.py) and sweep specs (sim/experiments/design.py).
+FIRST_YEAR, LAST_YEAR = 2016, 2100  # the years a scenario's horizon may span
+MAX_REPLICATES = 10_000  # replicates of one scenario (or of one sweep design point)
+SEED_END = 2**63  # seeds are whole numbers in [0, SEED_END): numpy's SeedSequence takes them
+
+MIN_SCALE = 0.01
+"""The smallest `scale` (share of Beijing's 2015 agents simulated) whose results mean anything.
+
+With the default populations, scale 0.01 simulates 400 of the 40,000 firms, so the smallest
+sector (3% of firms, seeds/parameters.yaml `sector_shares_2015`) still expects 12 firms and every
+sector has firms in practice. Below it sectors are left with a handful of firms or none (at 0.001
+a sector is often empty), the per-sector technology and market calculations average over almost
+nothing, and below 0.0005 the firm count no longer follows the scale at all (it is held at the
+20-firm minimum). Universities, institutes and each fund kind keep their minimum counts at any
+scale (docs/ODD.md, 2.7), so they are not what sets the floor."""
+
+SCALE_RULE = (
+    f"expected a scale of at least {MIN_SCALE:g} (below it some sectors have no firms or only a "
+    "few: results are meaningless) and at most 4"
+)
+
+
+def scale_error(v: float) -> str | None:
+    """Why `v` is not a usable scale (None if it is): the one rule for scenarios, sweep specs
+    and the CLI's --scale."""
+    if not (math.isfinite(v) and MIN_SCALE <= v <= 4.0):
+        return f"{SCALE_RULE}, got {v:g}"
+    return None
+
+
+class TimeSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    start_year: int = Field(2016, ge=FIRST_YEAR, le=LAST_YEAR)
+    end_year: int = Field(2030, ge=FIRST_YEAR, le=LAST_YEAR)
+    steps_per_year: int = Field(4, description="1 (years), 2, 4 (quarters) or 12 (months)")
+
+    @field_validator("steps_per_year")
+    @classmethod
+    def _spy(cls, v: int) -> int:
+        if v not in (1, 2, 4, 12):
+            raise ValueError("must be one of 1, 2, 4, 12")
+        return v
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end_year < self.start_year:
+            raise ValueError("end_year must not be before start_year")
+        return self
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+    name: str = "baseline"
+    description: str = "Status quo: every lever at its 2015 value, no plan."
+    time: TimeSpec = Field(default_factory=TimeSpec)
+    seed: int = Field(2016, ge=0, lt=SEED_END)
+    replicates: int = Field(8, ge=1, le=MAX_REPLICATES)
+    scale: float = Field(0.1, allow_inf_nan=False, description="at least MIN_SCALE, at most 4")
+    levers: dict[str, Value] = Field(default_factory=dict)
+    shocks: dict[str, Value] = Field(default_factory=dict)
+    parameters: dict[str, float | list[float]] = Field(default_factory=dict)
+    innosim_version: str | None = Field(None, description="written by resolved(); informational")
+    model_fingerprint: str | None = Field(
+        None, description="written by resolved(): hash of the model's code and data"
+    )
+    source: str | None = Field(None, exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        # The name is the default output folder (reports/NAME): it must not be a path.
+        if (
+            not v.strip()
+            or len(v) > 100
+            or not v.isprintable()
+            or v.startswith(".")
+            or any(c in v for c in "/\\:")
+        ):
+            raise ValueError(
+                "expected a plain name (no '/', '\\' or ':', not starting with '.', "
+                f"at most 100 characters), got {v[:40]!r}"
+            )
+        return v
+
+    @field_validator("scale")
+    @classmethod
+    def _scale(cls, v: float) -> float:
+        err = scale_error(v)
+        if err:
+            raise ValueError(err)
+        return v
+
+    @model_validator(mode="after")
+    def _check(self):
+        # Finite numbers are pydantic's part (allow_inf_nan=False); names, years and ranges ours.
+        years = range(self.time.start_year, self.time.end_year + 1)
+        reg = registry()
+        for lid, v in self.levers.items():
+            if lid not in reg:
+                raise unknown("levers", lid, reg)
+            _check_schedule(f"levers.{lid}", v, years, reg[lid].check)
+        for sid, v in self.shocks.items():
+            if sid not in SHOCKS:
+                raise unknown("shocks", sid, SHOCKS)
+            _check_schedule(f"shocks.{sid}", v, years, _shock_error)
+        defs = definitions()
+        for name, x in self.parameters.items():
+            if name not in defs:
+                raise unknown("parameters", name, defs)
+            err = defs[name].check(x)
+            if err:
+                raise ValueError(f"parameters.{name}: {err}")
+        return self
+
+    def with_levers(self, overrides: dict[str, Any]) -> Scenario:
+        data = self.model_dump()
+        data["levers"] = {**data["levers"], **overrides}
+        return Scenario.model_validate({**data, "source": self.source})
+
+    def with_parameters(self, overrides: dict[str, Any]) -> Scenario:
+        data = self.model_dump()
+        data["parameters"] = {**data["parameters"], **overrides}
+        return Scenario.model_validate({**data, "source": self.source})
+
+    def resolved(self) -> dict[str, Any]:
+        """The full scenario with every default filled in (written beside every result)."""
+        from sim import __version__
+        from sim.experiments.fingerprint import fingerprint
+        from sim.inputs.levers import LeverSettings
+        from sim.inputs.params import Params
+        from sim.inputs.shocks import ShockSettings
+
+        out = self.model_dump(mode="python")
+        out["levers"] = LeverSettings(self.levers).as_spec()
+        out["shocks"] = ShockSettings(self.shocks).as_spec()
+        out["parameters"] = {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in Params(self.parameters).as_dict().items()
+        }
+        out["innosim_version"] = __version__
+        out["model_fingerprint"] = fingerprint()
+        return out
+
+
+def _points(v, where: str) -> list[tuple[int | None, float]]:
+    """(year, value) of a constant (year None) or a schedule, which must list its years in
+    increasing order (a schedule read out of order is almost always a typo)."""
+    if not isinstance(v, dict):
+        return [(None, v)]
+    if not v:
+        raise ValueError(f"{where}: an empty schedule; give a value or {{year: value, ...}}")
+    years = list(v)
+    if years != sorted(years):
+        raise ValueError(
+            f"{where}: schedule years out of order ({', '.join(map(str, years))}); "
+            "list them in increasing order"
+        )
+    return list(v.items())
+
+
+def _check_schedule(where: str, v, years: range, check) -> None:
+    """A constant or schedule: years inside the horizon, each value passing `check` (which
+    returns an error text or None)."""
+    for y, x in _points(v, where):
+        at = where if y is None else f"{where}.{y}"
+        if y is not None and y not in years:
+            raise ValueError(f"{at}: year outside the horizon {years.start}-{years.stop - 1}")
+        err = check(x)
+        if err:
+            raise ValueError(f"{at}: {err}")
+
+
+def _shock_error(x: float) -> str | None:
+    lo, hi = SHOCK_RANGE
+    return None if lo <= x <= hi else f"a shock is a multiplier within [{lo:g}, {hi:g}], got {x:g}"
+
+
+# --------------------------------------------------------------------------------------------------
+# loading
+# --------------------------------------------------------------------------------------------------
+SECTIONS = ("levers", "shocks", "parameters", "time")  # merged key by key by `extends`
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if k in SECTIONS and isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = {**out[k], **v}
+        else:
+            out[k] = v
+    return out
+
+
+def _origins(raw: dict, file: str) -> dict[tuple, str]:
+    """Which file gave each field: (key,) and, inside the merged sections, (section, key)."""
+    out: dict[tuple, str] = {}
+    for k, v in raw.items():
+        out[(k,)] = file
+        if k in SECTIONS and isinstance(v, dict):
+            out.update({(k, sub): file for sub in v})
+    return out
+
+
+def _raw_with_extends(
+    path: Path, shown: str, chain: tuple[Path, ...] = ()
+) -> tuple[dict, dict[tuple, str]]:
+    """The merged fields of a scenario file and its `extends` chain, and the file each came
+    from (so that an error in an inherited value names the file that holds it)."""
+    path = resolve_file(path, str(chain[-1]) if chain else None, "extends" if chain else None)
+    if path in chain:
+        cycle = " -> ".join(p.name for p in (*chain, path))
+        raise InputError(shown, "extends", f"inheritance cycle: {cycle}")
+    raw = read_mapping(shown, "scenario fields")
+    if "extends" not in raw:
+        return raw, _origins(raw, shown)
+    parent = raw.pop("extends")
+    if not isinstance(parent, str) or not parent.strip():
+        got = "nothing" if parent is None else repr(parent)
+        raise InputError(shown, "extends", f"expected a file name (text), got {got}")
+    target = check_path(path.parent / parent, shown, "extends")
+    if target.is_symlink():
+        resolve_file(target, shown, "extends")  # a symlink loop is named as such
+    if not target.is_file():
+        what = "is a directory" if target.is_dir() else "not found"
+        raise InputError(shown, "extends", f"{parent!r} {what} (looked for {target})")
+    base, origins = _raw_with_extends(target, str(target), (*chain, path))
+    base.pop("name", None)
+    base.pop("description", None)
+    for k, v in raw.items():  # a field given here replaces what the parent said about it
+        if not (k in SECTIONS and isinstance(v, dict)):
+            origins = {loc: f for loc, f in origins.items() if loc[0] != k}
+    return _merge(base, raw), {**origins, **_origins(raw, shown)}
+
+
+def load_scenario(source: str | Path | dict | Scenario | None) -> Scenario:
+    """A validated Scenario from a path, a dict, a Scenario, or None (the built-in baseline)."""
+    if isinstance(source, Scenario):
+        return source
+    if source is None:
+        return Scenario()
+    if isinstance(source, dict):
+        return validate(copy.deepcopy(source), None)
+    raw, origins = _raw_with_extends(Path(source), str(source))
+    try:
+        return validate(raw, str(source))
+    except InputError as e:
+        keys = tuple((e.path or "").split("."))
+        file = origins.get(keys[:2]) or origins.get(keys[:1])
+        if file is None or file == e.file:
+            raise
+        raise InputError(file, e.path, e.message) from None
+
+
+def validate(raw: dict, file: str | None) -> Scenario:
+    raw = dict(raw)
+    if "extends" in raw:
+        raise InputError(file, "extends", "only scenario files may extend another file")
+    try:
+        sc = Scenario.model_validate(raw)
+    except ValidationError as e:
+        raise explain(e, file, _fields_at, raw) from None
+    return sc.model_copy(update={"source": file})
+
+
+def _fields_at(parent: tuple) -> list[str]:
+    """Valid keys of the mapping at `parent` (for "did you mean")."""
+    if parent == ("time",):
+        return list(TimeSpec.model_fields)
+    return [k for k in Scenario.model_fields if k != "source"]

@@ -1,0 +1,17 @@
+"""Agent kinds: each module states the kind's state variables and decisions."""
+
+from sim.model.agents.firm import Firm, FirmPopulation
+from sim.model.agents.fund import Fund, FundPopulation
+from sim.model.agents.region import Region, RegionPopulation
+from sim.model.agents.university import University, UniversityPopulation
+
+__all__ = [
+    "Firm",
+    "FirmPopulation",
+    "Fund",
+    "FundPopulation",
+    "Region",
+    "RegionPopulation",
+    "University",
+    "UniversityPopulation",
+]

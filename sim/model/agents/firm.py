@@ -1,0 +1,333 @@
+"""Firm agents: technology-based firms of Beijing (and those that moved production out).
+
+State (struct of arrays, one slot per firm): sector, region, place (science city or none),
+ownership (private, state-owned, foreign), origin (incumbent, spin-off, incubator, returnee,
+foreign R&D center), age, employees, revenue, operating margin, cash, debt, R&D spend,
+researchers, high-end talent, technology level (in the firm's own field), patents (valid and
+pending), funding stage, valuation, high-tech enterprise (HTE) certification.
+
+Decisions (vectorised each quarter over all firms):
+- R&D spend: a preferred R&D intensity times revenue, raised by IP protection, plus the R&D share
+  of venture money burnt by funded start-ups; never more than the cash at hand.
+- innovate: technology level grows stochastically with R&D per employee and access to public
+  knowledge; patent applications are Poisson in R&D spend; the patent office decides them.
+- grow: revenue grows with sector demand, relative technology gains and venture backing, with
+  one Laplace shock a year (realised over its quarters) whose scale falls with size; employees
+  follow revenue.
+- exit: closure hazard falling with age and size; insolvent firms close.
+- relocate (yearly): manufacturing firms move production to Tianjin or Hebei.
+- certify (yearly): firms meeting the HTE criteria apply for certification.
+Funding applications, technology purchases and hiring are decided in the markets.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from sim.inputs.levers import status_quo
+from sim.model.agents.region import BEIJING, HEBEI, N_REGIONS, TIANJIN
+from sim.model.sectors import KEY_FIELDS, MANUFACTURING, N_SECTORS
+
+OWNERSHIP = ("private", "state_owned", "foreign")
+ORIGINS = ("incumbent", "spin_off", "incubator", "returnee", "foreign_rd_center")
+INCUMBENT, SPIN_OFF, INCUBATOR, RETURNEE, FOREIGN_RD = range(5)
+STAGES = ("bootstrap", "angel", "series_a", "series_b", "series_c_plus", "listed")
+LISTED = 5
+MAX_LAPLACE_SCALE = 0.9  # a yearly Laplace shock needs scale < 1 for its centring term
+MAX_MARKET_GROWTH = 1.0  # trend growth of a sector's market, log-points a year (see grow)
+
+_FIELDS = {
+    "sector": np.int8,
+    "region": np.int8,
+    "place": np.int8,
+    "ownership": np.int8,
+    "origin": np.int8,
+    "stage": np.int8,
+    "hte": np.bool_,
+    "alive": np.bool_,
+    "age": np.int32,  # quarters
+    "firm_id": np.int64,  # Mesa unique_id
+    "employees": np.float64,
+    "revenue": np.float64,  # 100m yuan per year (annualised)
+    "margin": np.float64,  # operating cash margin before R&D, share of revenue
+    "margin_fe": np.float64,  # firm fixed effect of the margin
+    "cash": np.float64,  # 100m yuan
+    "debt": np.float64,  # 100m yuan
+    "rd_pref": np.float64,  # preferred R&D intensity (share of revenue)
+    "rd_q": np.float64,  # R&D spend this quarter, 100m yuan
+    "researchers": np.float64,  # FTE
+    "high_end": np.float64,  # persons
+    "tech": np.float64,  # technology level index (1 = 2015 sector mean)
+    "dlog_tech": np.float64,  # technology gain this quarter
+    "patents": np.int64,  # valid invention patents
+    "pending": np.int64,  # applications awaiting decision
+    "valuation": np.float64,  # 100m yuan
+    "last_post": np.float64,  # post-money of the last round, 100m yuan
+    "last_funded": np.int32,  # step of the last round (-1000 = never)
+    "purchases_q": np.float64,  # technology bought this quarter, 100m yuan
+    "grants_q": np.int64,  # patents granted this quarter
+    "rev_year_start": np.float64,  # revenue at the start of the year (growth statistics)
+}
+
+
+STATUS_QUO_IP = status_quo("ip_protection")
+_IN_BEIJING = np.isin(np.arange(N_REGIONS), BEIJING)  # region -> is a Beijing zone
+
+
+class FirmPopulation:
+    """Struct-of-arrays state of all firms, with slots reused after yearly compaction."""
+
+    def __init__(self, capacity: int):
+        self.capacity = max(16, capacity)
+        for name, dt in _FIELDS.items():
+            setattr(self, name, np.zeros(self.capacity, dtype=dt))
+        self.size = 0  # slots in use (alive or dead since the last compaction)
+        self.sector_gain = np.zeros(N_SECTORS)  # mean technology gain by sector, per year
+        self.sector_gain_ref = np.zeros(N_SECTORS)  # the 2015 pace (set_reference_pace)
+        self.agents: list = [None] * self.capacity
+
+    # --- bookkeeping -----------------------------------------------------------------------
+    def _grow(self, need: int) -> None:
+        new_cap = self.capacity
+        while new_cap < need:
+            new_cap *= 2
+        if new_cap == self.capacity:
+            return
+        for name, dt in _FIELDS.items():
+            arr = np.zeros(new_cap, dtype=dt)
+            arr[: self.capacity] = getattr(self, name)
+            setattr(self, name, arr)
+        self.agents.extend([None] * (new_cap - self.capacity))
+        self.capacity = new_cap
+
+    def add(self, n: int, **cols) -> np.ndarray:
+        """Append `n` firms with the given column values; returns their slots."""
+        self._grow(self.size + n)
+        sl = np.arange(self.size, self.size + n)
+        for name in _FIELDS:
+            getattr(self, name)[sl] = cols.get(name, 0)
+        self.alive[sl] = True
+        self.size += n
+        return sl
+
+    def compact(self) -> np.ndarray:
+        """Drop dead slots; returns old slot -> new slot (-1 for dead) for external references."""
+        keep = np.flatnonzero(self.alive[: self.size])
+        remap = np.full(self.size, -1, dtype=np.int64)
+        remap[keep] = np.arange(keep.size)
+        for name in _FIELDS:
+            arr = getattr(self, name)
+            arr[: keep.size] = arr[keep]
+            arr[keep.size : self.size] = 0
+        agents = [self.agents[i] for i in keep]
+        for new, agent in enumerate(agents):
+            agent.slot = new
+        self.agents[: keep.size] = agents
+        self.agents[keep.size : self.size] = [None] * (self.size - keep.size)
+        self.size = keep.size
+        return remap
+
+    @property
+    def live(self) -> np.ndarray:
+        """Slots of living firms."""
+        return np.flatnonzero(self.alive[: self.size])
+
+    def in_beijing(self, idx: np.ndarray) -> np.ndarray:
+        return _IN_BEIJING[self.region[idx]]
+
+    # --- decisions ---------------------------------------------------------------------------
+    def decide_rd(self, idx: np.ndarray, p, ip_protection: float, subsidy, dt: float):
+        """R&D spend this step: preferred intensity x revenue, IP-adjusted, plus venture burn
+        and any subsidy; never more than the cash at hand."""
+        rev_step = self.revenue[idx] * dt
+        ip_factor = 1.0 + p.ip_rd_elasticity * (ip_protection - STATUS_QUO_IP)
+        # Venture-backed start-ups (small, unlisted) burn part of the money they raised on R&D.
+        startup = (
+            (self.stage[idx] >= 1)
+            & (self.stage[idx] < LISTED)
+            & (self.revenue[idx] < p.revenue_ref)
+        )
+        burn = np.where(startup, p.vc_burn_rate * dt * p.vc_burn_rd_share * self.cash[idx], 0.0)
+        desired = self.rd_pref[idx] * rev_step * ip_factor + burn + subsidy
+        return np.clip(np.minimum(desired, self.cash[idx]), 0.0, None)
+
+    def innovate(
+        self,
+        idx,
+        p,
+        rng,
+        access,
+        ip_protection: float,
+        patent_productivity: float,
+        dt: float,
+        platforms: float = 0.0,
+        draws=None,
+    ):
+        """Stochastic technology gains and patent applications from R&D and knowledge access.
+
+        The technology level is relative to the firm's sector (1 = sector mean): each firm's gain
+        is measured against its sector's mean gain, and the sector's mean gain itself, compared
+        with the 2015 pace (`set_reference_pace`), speeds up the sector's growth (see `grow`).
+        """
+        luck = draws.exponential() if draws is not None else rng.exponential(1.0, idx.size)
+        gain = self._gain(idx, p, access, dt, platforms, luck)
+        sector = self.sector[idx]
+        self.sector_gain = self._sector_mean(sector, gain) / dt
+        self.dlog_tech[idx] = gain - (self.sector_gain * dt)[sector]
+        self.tech[idx] *= np.exp(self.dlog_tech[idx])
+        ip_factor = 1.0 + p.ip_patent_elasticity * (ip_protection - STATUS_QUO_IP)
+        lam = patent_productivity * self.rd_q[idx] * access**p.knowledge_elasticity * ip_factor
+        apps = rng.poisson(np.maximum(lam, 0.0))
+        self.pending[idx] += apps
+        return apps
+
+    def _gain(self, idx, p, access, dt: float, platforms: float, luck) -> np.ndarray:
+        """Technology gain this step (log points) given the luck of each firm."""
+        rd_per_emp = self.rd_q[idx] / dt / np.maximum(self.employees[idx], 1.0)
+        effort = np.minimum(
+            (rd_per_emp / p.rd_per_employee_ref) ** p.tech_rd_elasticity, p.max_rd_effort
+        )
+        gain = p.tech_progress * dt * effort * access**p.knowledge_elasticity * luck
+        # Technology bought on the market last step adds to the gain; national technology
+        # innovation centers (task 5) help firms in the key fields absorb it.
+        budget = np.maximum(self.revenue[idx] * dt + self.rd_q[idx], 1e-6)
+        absorb = 1.0 + p.platform_effect * platforms * np.isin(self.sector[idx], KEY_FIELDS)
+        gain += p.purchase_tech_effect * absorb * np.minimum(self.purchases_q[idx] / budget, 1.0)
+        # Diminishing returns: firms far ahead of their sector advance more slowly.
+        return np.minimum(gain * np.maximum(self.tech[idx], 1e-3) ** (-p.tech_catch_up), 0.5)
+
+    @staticmethod
+    def _sector_mean(sector, values) -> np.ndarray:
+        counts = np.maximum(np.bincount(sector, minlength=N_SECTORS), 1)
+        return np.bincount(sector, weights=values, minlength=N_SECTORS) / counts
+
+    def set_reference_pace(self, idx, p, access, dt: float) -> None:
+        """The 2015 pace of technical progress by sector: the expected gain (mean luck) of the
+        base-year firms with their 2015 R&D, purchases and knowledge access, under status-quo
+        policy. A sector's growth bonus is its progress beyond this pace, so a lever's effect
+        counts from the first step on."""
+        expected = self._gain(idx, p, access, dt, 0.0, np.ones(idx.size))
+        self.sector_gain_ref = self._sector_mean(self.sector[idx], expected) / dt
+        self.sector_gain = self.sector_gain_ref.copy()
+
+    def grow(self, idx, p, rng, demand_growth: float, dt: float, draws=None):
+        """Revenue and employment dynamics for one step.
+
+        Each sector's market grows at the sector rate (revenue_growth + demand + the effect of the
+        sector's technical progress); firms compete for shares of it. A firm's own shock, its
+        technology relative to its sector and venture backing move its share, so they shift
+        revenue between firms without changing the sector's total. This keeps aggregate growth
+        tied to the sector rate however concentrated the sector becomes (with independent
+        firm growth, the exits of small firms drag aggregate growth less and less as the largest
+        firms take over, and aggregate growth accelerates)."""
+        sector = self.sector[idx]
+        rel_gain = self.dlog_tech[idx]
+        faster = self.sector_gain - self.sector_gain_ref  # sector's progress vs the 2015 pace
+        rev = self.revenue[idx]
+        # The year's growth shock of a firm is one Laplace draw (Bottazzi and Secchi 2006: a
+        # firm's growth is the sum of a random number of opportunities, which gives a Laplace
+        # law at the yearly horizon), realised evenly over the year's steps: independent draws
+        # each quarter would add up to a near-normal yearly shock. `draws` must give the same
+        # value to a firm at every step of a year. Its scale falls with size.
+        b = p.growth_shock * (np.maximum(rev, 1e-4) / p.revenue_ref) ** (-p.growth_shock_size_slope)
+        b = np.clip(b, 0.2 * p.growth_shock, min(6.0 * p.growth_shock, MAX_LAPLACE_SCALE))
+        u = draws.laplace() if draws is not None else rng.laplace(0.0, 1.0, idx.size)
+        # Centred so that the shock adds no drift to revenue: E[exp(b L)] = 1 / (1 - b^2) for a
+        # standard Laplace L and b < 1.
+        shock = (u * b + np.log1p(-(b**2))) * dt
+        startup = (self.stage[idx] >= 1) & (self.stage[idx] < LISTED) & (rev < p.revenue_ref)
+        # A sector's trend growth is at most MAX_MARKET_GROWTH log-points a year either way (far
+        # from anything near the defaults): in parameter corners the progress bonus alone reached
+        # 6 a year and revenue overflowed the patent draws within the horizon. Demand shocks
+        # (one-step jumps of the level) are not bounded.
+        trend = p.revenue_growth + p.progress_to_growth * faster
+        excess = trend - np.clip(trend, -MAX_MARKET_GROWTH, MAX_MARKET_GROWTH)  # 0 unless bound
+        market = (p.revenue_growth + demand_growth + p.progress_to_growth * faster - excess) * dt
+        share = p.tech_to_growth * rel_gain + shock
+        share += np.where(startup, p.venture_growth_premium * dt, 0.0)
+        new = rev * np.exp(np.clip(share, -1.5, 1.5))
+        before = np.bincount(sector, weights=rev, minlength=N_SECTORS)
+        after = np.bincount(sector, weights=new, minlength=N_SECTORS)
+        norm = np.where(after > 0, before * np.exp(market) / np.maximum(after, 1e-300), 1.0)
+        self.revenue[idx] = new * norm[sector]
+        target_emp = self.revenue[idx] / p.revenue_per_employee
+        self.employees[idx] = np.maximum(
+            1.0,
+            self.employees[idx]
+            * (target_emp / self.employees[idx]) ** min(1.0, p.employment_adjustment * dt),
+        )
+        # Start-up losses: young firms that are still small.
+        young = np.exp(-self.age[idx] * dt / p.young_firm_years) * (
+            self.revenue[idx] < p.revenue_ref
+        )
+        tech_rel = np.clip(np.log(np.maximum(self.tech[idx], 1e-6)), -1.0, 1.0)
+        self.margin[idx] = (
+            p.operating_margin
+            + self.margin_fe[idx]
+            + p.tech_to_margin * tech_rel
+            - p.young_firm_loss * young
+        )
+        self.age[idx] += 1
+
+    def valuation_update(self, idx, p) -> None:
+        """Valuation: revenue multiple with a technology premium; start-ups keep their last post."""
+        v = (
+            self.revenue[idx]
+            * p.revenue_multiple
+            * np.maximum(self.tech[idx], 1e-3) ** p.tech_valuation_elasticity
+        )
+        floor = self.last_post[idx] * np.where(self.stage[idx] >= 1, 1.0, 0.0)
+        self.valuation[idx] = np.maximum(v, floor)
+
+    def exit_hazard(self, idx, p, dt: float) -> np.ndarray:
+        """Annual closure probability: high for young and small firms."""
+        young = np.exp(-self.age[idx] * dt / p.young_firm_years)
+        size = np.clip(self.revenue[idx] / p.revenue_ref, 1e-3, 1e3)
+        h = (
+            p.exit_hazard_base
+            * (1.0 + p.exit_young_multiplier * young)
+            * size ** (-p.exit_size_slope)
+        )
+        return np.clip(h, 0.0, 0.9)
+
+    def hte_eligible(self, idx, dt: float) -> np.ndarray:
+        """HTE criteria (Guokefahuo [2016] No. 32): R&D intensity (all R&D spent, including what
+        start-ups spend from venture money and grants, over revenue) by revenue band and S&T staff
+        >= 10% of employees. The criterion of owning IP is taken as met: it accepts utility models
+        and software copyrights, which the model does not track and nearly all such firms hold."""
+        rev = self.revenue[idx]
+        rdint = self.rd_q[idx] / dt / np.maximum(rev, 1e-9)
+        threshold = np.where(rev < 0.5, 0.05, np.where(rev < 2.0, 0.04, 0.03))
+        staff = self.researchers[idx] / np.maximum(self.employees[idx], 1.0)
+        return (rdint >= threshold) & (staff >= 0.10) & self.in_beijing(idx)
+
+    def relocation_candidates(
+        self, idx, p, rng, relocation_lever: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Manufacturing firms in Beijing that move production to Tianjin or Hebei this year."""
+        cand = idx[
+            MANUFACTURING[self.sector[idx]] & self.in_beijing(idx) & (self.stage[idx] < LISTED)
+        ]
+        prob = np.clip(p.relocation_hazard * relocation_lever, 0.0, 1.0)
+        moving = cand[rng.random(cand.size) < prob]
+        dest = np.where(rng.random(moving.size) < p.relocation_to_tianjin_share, TIANJIN, HEBEI)
+        return moving, dest.astype(np.int8)
+
+
+class Firm(mesa.Agent):
+    """A firm as a Mesa agent: identity and a readable view on its slot in FirmPopulation.
+
+    All per-step decisions are taken vectorised by FirmPopulation; the agent object exists so that
+    firms are first-class Mesa agents (AgentSet queries, visualisation) and for rare events.
+    """
+
+    def __init__(self, model, slot: int):
+        super().__init__(model)
+        self.slot = slot
+
+    def __getattr__(self, name):
+        # Called only for attributes not set on the object: read them from the firm's slot.
+        if name in _FIELDS:
+            return getattr(self.model.firms, name)[self.slot].item()
+        raise AttributeError(name)

@@ -1,0 +1,124 @@
+"""University and research-institute agents (central or municipal).
+
+State (struct of arrays): kind (university or institute), affiliation (central or municipal),
+field, region and place, researchers, high-end talent, research funding this quarter and its basic
+share, knowledge stock, technology-transfer office (TTO) capacity, reputation, cash (retained
+transfer income), patents (valid and pending).
+
+Decisions:
+- fund_research: the public R&D budget (growing at the `public_rd_growth` lever) is shared among
+  units by researchers and reputation; each unit splits it between basic and applied research so
+  that the system-wide basic share follows the `basic_research_priority` lever.
+- transfer_effort: how hard a unit pushes licences and spin-offs, raised by the inventors' share
+  of transfer income (`inventor_income_share`), which central units apply only as far as Beijing's
+  policies cover them (`central_unit_coverage`).
+- offers and spin-offs: applied research turns into technology offered on the technology market
+  and into spin-off firms; graduates are trained every year (in the third quarter).
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from sim.inputs.levers import status_quo
+
+KINDS = ("university", "institute")
+UNIVERSITY, INSTITUTE = range(2)
+
+_FIELDS = {
+    "kind": np.int8,
+    "central": np.bool_,
+    "field": np.int8,
+    "region": np.int8,
+    "place": np.int8,
+    "researchers": np.float64,
+    "high_end": np.float64,
+    "funding_q": np.float64,  # public research funding this quarter, 100m yuan
+    "basic_q": np.float64,  # basic research spend this quarter
+    "applied_q": np.float64,  # applied research spend this quarter (incl. retained income)
+    "basic_pref": np.float64,  # the unit's own preference for basic research (relative)
+    "knowledge": np.float64,  # knowledge stock (index units)
+    "tto": np.float64,  # technology-transfer office capacity (relative)
+    "reputation": np.float64,
+    "cash": np.float64,  # retained transfer income, 100m yuan
+    "patents": np.int64,
+    "pending": np.int64,
+    "effort": np.float64,
+}
+
+
+class UniversityPopulation:
+    """Struct-of-arrays state of universities and research institutes (a fixed set)."""
+
+    def __init__(self, n: int):
+        self.n = n
+        for name, dt in _FIELDS.items():
+            setattr(self, name, np.zeros(n, dtype=dt))
+
+    def fund_research(self, budget_q: float, basic_priority: float) -> None:
+        """Share the quarterly public R&D budget and split it into basic and applied research."""
+        weight = self.researchers * np.sqrt(self.reputation)
+        self.funding_q = budget_q * weight / weight.sum()
+        raw = self.basic_pref * self.funding_q
+        k = basic_priority * self.funding_q.sum() / max(raw.sum(), 1e-12)
+        share = np.clip(self.basic_pref * k, 0.0, 0.95)
+        self.basic_q = share * self.funding_q
+        # Re-balance what the clip removed so that the aggregate share is exactly the lever value.
+        missing = basic_priority * self.funding_q.sum() - self.basic_q.sum()
+        if missing > 0:
+            room = 0.95 * self.funding_q - self.basic_q
+            self.basic_q += missing * room / max(room.sum(), 1e-12)
+        self.applied_q = self.funding_q - self.basic_q
+
+    def transfer_effort(self, p, inventor_share: float, central_coverage: float) -> np.ndarray:
+        """Effort put into licensing and spin-offs, driven by inventors' share of the income."""
+        base = status_quo("inventor_income_share")
+        effective = np.where(
+            self.central, base + central_coverage * (inventor_share - base), inventor_share
+        )
+        self.effort = np.maximum(0.05, 1.0 + p.inventor_share_elasticity * (effective - base))
+        return effective
+
+    def technology_offer(
+        self, p, burden_reduction: float = 0.0, cost_index: float = 1.0
+    ) -> np.ndarray:
+        """Technology offered per quarter (licences, contracts; relative units, scaled to the
+        2015 seller share by the market); researchers freed from administration (task 17) have
+        more time for transfer.
+
+        Offers rise with applied research effort (spending deflated by the research cost index)
+        with diminishing returns: a unit's transfer income is spent on applied research, so with
+        proportional returns the units that sell more would offer ever more and take over the
+        technology market."""
+        quality = np.sqrt(self.knowledge / max(self.knowledge.mean(), 1e-12))
+        time = 1.0 + p.admin_burden_effect * burden_reduction
+        effort = (self.applied_q / cost_index) ** p.applied_offer_elasticity
+        return effort * quality * self.tto * self.effort * time
+
+    def spin_off_rate(self, p, mobility: float) -> np.ndarray:
+        """Expected spin-offs this step per unit: spin_off_rate per 100m yuan of applied research."""
+        return p.spin_off_rate * self.applied_q * self.effort * (1.0 + mobility)
+
+    def graduates(self, p) -> np.ndarray:
+        """Graduates (master's and doctoral) entering the labour market this year."""
+        return p.graduates_per_researcher * self.researchers
+
+    def patent_applications(self, p, rng, productivity: float) -> np.ndarray:
+        lam = productivity * (self.basic_q + self.applied_q)
+        apps = rng.poisson(lam)
+        self.pending += apps
+        return apps
+
+
+class University(mesa.Agent):
+    """A university or research institute as a Mesa agent (identity + view on its slot)."""
+
+    def __init__(self, model, slot: int):
+        super().__init__(model)
+        self.slot = slot
+
+    def __getattr__(self, name):
+        if name in _FIELDS:
+            return getattr(self.model.universities, name)[self.slot].item()
+        raise AttributeError(name)

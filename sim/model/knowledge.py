@@ -1,0 +1,76 @@
+"""Knowledge: basic research raises public knowledge by field; firms draw on it with spillovers that
+decay with distance (power law) and grow with co-location in the science cities and academic mobility.
+
+produce_knowledge: K_u <- (1 - delta) K_u + a * basic_u^0.8 * (1 + facility bonus for Huairou units),
+a raised by institutional reform and less administrative burden
+firm_knowledge_access: access[f, r] = sum_r' K[f, r'] (1 + d(r, r') / d_ref) ** -gamma_K, relative to 2015,
+times (1 + co-location bonus x science-city build-up) for firms inside a science city.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model.agents.region import HUAIROU, N_REGIONS, NO_PLACE, distance_decay
+from sim.model.sectors import N_SECTORS
+
+
+def produce_knowledge(m, levers: dict) -> None:
+    p, u = m.p, m.universities
+    facility_investment = levers["huairou_facilities"]
+    bonus = np.where(
+        u.place == HUAIROU, p.facility_effect * np.sqrt(facility_investment / p.facility_ref), 0.0
+    )
+    u.knowledge = (1.0 - m._per_step(p.knowledge_depreciation)) * u.knowledge + knowledge_flow(
+        m, u.basic_q, levers
+    ) * (1.0 + bonus)
+    # Reputation follows knowledge slowly (it steers the share of funding and of recruits).
+    u.reputation = (1 - m._per_step(p.reputation_adjustment)) * u.reputation + m._per_step(
+        p.reputation_adjustment
+    ) * u.knowledge / max(u.knowledge.mean(), 1e-12)
+
+
+def knowledge_flow(m, basic_step, levers: dict) -> np.ndarray:
+    """New knowledge per step from basic research spend (annualised, per full-scale unit).
+
+    Knowledge is made by research effort, not by money: spending is deflated by the research
+    cost index (Beijing's wage level relative to 2015), so nominal budget growth that only keeps
+    up with wages adds no knowledge. Institutional reform (task 4) and less administrative
+    burden (task 17) raise what a unit of research effort yields."""
+    p = m.p
+    annual = basic_step / m.dt / max(m.scale_universities, 1e-12) / m.research_cost_index()
+    productivity = p.knowledge_productivity * (
+        1.0
+        + p.research_reform_effect * levers["research_institution_reform"]
+        + p.admin_burden_effect * levers["researcher_burden_reduction"]
+    )
+    return productivity * annual**0.8 * m.dt
+
+
+def public_knowledge(m) -> np.ndarray:
+    u = m.universities
+    k = np.zeros((N_SECTORS, N_REGIONS))
+    np.add.at(k, (u.field, u.region), u.knowledge)
+    return k
+
+
+def firm_knowledge_access(m, levers: dict) -> np.ndarray:
+    """Access index (1 = 2015 average) for every live firm.
+
+    Firms inside a science city get the co-location bonus, scaled by the build-up of the science
+    cities (task 1); mobile posts (task 13) carry knowledge from universities to firms."""
+    mobile_share = levers["mobile_posts_share"]
+    p, f = m.p, m.firms
+    k = public_knowledge(m)
+    decay = distance_decay(m.regions.distance, p.distance_ref_km, p.knowledge_distance_decay)
+    field_spill = p.field_spillover + (1 - p.field_spillover) * np.eye(N_SECTORS)
+    access = field_spill @ k @ decay  # [field, region]
+    if m.knowledge_access_ref is None:
+        m.knowledge_access_ref = max(access[:, :3].mean(), 1e-12)
+    access = access / m.knowledge_access_ref
+    live = f.live
+    a = access[f.sector[live], f.region[live]]
+    coloc = np.where(
+        f.place[live] != NO_PLACE, p.colocation_bonus * levers["science_city_support"], 0.0
+    )
+    return a * (1.0 + coloc) * (1.0 + p.mobility_spillover * mobile_share)

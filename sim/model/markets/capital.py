@@ -1,0 +1,274 @@
+"""Capital market: staged equity rounds, bank loans, guidance co-investment, exits.
+
+Who offers: angels (first round), venture funds, state-owned VC and guidance funds (later rounds;
+guidance funds co-invest up to a cap), banks (loans).
+Who demands: young unlisted firms in Beijing that apply for their next round; firms short of cash
+that ask for loans (venture-backed firms without revenue qualify only under investment-loan
+linkage).
+How it clears (each quarter): applicants are ranked by a noisy signal of their quality (technology
+level), sorted once (O(n log n)); only those above the screening threshold are considered, and
+investors lower that threshold when they hold more uninvested capital than in 2015 (and raise it
+in a capital winter): money chases deals; the ranked rounds are filled from the suppliers' offered capital
+laid out in random order (`allocation.syndicate`), so a round may be syndicated across funds and no
+fund invests more than it offered. Valuations: pre-money from the firm's valuation; earlier stakes
+are diluted. Exits: listings (hazard scaled by `exit_market_depth`) and acquisitions return
+stake x valuation to the funds; closures write stakes off. Money is conserved through the ledger.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model.agents.firm import LISTED
+from sim.model.agents.fund import ANGEL, BANK, GUIDANCE, STATE_VC, VENTURE
+from sim.model.agents.region import N_REGIONS
+from sim.model.markets.allocation import syndicate
+
+
+class CapitalMarket:
+    """Holdings table (fund, firm slot, stake, cost) and the quarterly clearing."""
+
+    def __init__(self):
+        self.h_fund = np.zeros(0, dtype=np.int64)
+        self.h_firm = np.zeros(0, dtype=np.int64)
+        self.h_stake = np.zeros(0)
+        self.h_cost = np.zeros(0)
+        self.h_proceeds = np.zeros(0)
+        self.h_open = np.zeros(0, dtype=bool)
+        # Flows of the current year (reset by the model at year end).
+        self.vc_invested = 0.0
+        self.deals = 0
+        self.loans_issued = 0.0
+        # Money this year from funds' region to firms' region (equity and loans), simulated units.
+        self.flow = np.zeros((N_REGIONS, N_REGIONS))
+        self.dry_powder_ref = 1.0  # equity investors' cash in 2015 (set_reference)
+
+    # --- equity rounds -------------------------------------------------------------------------
+    def rounds(self, m) -> None:
+        f, funds, p, rng = m.firms, m.funds, m.p, m.streams["capital"]
+        live = f.live
+        stage = f.stage[live]
+        eligible = (
+            (stage < LISTED)
+            & (f.age[live] * m.dt < p.venture_max_age_years)
+            & ((m.steps - f.last_funded[live]) * m.dt >= p.min_years_between_rounds)
+            & f.in_beijing(live)
+        )
+        cand = live[eligible]
+        short = f.cash[cand] < 2.0 * np.maximum(f.rd_q[cand], 0.002)
+        apply = rng.random(cand.size) < m._per_step(p.funding_apply_rate) * np.where(
+            short, 2.0, 1.0
+        )
+        cand = cand[apply]
+        if cand.size == 0:
+            return
+        signal = np.log(np.maximum(f.tech[cand], 1e-6)) + rng.normal(
+            0.0, p.screening_noise, cand.size
+        )
+        keep = signal > self.screening_threshold(m)
+        cand, signal = cand[keep], signal[keep]
+        sizes_by_stage = np.array(
+            [p.round_size_angel, p.round_size_a, p.round_size_b, p.round_size_c, p.round_size_c]
+        )
+        size = sizes_by_stage[f.stage[cand]] * rng.lognormal(0.0, 0.5, cand.size)
+        order = np.argsort(-signal, kind="stable")
+        cand, size = cand[order], size[order]
+        first = f.stage[cand] == 0
+        self._fill(m, cand[first], size[first], funds.of_kind(ANGEL), guidance_cap=0.0)
+        later = np.concatenate(
+            [funds.of_kind(VENTURE), funds.of_kind(STATE_VC), funds.of_kind(GUIDANCE)]
+        )
+        self._fill(m, cand[~first], size[~first], later, guidance_cap=p.guidance_coinvest_cap)
+
+    @staticmethod
+    def dry_powder(funds) -> float:
+        """Uninvested capital of the equity investors (all funds but banks)."""
+        return float(funds.cash[funds.kind != BANK].sum())
+
+    def set_reference(self, funds) -> None:
+        """Take the base year's (2015) dry powder as the level at which the bar is
+        `screening_threshold`; it does not depend on any lever."""
+        self.dry_powder_ref = max(self.dry_powder(funds), 1e-12)
+
+    def screening_threshold(self, m) -> float:
+        """The bar an applicant's signal must clear: lower when equity investors hold more dry
+        powder (climate-adjusted) than in 2015, higher when they hold less (money chasing
+        deals)."""
+        powder = self.dry_powder(m.funds) * m.shocks.venture_capital
+        abundance = max(powder, 1e-12) / self.dry_powder_ref
+        return m.p.screening_threshold - m.p.money_chasing_deals * float(np.log(abundance))
+
+    def _fill(self, m, firms_idx, size, suppliers, guidance_cap: float) -> None:
+        f, funds, p, rng = m.firms, m.funds, m.p, m.streams["capital"]
+        if firms_idx.size == 0 or suppliers.size == 0:
+            return
+        offer = funds.deployable(suppliers, p, m.dt)
+        is_g = funds.kind[suppliers] == GUIDANCE
+        # In a capital winter private investors also slow their pace of investing (and speed it
+        # up in a boom, up to the cash they hold); public guidance funds keep theirs.
+        climate = m.shocks.venture_capital
+        offer = np.where(is_g, offer, np.minimum(offer * climate, funds.cash[suppliers]))
+        if is_g.any():
+            private = offer[~is_g].sum()
+            cap = guidance_cap * private / max(1e-12, 1.0 - guidance_cap)
+            g_total = offer[is_g].sum()
+            if g_total > cap:
+                offer[is_g] *= cap / g_total
+        perm = rng.permutation(suppliers.size)
+        suppliers, offer = suppliers[perm], offer[perm]
+        d_idx, s_idx, amount, served = syndicate(size, offer)
+        if served == 0:
+            return
+        fund_of = suppliers[s_idx]
+        firm_of = firms_idx[d_idx]
+        raised = np.bincount(d_idx, weights=amount, minlength=served)
+        deal_firms = firms_idx[:served]
+        # Valuation: pre-money = current valuation, at least the round size times a floor multiple.
+        pre = np.maximum(f.valuation[deal_firms], raised * p.min_premoney_multiple)
+        post = pre + raised
+        # Dilute earlier stakes in these firms.
+        if self.h_firm.size:
+            sorter = np.argsort(deal_firms)
+            sorted_firms = deal_firms[sorter]
+            pos = np.clip(np.searchsorted(sorted_firms, self.h_firm), 0, served - 1)
+            hit = (sorted_firms[pos] == self.h_firm) & self.h_open
+            self.h_stake[hit] *= (pre / post)[sorter][pos[hit]]
+        post_of_seg = post[d_idx]
+        self._append(fund_of, firm_of, amount / post_of_seg, amount)
+        # Money: funds -> firms.
+        np.subtract.at(funds.cash, fund_of, amount)
+        np.add.at(funds.invested_year, fund_of, amount)
+        np.add.at(self.flow, (funds.region[fund_of], f.region[firm_of]), amount)
+        funds.cash[funds.cash < 0] = 0.0  # guard against round-off only (syndicate never overdraws)
+        f.cash[deal_firms] += raised
+        m.money.transfer("funds", "firms", raised.sum())
+        f.stage[deal_firms] = np.minimum(f.stage[deal_firms] + 1, LISTED - 1)
+        f.last_funded[deal_firms] = m.steps
+        f.last_post[deal_firms] = post
+        f.valuation[deal_firms] = post
+        self.vc_invested += raised.sum()
+        self.deals += served
+
+    def _append(self, fund, firm, stake, cost) -> None:
+        self.h_fund = np.concatenate([self.h_fund, fund])
+        self.h_firm = np.concatenate([self.h_firm, firm])
+        self.h_stake = np.concatenate([self.h_stake, stake])
+        self.h_cost = np.concatenate([self.h_cost, cost])
+        self.h_proceeds = np.concatenate([self.h_proceeds, np.zeros(fund.size)])
+        self.h_open = np.concatenate([self.h_open, np.ones(fund.size, dtype=bool)])
+
+    # --- loans -------------------------------------------------------------------------------
+    def service_debt(self, m) -> None:
+        """Firms pay interest and amortisation to banks, as far as their cash allows."""
+        f, funds, p = m.firms, m.funds, m.p
+        live = f.live
+        owing = live[f.debt[live] > 0]
+        if owing.size == 0:
+            return
+        interest = f.debt[owing] * p.loan_rate * m.dt
+        principal = f.debt[owing] * min(1.0, m.dt / p.loan_term_years)
+        pay = np.minimum(f.cash[owing], interest + principal)
+        f.cash[owing] -= pay
+        f.debt[owing] -= np.clip(pay - interest, 0.0, None)
+        f.debt[f.debt < 1e-12] = 0.0
+        banks = funds.of_kind(BANK)
+        funds._credit(banks, pay.sum(), None, None, weights=np.ones(banks.size))
+        m.money.transfer("firms", "funds", pay.sum())
+
+    def lend(self, m, linkage: float) -> None:
+        """New loans to firms short of cash; venture-backed firms qualify under linkage."""
+        f, funds, p, rng = m.firms, m.funds, m.p, m.streams["capital"]
+        live = f.live
+        rev = f.revenue[live]
+        bj = f.in_beijing(live)
+        short = f.cash[live] < p.loan_trigger_years * rev
+        collateral = (rev > p.loan_min_revenue) & (f.debt[live] < p.loan_to_revenue * rev)
+        secured = short & collateral
+        # Under investment-loan linkage a bank also lends to a venture-backed firm without that
+        # collateral, against its last round, once it has spent most of the round.
+        backed = (f.stage[live] >= 1) & (f.stage[live] < LISTED)
+        runway_low = f.cash[live] < p.linkage_loan_share * f.last_post[live]
+        linked = backed & runway_low & ~secured & (rng.random(live.size) < linkage)
+        want = bj & (secured | linked) & (rng.random(live.size) < m._per_step(p.loan_apply_rate))
+        cand = live[want]
+        if cand.size == 0:
+            return
+        amount = np.where(
+            secured[want],
+            np.maximum(p.loan_to_revenue * f.revenue[cand] - f.debt[cand], 0.0),
+            np.maximum(p.linkage_loan_share * f.last_post[cand] - f.debt[cand], 0.0),
+        )
+        ok = amount > 0
+        cand, amount = cand[ok], amount[ok]
+        score = f.margin[cand] * f.revenue[cand] + rng.normal(0, 1e-3, cand.size)
+        order = np.argsort(-score, kind="stable")
+        cand, amount = cand[order], amount[order]
+        banks = funds.of_kind(BANK)
+        offer = funds.deployable(banks, p, m.dt)
+        d_idx, s_idx, amt, served = syndicate(amount, offer)
+        if served == 0:
+            return
+        np.subtract.at(funds.cash, banks[s_idx], amt)
+        np.add.at(self.flow, (funds.region[banks[s_idx]], f.region[cand[d_idx]]), amt)
+        funds.cash[funds.cash < 0] = 0.0
+        lent = amount[:served]
+        f.cash[cand[:served]] += lent
+        f.debt[cand[:served]] += lent
+        m.money.transfer("funds", "firms", lent.sum())
+        self.loans_issued += lent.sum()
+
+    # --- exits -------------------------------------------------------------------------------
+    def exits(self, m, depth: float) -> tuple[np.ndarray, np.ndarray]:
+        """Listings and acquisitions this quarter; returns (listed slots, acquired slots)."""
+        f, p, rng = m.firms, m.p, m.streams["capital"]
+        live = f.live
+        stage = f.stage[live]
+        ipo_cand = (stage >= 2) & (stage < LISTED) & (f.valuation[live] >= p.ipo_min_valuation)
+        ipo = live[
+            ipo_cand & (rng.random(live.size) < m._per_step(min(0.99, p.ipo_hazard * depth)))
+        ]
+        acq_cand = (stage >= 1) & (stage < LISTED) & ~np.isin(live, ipo)
+        acquired = live[acq_cand & (rng.random(live.size) < m._per_step(p.acquisition_hazard))]
+        if ipo.size:
+            self._pay_out(m, ipo, p.ipo_premium)
+            primary = p.ipo_primary_share * f.valuation[ipo]
+            f.cash[ipo] += primary
+            m.money.transfer("markets", "firms", primary.sum())
+            f.stage[ipo] = LISTED
+        if acquired.size:
+            self._pay_out(m, acquired, p.acquisition_multiple)
+        return ipo, acquired
+
+    def _pay_out(self, m, firms_idx, multiple) -> None:
+        f, funds = m.firms, m.funds
+        hit = self.h_open & np.isin(self.h_firm, firms_idx)
+        if not hit.any():
+            return
+        val = f.valuation[self.h_firm[hit]] * multiple
+        proceeds = self.h_stake[hit] * val
+        self.h_proceeds[hit] += proceeds
+        self.h_open[hit] = False
+        np.add.at(funds.cash, self.h_fund[hit], proceeds)
+        np.add.at(funds.proceeds_year, self.h_fund[hit], proceeds)
+        m.money.transfer("markets", "funds", proceeds.sum())
+
+    def write_off(self, firms_idx) -> None:
+        """Closed firms: their holdings are worth nothing (the funds bear the loss)."""
+        if firms_idx.size and self.h_firm.size:
+            self.h_open &= ~np.isin(self.h_firm, firms_idx)
+
+    def remap(self, remap: np.ndarray) -> None:
+        """After firm-slot compaction: closed holdings are kept for return statistics only."""
+        if self.h_firm.size:
+            valid = (self.h_firm >= 0) & (self.h_firm < remap.size)
+            if remap.size == 0:  # no firm left at all (a parameter corner): every holding is gone
+                new = np.full_like(self.h_firm, -1)
+            else:
+                new = np.where(valid, remap[np.clip(self.h_firm, 0, remap.size - 1)], -1)
+            self.h_open &= new >= 0
+            self.h_firm = new  # -1 marks a firm that is gone
+
+    def deal_returns(self) -> np.ndarray:
+        """Multiple on invested capital of every closed holding (stylised fact: a few deals earn most)."""
+        closed = ~self.h_open
+        return self.h_proceeds[closed] / np.maximum(self.h_cost[closed], 1e-12)

@@ -1,0 +1,215 @@
+"""Technology market: licences and technology contracts.
+
+Who offers: universities and institutes (applied research x knowledge quality x TTO capacity x
+transfer effort) and technologically leading firms (researchers x technology level).
+Who demands: firms (a share of their R&D budget, more for better absorptive capacity) and buyers
+outside the modelled firm population (government and other buyers in Beijing, Tianjin, Hebei, the
+rest of China and abroad), whose demand grows exogenously and is set at the base year so that
+2015 turnover and the flow to Tianjin and Hebei match the record.
+How it clears (each quarter): offers and demands are summed into (field, region) cells, O(n).
+A buyer cell reaches seller cells with weight field-fit x exp(-distance / d) x border friction; the
+unified Jing-Jin-Ji market lever removes part of the border friction. The share of a buyer cell's
+demand that finds a seller is X / (X + h), X being its friction-weighted access to the supply's
+distribution over fields and regions (the level of supply does not bind); matched
+demand is split across seller cells in proportion to supply x weight, then across the agents of
+each cell pro rata. Price per contract rises with seller quality and IP protection. Innovation
+vouchers pay part of SMEs' purchases. Every flow is recorded by seller region and buyer region.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.inputs.levers import status_quo
+from sim.model.agents.region import (
+    BEIJING,
+    JJJ_NEIGHBOURS,
+    N_REGIONS,
+    border_matrix,
+    distance_decay,
+)
+from sim.model.sectors import FIELD_FIT, N_SECTORS
+
+NF, NR = N_SECTORS, N_REGIONS
+
+
+STATUS_QUO_IP = status_quo("ip_protection")
+STATUS_QUO_BASES = status_quo("jjj_transfer_bases")
+
+
+class TechnologyMarket:
+    def __init__(self, p, regions):
+        self.decay = distance_decay(regions.distance, p.distance_ref_km, p.tech_distance_decay)
+        self.uni_offer_scale = None
+        self.external_demand = None  # [field, region], 100m yuan per quarter (simulated scale)
+        self.firm_demand_scale = None
+        self.supply_ref = None
+        # Flows of the current year: value and contract counts by seller region x buyer region.
+        self.flow = np.zeros((NR, NR))
+        self.contracts = np.zeros((NR, NR))
+
+    def weights(self, p, levers: dict) -> np.ndarray:
+        """W[fs, rs, fb, rb]: how easily a buyer cell reaches a seller cell."""
+        border = border_matrix(
+            p,
+            levers["jjj_unified_tech_market"],
+            levers["national_cooperation"],
+            levers["international_technology_transfer"],
+        )
+        geo = self.decay * border
+        return FIELD_FIT[:, None, :, None] * geo[None, :, None, :]
+
+    def offers(self, m):
+        f, u, p = m.firms, m.universities, m.p
+        live = f.live
+        median_tech = np.median(f.tech[live]) if live.size else 1.0
+        leader = f.tech[live] > median_tech
+        firm_offer = np.where(leader, f.researchers[live] * f.tech[live], 0.0)
+        uni_offer = u.technology_offer(
+            p, m.lever_values["researcher_burden_reduction"], m.research_cost_index()
+        )
+        if self.uni_offer_scale is None:
+            # Base year: universities' share of the offered value is the 2015 seller share.
+            s = p.university_seller_share_2015
+            self.uni_offer_scale = s / (1 - s) * firm_offer.sum() / max(uni_offer.sum(), 1e-12)
+        return live, firm_offer, uni_offer * self.uni_offer_scale
+
+    def firm_demand(self, m, live):
+        f, p = m.firms, m.p
+        absorb = np.maximum(f.tech[live], 1e-6) ** p.absorptive_elasticity
+        return f.rd_q[live] * absorb
+
+    def calibrate(self, m, targets_by_region: np.ndarray, firm_share_bj: float) -> None:
+        """Base-year calibration: choose demand levels so that, with the 2015 state, matched demand
+        by buyer region equals the record (targets are 100m yuan per quarter, simulated scale)."""
+        live, firm_offer, uni_offer = self.offers(m)
+        f, u, p = m.firms, m.universities, m.p
+        S = self._cells(f.sector[live], f.region[live], firm_offer) + self._cells(
+            u.field, u.region, uni_offer
+        )
+        self.supply_ref = S.sum()
+        W = self.weights(p, m.lever_values)
+        acc = self._access(S, W, p)  # [fb, rb]
+        d_f = self.firm_demand(m, live)
+        firm_cells = self._cells(f.sector[live], f.region[live], d_f)
+        sector_share = np.bincount(f.sector[live], weights=f.revenue[live], minlength=NF)
+        sector_share = sector_share / sector_share.sum()
+        # Firms buy firm_share_bj of Beijing's buying; the rest is other Beijing buyers.
+        bj_target = targets_by_region[BEIJING].sum()
+        firm_matched = (firm_cells * acc).sum()
+        self.firm_demand_scale = firm_share_bj * bj_target / max(firm_matched, 1e-12)
+        ext = np.zeros((NF, NR))
+        for r in range(NR):
+            t = targets_by_region[r] * ((1 - firm_share_bj) if r in BEIJING else 1.0)
+            ext[:, r] = t * sector_share / np.maximum(acc[:, r], 1e-12)
+        self.external_demand = ext
+        self._access_2015 = acc
+
+    def base_year_purchases(self, m, live) -> np.ndarray:
+        """Each firm's quarterly purchases in the base year (what the calibrated market fills),
+        so that the first step starts with the technology firms were buying in 2015."""
+        f = m.firms
+        d_f = self.firm_demand(m, live) * self.firm_demand_scale
+        return d_f * self._access_2015[f.sector[live], f.region[live]]
+
+    def clear(self, m, levers: dict, external_growth_factor: float) -> None:
+        f, u, p = m.firms, m.universities, m.p
+        live, firm_offer, uni_offer = self.offers(m)
+        fs, fr = f.sector[live], f.region[live]
+        S_f = self._cells(fs, fr, firm_offer)
+        S_u = self._cells(u.field, u.region, uni_offer)
+        S = S_f + S_u
+        if S.sum() <= 0:
+            return
+        W = self.weights(p, levers)
+        acc = self._access(S, W, p)
+        # A firm asks for at most all the money it has this step: its cash, revenue and R&D
+        # budget (at the defaults demand stays below 0.8 of that). Unbounded, demand growing with
+        # R&D x technology^absorptive_elasticity could feed itself through sales in parameter
+        # corners (the unpaid part of a sale is bought by outside customers).
+        d_f = np.minimum(
+            self.firm_demand(m, live) * self.firm_demand_scale,
+            np.maximum(f.cash[live], 0.0) + f.revenue[live] * m.dt + f.rd_q[live],
+        )
+        D_f = self._cells(fs, fr, d_f)
+        D_ext = self.external_demand * external_growth_factor * m.shocks.demand
+        # Transfer bases raise Tianjin's and Hebei's demand for Beijing's technology (task 9).
+        D_ext[:, JJJ_NEIGHBOURS] *= levers["jjj_transfer_bases"] / STATUS_QUO_BASES
+        # Public procurement (tasks 7, 16): the government buys new technology in Beijing's zones,
+        # spread over fields like the outside Beijing demand it adds to.
+        D_gov = self._government_demand(m, levers["public_procurement_innovation"])
+        D = D_f + D_ext + D_gov
+        matched = D * acc  # [fb, rb]
+        # Split matched demand over seller cells in proportion to S x W.
+        SW = S[:, :, None, None] * W  # [fs, rs, fb, rb]
+        denom = SW.sum(axis=(0, 1))
+        share = SW / np.maximum(denom, 1e-300)[None, None]
+        flow4 = share * matched[None, None]  # value from seller cell to buyer cell
+        sales = flow4.sum(axis=(2, 3))  # [fs, rs]
+        # Record flows by region pair, and contracts at the cell's price.
+        ip = levers["ip_protection"]
+        quality = np.sqrt(np.maximum(S / max(self.supply_ref, 1e-12) * S.size, 1e-6))
+        price = p.contract_price * m.price_level * (1.0 + p.ip_price_effect * (ip - STATUS_QUO_IP))
+        price_cell = price * np.clip(quality, 0.5, 2.0)
+        self.flow += flow4.sum(axis=(0, 2))
+        self.contracts += (flow4 / price_cell[:, :, None, None]).sum(axis=(0, 2))
+        # Sellers are paid pro rata within their cell.
+        ratio = np.where(S > 0, sales / np.maximum(S, 1e-300), 0.0)
+        firm_sales = firm_offer * ratio[fs, fr]
+        uni_sales = uni_offer * ratio[u.field, u.region]
+        # Buyers: firms get their share of the cell's matched demand.
+        fill = np.where(D > 0, matched / np.maximum(D, 1e-300), 0.0)
+        bought = d_f * fill[fs, fr]
+        sme = f.employees[live] < p.sme_employees
+        voucher = np.where(sme, levers["innovation_voucher_rate"], 0.0) * bought
+        pay = np.minimum(bought - voucher, f.cash[live])
+        bought = pay + voucher  # a firm cannot buy more than its cash allows
+        f.cash[live] -= pay
+        f.purchases_q[live] = bought  # raises the buyer's technology next step (Firm.innovate)
+        # Money: firm buyers, government (vouchers) and external buyers pay into a clearing
+        # account; sellers are paid out of it. Firms short of cash buy less; the part of the
+        # seller's offer they left is taken by outside buyers, so every sale has a payer.
+        f.cash[live] += firm_sales
+        inventor = m.inventor_share_effective * uni_sales
+        u.cash += uni_sales - inventor
+        total = firm_sales.sum() + uni_sales.sum()
+        led = m.money
+        gov = min((D_gov * acc).sum(), max(total - pay.sum() - voucher.sum(), 0.0))
+        led.transfer("firms", "tech_clearing", pay.sum())
+        led.transfer("government", "tech_clearing", voucher.sum() + gov)
+        led.transfer(
+            "customers", "tech_clearing", max(total - pay.sum() - voucher.sum() - gov, 0.0)
+        )
+        m.year_acc["procurement"] += gov
+        led.transfer("tech_clearing", "firms", firm_sales.sum())
+        led.transfer("tech_clearing", "universities", uni_sales.sum())
+        led.transfer("universities", "households", inventor.sum())
+        m.year_acc["uni_licence_income"] += uni_sales.sum()
+
+    def _government_demand(self, m, annual: float) -> np.ndarray:
+        """Procurement demand per quarter (simulated scale), in the Beijing cells, by the field
+        mix of the calibrated outside Beijing demand."""
+        out = np.zeros((NF, NR))
+        if annual <= 0:
+            return out
+        bj = self.external_demand[:, BEIJING]
+        out[:, BEIJING] = annual * m.scale_firms * m.dt * bj / max(bj.sum(), 1e-12)
+        return out
+
+    def _access(self, S, W, p) -> np.ndarray:
+        # Access depends on where supply sits (fields, regions) and on frictions, not on its level:
+        # the market is demand-driven, sellers' capacity is not binding.
+        X = (S[:, :, None, None] * W).sum(axis=(0, 1)) / max(S.sum(), 1e-12) * (NF * NR)
+        return X / (X + p.tech_matching_friction)
+
+    @staticmethod
+    def _cells(field, region, value) -> np.ndarray:
+        out = np.zeros(NF * NR)
+        np.add.at(out, field.astype(np.int64) * NR + region.astype(np.int64), value)
+        return out.reshape(NF, NR)
+
+    def beijing_turnover(self) -> float:
+        return float(self.flow[BEIJING].sum())
+
+    def flow_to_tianjin_hebei(self) -> float:
+        return float(self.flow[np.ix_(BEIJING, JJJ_NEIGHBOURS)].sum())

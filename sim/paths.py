@@ -1,7 +1,0 @@
-"""Where the project's data lives: the package never reads anything outside `seeds/`."""
-
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
-SCENARIOS = ROOT / "scenarios"
