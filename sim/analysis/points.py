@@ -12,7 +12,7 @@ reference. Pass `points` to choose others.
 
 For the CLI (when `innosim compare` is given one folder that `is_sweep_folder`):
 
-    from sim.experiments.experiments.points import default_out, write_point_comparison
+    from sim.analysis.points import default_out, write_point_comparison
     out = args.out or default_out(args.dirs[0])
     print(write_point_comparison(args.dirs[0], out, points=args.points,
                                  reference=args.reference, force=args.force))

@@ -25,7 +25,7 @@ a sweep that stops before 2030 uses its latest target year instead (e.g. 2020).
 
 For the CLI (`innosim analyze DIR --method sobol|morris [--outcome ...]`):
 
-    from sim.experiments.experiments.analysis import analyze, format_analysis, write_analysis
+    from sim.analysis.sensitivity import analyze, format_analysis, write_analysis
     df = analyze(args.dir, args.method, args.outcome or None)
     md = write_analysis(args.dir, args.method, args.outcome or None, results=df)
     print(format_analysis(df)); print(f"\\n-> {md.parent}/ ({md.name})")
