@@ -233,7 +233,7 @@ PILLAR_TARGETS = [
     # high-end talent (+-0.5%) is below the paired noise of single seeds at this scale.
     ("pillar_reform", "high_end_talent", range(2018, 2031), 0.0),
     # The whole plan also raises firm R&D (IP protection, leap grants, finance), the denominator
-    # of the basic share; by 2030 that offsets its gain (ODD section 11), so check to 2025.
+    # of the basic share; by 2030 that offsets its gain (measured by this test), so check to 2025.
     ("plan", "basic_research_share", range(2016, 2026), 0.03),
     ("plan", "invention_patents_per_10k", range(2016, 2031), 0.0),
     ("plan", "tech_flow_to_tianjin_hebei", range(2016, 2031), 0.2),
