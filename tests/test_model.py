@@ -213,7 +213,7 @@ def test_talent_match_keeps_pools_non_negative_and_conserves_talent(pool_factor)
         + r.pool.sum()
     )
     pool_before = r.pool.copy()
-    m.talent_market.match(m)
+    m.talent_market.match()
     after = (
         f.researchers[live].sum()
         + f.high_end[live].sum()
@@ -264,10 +264,10 @@ def test_technology_flows_equal_payments_to_sellers():
     original = tm.clear
     seen = []
 
-    def clear(model, levers, growth):
+    def clear(*args):
         flow0 = tm.flow.sum()
         paid0 = led.flows[("tech_clearing", "firms")] + led.flows[("tech_clearing", "universities")]
-        original(model, levers, growth)
+        result = original(*args)
         paid = (
             led.flows[("tech_clearing", "firms")]
             + led.flows[("tech_clearing", "universities")]
@@ -275,6 +275,7 @@ def test_technology_flows_equal_payments_to_sellers():
         )
         seen.append((tm.flow.sum() - flow0, paid))
         assert abs(led.balance["tech_clearing"]) <= 1e-9 * max(paid, 1.0)
+        return result
 
     tm.clear = clear
     for _ in range(5):
@@ -317,8 +318,8 @@ def test_overseas_easing_raises_migration_from_abroad_only():
     m = InnovationModel(SHORT, scale=SCALE, rng=3)
     m.step()
     levers = dict(m.lever_values)
-    closed = m.talent_market.migration_rates(m, {**levers, "overseas_talent_easing": 0.0})
-    eased = m.talent_market.migration_rates(m, {**levers, "overseas_talent_easing": 1.0})
+    closed = m.talent_market.migration_rates({**levers, "overseas_talent_easing": 0.0})
+    eased = m.talent_market.migration_rates({**levers, "overseas_talent_easing": 1.0})
     into_beijing = np.zeros_like(closed, dtype=bool)
     into_beijing[:, ABROAD, BEIJING] = True
     assert np.all(eased[into_beijing] > closed[into_beijing])
@@ -359,12 +360,14 @@ def _money_moves(m, steps: int):
     def wrap(name):
         original = getattr(cm, name)
 
-        def run(model, *args):
+        model = m
+
+        def run(*args):
             f = model.firms
             live = f.live
             cash0, funds0, debt0 = f.cash[live].sum(), model.funds.cash.sum(), f.debt[live].sum()
             stage0 = f.stage.copy()
-            original(model, *args)
+            original(*args)
             log.append(
                 {
                     "op": name,
@@ -459,15 +462,15 @@ def test_money_chases_deals():
     rises when a capital winter cuts what they are willing to deploy."""
     m = InnovationModel(SHORT, scale=SCALE, rng=2)
     cm, funds = m.capital_market, m.funds
-    start = cm.screening_threshold(m)
+    start = cm.screening_threshold(m.shocks.venture_capital)
     assert start == m.p.screening_threshold
     equity = funds.kind != BANK
     funds.cash[equity] *= 2.0
-    richer = cm.screening_threshold(m)
+    richer = cm.screening_threshold(m.shocks.venture_capital)
     assert richer == pytest.approx(start - m.p.money_chasing_deals * math.log(2.0))
     funds.cash[equity] /= 2.0
     m.shocks.venture_capital = 0.5
-    assert cm.screening_threshold(m) > start
+    assert cm.screening_threshold(m.shocks.venture_capital) > start
 
 
 def test_guidance_fund_scale_raises_venture_investment():
@@ -489,12 +492,12 @@ def test_growth_shock_is_one_draw_per_firm_and_year():
     and the draw of a firm does not depend on which other firms exist."""
     m = InnovationModel(SHORT, scale=SCALE, rng=4)
     ids = m.firms.firm_id[m.firms.live]
-    a = m._draws("growth", 2016, m.firms.live).laplace()
-    b = m._draws("growth", 2016, m.firms.live).laplace()
-    c = m._draws("growth", 2017, m.firms.live).laplace()
+    a = m.clock.draws("growth", 2016, m.firms.firm_id[m.firms.live]).laplace()
+    b = m.clock.draws("growth", 2016, m.firms.firm_id[m.firms.live]).laplace()
+    c = m.clock.draws("growth", 2017, m.firms.firm_id[m.firms.live]).laplace()
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     half = m.firms.live[::2]
-    assert np.array_equal(m._draws("growth", 2016, half).laplace(), a[::2])
+    assert np.array_equal(m.clock.draws("growth", 2016, m.firms.firm_id[half]).laplace(), a[::2])
     assert ids.size == a.size
 
 

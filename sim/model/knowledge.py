@@ -21,13 +21,15 @@ def produce_knowledge(m, levers: dict) -> None:
     bonus = np.where(
         u.place == HUAIROU, p.facility_effect * np.sqrt(facility_investment / p.facility_ref), 0.0
     )
-    u.knowledge = (1.0 - m._per_step(p.knowledge_depreciation)) * u.knowledge + knowledge_flow(
+    u.knowledge = (1.0 - m.clock.per_step(p.knowledge_depreciation)) * u.knowledge + knowledge_flow(
         m, u.basic_q, levers
     ) * (1.0 + bonus)
     # Reputation follows knowledge slowly (it steers the share of funding and of recruits).
-    u.reputation = (1 - m._per_step(p.reputation_adjustment)) * u.reputation + m._per_step(
-        p.reputation_adjustment
-    ) * u.knowledge / max(u.knowledge.mean(), 1e-12)
+    u.reputation = (
+        1 - m.clock.per_step(p.reputation_adjustment)
+    ) * u.reputation + m.clock.per_step(p.reputation_adjustment) * u.knowledge / max(
+        u.knowledge.mean(), 1e-12
+    )
 
 
 def knowledge_flow(m, basic_step, levers: dict) -> np.ndarray:

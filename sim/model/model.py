@@ -61,30 +61,15 @@ from sim.model.agents.region import (
     RegionPopulation,
 )
 from sim.model.agents.university import INSTITUTE, UNIVERSITY, University, UniversityPopulation
-from sim.model.clock import AgentDraws
+from sim.model.clock import STREAMS, Clock
 from sim.model.markets.capital import CapitalMarket
 from sim.model.markets.talent import HIGH_END, RESEARCHERS, TalentMarket
 from sim.model.markets.technology import TechnologyMarket
 from sim.model.sectors import KEY_FIELDS, N_SECTORS
 
-# One independent random stream per stochastic process, in a fixed order: adding a process at the
-# end, or changing a lever, does not reshuffle the draws of the others.
 # Entrants in a year at most this multiple of the simulated 2015 firm count (a safety bound for
 # parameter corners; see InnovationModel._entry).
 MAX_ENTRY_PER_YEAR = 1.0
-
-STREAMS = (
-    "init",
-    "innovation",
-    "growth",
-    "talent",
-    "capital",
-    "technology",
-    "entry",
-    "exit",
-    "relocation",
-    "hte",
-)
 
 
 @dataclass
@@ -146,17 +131,14 @@ class InnovationModel(mesa.Model):
         self.levers = LeverSettings(self.scenario.levers)
         self.shocks = ShockSettings(self.scenario.shocks)
         t = self.scenario.time
-        self.start_year, self.end_year, self.steps_per_year = (
-            t.start_year,
-            t.end_year,
-            t.steps_per_year,
+        self.clock = Clock(t.start_year, t.end_year, t.steps_per_year, seed)
+        self.streams = self.clock.streams
+        self.start_year, self.end_year = t.start_year, t.end_year
+        self.steps_per_year, self.dt, self.horizon = (
+            self.clock.steps_per_year,
+            self.clock.dt,
+            self.clock.horizon,
         )
-        self.dt = 1.0 / self.steps_per_year
-        self.horizon = (self.end_year - self.start_year + 1) * self.steps_per_year
-        seqs = np.random.SeedSequence(seed).spawn(len(STREAMS))
-        self.streams = {
-            name: np.random.default_rng(s) for name, s in zip(STREAMS, seqs, strict=True)
-        }
 
         self.money = Ledger("money")
         self.talent = Ledger("talent")
@@ -187,10 +169,21 @@ class InnovationModel(mesa.Model):
             self.universities.n, self.lever_values["inventor_income_share"]
         )
 
-        self.talent_market = TalentMarket(p, self.regions)
-        self.capital_market = CapitalMarket()
+        self.talent_market = TalentMarket(
+            p,
+            self.clock,
+            self.regions,
+            self.firms,
+            self.universities,
+            self.talent,
+            self.shocks,
+            self.scale_universities,
+        )
+        self.capital_market = CapitalMarket(p, self.clock, self.firms, self.funds, self.money)
         self.capital_market.set_reference(self.funds)
-        self.technology_market = TechnologyMarket(p, self.regions)
+        self.technology_market = TechnologyMarket(
+            p, self.clock, self.regions, self.firms, self.universities, self.money, self.scale_firms
+        )
         self._calibrate_technology_market()
         self.regions.attractiveness_for_talent(
             p, self.lever_values["talent_services"], self._science_city_bonus()
@@ -199,7 +192,7 @@ class InnovationModel(mesa.Model):
         # Knowledge access is measured relative to the 2015 state; so is the pace of progress.
         access = knowledge.firm_knowledge_access(self, self.lever_values)
         live = self.firms.live
-        self.firms.purchases_q[live] = self.technology_market.base_year_purchases(self, live)
+        self.firms.purchases_q[live] = self.technology_market.base_year_purchases(live)
         self.firms.set_reference_pace(live, p, access, self.dt)
 
         self.datacollector = mesa.DataCollector(model_reporters=indicators.step_reporters())
@@ -301,11 +294,11 @@ class InnovationModel(mesa.Model):
             * weight
             / weight.sum()
         )
-        u.applied_q += u.cash * self._per_step(p.retained_income_spend_rate)  # as in each step
+        u.applied_q += u.cash * self.clock.per_step(p.retained_income_spend_rate)  # as in each step
         # Knowledge starts at its steady state under 2015 funding.
         u.knowledge[:] = knowledge.knowledge_flow(
             self, u.basic_q, self.lever_values
-        ) / self._per_step(p.knowledge_depreciation)
+        ) / self.clock.per_step(p.knowledge_depreciation)
         u.reputation[:] = 0.5 * u.reputation + 0.5 * u.knowledge / u.knowledge.mean()
         stock = self.base.patent_stock_2015 * (1 - p.firm_patent_share) * self.scale_universities
         u.patents[:] = rng.multinomial(int(round(stock)), u.researchers / u.researchers.sum())
@@ -488,7 +481,7 @@ class InnovationModel(mesa.Model):
     def _balance_outside_pools(self) -> None:
         """Outside reservoirs sized so that 2015 migration with each outside region is balanced."""
         r = self.regions
-        rates = self.talent_market.migration_rates(self, self.lever_values)
+        rates = self.talent_market.migration_rates(self.lever_values)
         for k in range(rates.shape[0]):
             for o in (TIANJIN, HEBEI, REST_OF_CHINA, ABROAD):
                 out_bj = (r.pool[k, BEIJING] * rates[k, BEIJING, o]).sum()
@@ -509,7 +502,9 @@ class InnovationModel(mesa.Model):
         targets[HEBEI] = jjj * (1 - p.jjj_flow_tianjin_share)
         targets[ABROAD] = turnover * abroad_share
         targets[REST_OF_CHINA] = turnover - targets.sum()
-        self.technology_market.calibrate(self, targets, p.tech_firm_buyer_share)
+        self.technology_market.calibrate(
+            targets, p.tech_firm_buyer_share, self.lever_values, self.research_cost_index()
+        )
 
     def research_cost_index(self) -> float:
         """Cost of a unit of research effort relative to 2015: Beijing's mean wage level."""
@@ -523,9 +518,9 @@ class InnovationModel(mesa.Model):
         )
         return bonus
 
-    def _draws(self, stream: str, step: int, idx: np.ndarray) -> AgentDraws:
+    def _draws(self, stream: str, step: int, idx: np.ndarray):
         """Per-firm draws keyed by firm id (common random numbers across scenarios)."""
-        return AgentDraws(self.seed, STREAMS.index(stream), step, self.firms.firm_id[idx])
+        return self.clock.draws(stream, step, self.firms.firm_id[idx])
 
     def _leap_grants(self, live: np.ndarray, annual: float) -> np.ndarray:
         """Technology leap projects (task 6): the year's fiscal co-funding, paid each quarter to
@@ -548,10 +543,6 @@ class InnovationModel(mesa.Model):
     # ------------------------------------------------------------------------------------------
     # time
     # ------------------------------------------------------------------------------------------
-    def _per_step(self, annual_rate: float) -> float:
-        """Probability per step equivalent to an annual probability."""
-        return 1.0 - (1.0 - min(annual_rate, 0.999999)) ** self.dt
-
     def _reset_year(self) -> None:
         for key in indicators.ACCUMULATORS:
             self.year_acc[key] = 0.0
@@ -580,7 +571,7 @@ class InnovationModel(mesa.Model):
         budget = self.public_budget * self.scale_universities * self.dt
         u.fund_research(budget, lev["basic_research_priority"])
         self.money.transfer("government", "universities", budget)
-        retained = u.cash * self._per_step(p.retained_income_spend_rate)
+        retained = u.cash * self.clock.per_step(p.retained_income_spend_rate)
         u.cash -= retained
         u.applied_q += retained
         spend = u.basic_q.sum() + u.applied_q.sum()
@@ -611,14 +602,14 @@ class InnovationModel(mesa.Model):
 
         # 5. talent
         tm = self.talent_market
-        tm.retire(self)
-        tm.promote(self, lev["young_scientist_support"])
+        tm.retire()
+        tm.promote(lev["young_scientist_support"])
         if sub == self.steps_per_year // 2:
-            tm.graduate(self)
-        tm.academic_mobility(self, lev["mobile_posts_share"])
-        tm.recruit_high_end(self, lev)
-        tm.migrate(self, lev)
-        tm.match(self)
+            tm.graduate()
+        tm.academic_mobility(lev["mobile_posts_share"])
+        tm.recruit_high_end(lev)
+        tm.migrate(lev)
+        tm.match()
 
         # 6. innovation and the patent office
         access = knowledge.firm_knowledge_access(self, lev)
@@ -644,14 +635,23 @@ class InnovationModel(mesa.Model):
 
         # 7. technology market
         ext_growth = (1 + p.external_tech_demand_growth) ** (s * self.dt)
-        self.technology_market.clear(self, lev, ext_growth)
+        procurement, licences = self.technology_market.clear(
+            lev,
+            ext_growth,
+            self.shocks.demand,
+            self.price_level,
+            self.inventor_share_effective,
+            self.research_cost_index(),
+        )
+        self.year_acc["procurement"] += procurement
+        self.year_acc["uni_licence_income"] += licences
 
         # 8. capital market
         cm = self.capital_market
-        cm.service_debt(self)
-        cm.lend(self, lev["investment_loan_linkage"])
-        cm.rounds(self)
-        ipo, acquired = cm.exits(self, lev["exit_market_depth"])
+        cm.service_debt()
+        cm.lend(lev["investment_loan_linkage"])
+        cm.rounds(self.steps, self.shocks.venture_capital)
+        ipo, acquired = cm.exits(lev["exit_market_depth"])
         self.year_acc["listings"] += ipo.size
         self._remove_firms(acquired, reason="acquired")
 
@@ -732,7 +732,7 @@ class InnovationModel(mesa.Model):
         decided = rng.binomial(pending[idx], min(1.0, self.dt / p.patent_pendency_years))
         granted = rng.binomial(decided, p.patent_grant_rate)
         pending[idx] -= decided
-        lapsed = rng.binomial(patents[idx], self._per_step(p.patent_lapse_rate))
+        lapsed = rng.binomial(patents[idx], self.clock.per_step(p.patent_lapse_rate))
         patents[idx] += granted - lapsed
         return granted
 
@@ -742,7 +742,7 @@ class InnovationModel(mesa.Model):
         cap = p.cash_cap_to_revenue * f.revenue[live] + np.where(
             f.stage[live] >= 1, f.last_post[live] * 0.5, 0.0
         )
-        excess = np.clip(f.cash[live] - cap, 0.0, None) * self._per_step(0.5)
+        excess = np.clip(f.cash[live] - cap, 0.0, None) * self.clock.per_step(0.5)
         f.cash[live] -= excess
         self.money.transfer("firms", "households", excess.sum())
 
