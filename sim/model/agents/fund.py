@@ -16,8 +16,9 @@ Decisions:
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
+
+from sim.model.agents.view import AgentView
 
 KINDS = ("angel", "venture", "guidance", "state_vc", "bank")
 ANGEL, VENTURE, GUIDANCE, STATE_VC, BANK = range(5)
@@ -124,18 +125,12 @@ class FundPopulation:
         self.cash[idx] = np.maximum(c - total * c / c.sum(), 0.0)
 
 
-class Fund(mesa.Agent):
-    """A fund or bank as a Mesa agent (identity + view on its slot)."""
+class Fund(AgentView):
+    """A fund or bank as a Mesa agent (a view on its slot)."""
 
-    def __init__(self, model, slot: int):
-        super().__init__(model)
-        self.slot = slot
+    kind = "funds"
+    fields = frozenset(_FIELDS)
 
     @property
     def kind_name(self) -> str:
         return KINDS[int(self.model.funds.kind[self.slot])]
-
-    def __getattr__(self, name):
-        if name in _FIELDS:
-            return getattr(self.model.funds, name)[self.slot].item()
-        raise AttributeError(name)

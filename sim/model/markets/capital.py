@@ -38,13 +38,20 @@ class CapitalMarket:
         self.h_cost = np.zeros(0)
         self.h_proceeds = np.zeros(0)
         self.h_open = np.zeros(0, dtype=bool)
-        # Flows of the current year (reset by the model at year end).
+        # Flows of the current year (new_year resets).
         self.vc_invested = 0.0
         self.deals = 0
         self.loans_issued = 0.0
         # Money this year from funds' region to firms' region (equity and loans), simulated units.
         self.flow = np.zeros((N_REGIONS, N_REGIONS))
         self.dry_powder_ref = 1.0  # equity investors' cash in 2015 (set_reference)
+
+    def new_year(self) -> None:
+        """Start the year's flow records afresh."""
+        self.flow[:] = 0.0
+        self.vc_invested = 0.0
+        self.deals = 0
+        self.loans_issued = 0.0
 
     # --- equity rounds -------------------------------------------------------------------------
     def rounds(self, step: int, climate: float) -> None:

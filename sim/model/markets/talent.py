@@ -43,10 +43,15 @@ class TalentMarket:
             regions.distance, p.distance_ref_km, p.talent_distance_decay
         )
         self.hires = np.zeros(N_TALENT)
-        self.net_inflow_beijing = np.zeros(N_TALENT)  # per year, reset by the model
+        self.net_inflow_beijing = np.zeros(N_TALENT)  # per year (new_year resets)
         # Moves this year [talent kind, from region, to region], persons at simulated scale:
-        # migration between regional pools and recruits from abroad (reset by the model).
+        # migration between regional pools and recruits from abroad (new_year resets).
         self.flow = np.zeros((N_TALENT, N_REGIONS, N_REGIONS))
+
+    def new_year(self) -> None:
+        """Start the year's flow records afresh."""
+        self.net_inflow_beijing[:] = 0.0
+        self.flow[:] = 0.0
 
     # --- births and deaths --------------------------------------------------------------------
     def retire(self) -> None:

@@ -55,6 +55,11 @@ class TechnologyMarket:
         self.flow = np.zeros((NR, NR))
         self.contracts = np.zeros((NR, NR))
 
+    def new_year(self) -> None:
+        """Start the year's flow records afresh."""
+        self.flow[:] = 0.0
+        self.contracts[:] = 0.0
+
     def weights(self, p, levers: dict) -> np.ndarray:
         """W[fs, rs, fb, rb]: how easily a buyer cell reaches a seller cell."""
         border = border_matrix(
