@@ -29,6 +29,19 @@ STREAMS = (
 )
 
 
+def seed_of(rng) -> int:
+    """The run's seed from `rng`: None (fresh entropy), an int, or a Generator (one draw)."""
+    if rng is None:
+        return int(np.random.SeedSequence().entropy % (2**63))
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(0, 2**63 - 1))
+    if isinstance(rng, (int, np.integer)):
+        if rng < 0:
+            raise ValueError(f"rng seed must be non-negative, got {rng}")
+        return int(rng)
+    raise TypeError(f"rng must be None, an int seed or a numpy Generator, not {type(rng).__name__}")
+
+
 class AgentDraws:
     """Draws for the agents `ids` at one step of one stream; every call is a fresh draw."""
 

@@ -35,23 +35,11 @@ from sim.model.agents.entry import FirmEntry
 from sim.model.agents.firm import Firm
 from sim.model.agents.region import BEIJING, REGIONS
 from sim.model.agents.view import add_views, remove_views
-from sim.model.clock import STREAMS, Clock
+from sim.model.clock import STREAMS, Clock, seed_of
 from sim.model.markets.capital import CapitalMarket
 from sim.model.markets.talent import TalentMarket
 from sim.model.markets.technology import TechnologyMarket
 from sim.model.setup import BaseYear
-
-
-def _seed_of(rng) -> int:
-    if rng is None:
-        return int(np.random.SeedSequence().entropy % (2**63))
-    if isinstance(rng, np.random.Generator):
-        return int(rng.integers(0, 2**63 - 1))
-    if isinstance(rng, (int, np.integer)):
-        if rng < 0:
-            raise ValueError(f"rng seed must be non-negative, got {rng}")
-        return int(rng)
-    raise TypeError(f"rng must be None, an int seed or a numpy Generator, not {type(rng).__name__}")
 
 
 class InnovationModel(mesa.Model):
@@ -66,7 +54,7 @@ class InnovationModel(mesa.Model):
     """
 
     def __init__(self, scenario=None, scale: float = 1.0, rng=None, **overrides):
-        seed = _seed_of(rng)
+        seed = seed_of(rng)
         super().__init__(rng=seed)
         self.seed = seed
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -137,30 +125,55 @@ class InnovationModel(mesa.Model):
             return
         year = self.year = self.start_year + s // self.steps_per_year
         sub = s % self.steps_per_year
-        p, f, u, r, c = self.p, self.firms, self.universities, self.regions, self.clock
-        money, dt = self.money, self.dt
-
+        p, r = self.p, self.regions
         # 1. policy
         lev = self.lever_values = self.levers.at(year)
         self.shocks.update(year)
         if sub == 0:
             self._start_of_year(year, lev)
-        acc = self.year_acc
-
         # 2. regions
         bonus = r.science_city_bonus(p, lev["science_city_support"])
         r.attractiveness_for_talent(p, lev["talent_services"], bonus)
-
         # 3. public research
-        budget = self.public_budget * self.scale_universities * dt
-        acc["rd_public"] += u.do_research(budget, lev["basic_research_priority"], p, c, money)
+        self._public_research(lev)
+        # 4. firms: operating cash flow and R&D
+        live, bj = self._firms_operate(lev)
+        # 5. talent market
+        self.talent_market.clear(lev, graduation=sub == self.steps_per_year // 2)
+        # 6. innovation and the patent office
+        self._innovation(s, lev, live, bj)
+        # 7. technology market
+        self._technology_trade(s, lev)
+        # 8. capital market
+        ipo, acquired = self.capital_market.clear(lev, self.steps, self.shocks.venture_capital)
+        self.year_acc["listings"] += ipo.size
+        self._firms_leave(acquired, "acquired")
+        # 9. growth, payouts, closures, entry
+        self._firms_grow(s, year)
+        self._firms_leave(self.firms.closing(self.firms.live, p, self.clock, s), "closed")
+        self._firms_enter(lev)
+        # 10. end of year
+        if sub == self.steps_per_year - 1:
+            self._end_of_year(year, lev)
+        self.datacollector.collect(self)
+        if self.steps >= self.horizon:
+            self.running = False
+
+    def _public_research(self, lev: dict) -> None:
+        p, u, acc = self.p, self.universities, self.year_acc
+        budget = self.public_budget * self.scale_universities * self.dt
+        acc["rd_public"] += u.do_research(
+            budget, lev["basic_research_priority"], p, self.clock, self.money
+        )
         acc["rd_basic"] += u.basic_q.sum()
         knowledge.produce_knowledge(self, lev)
         self.inventor_share_effective = u.transfer_effort(
             p, lev["inventor_income_share"], lev["central_unit_coverage"]
         )
 
-        # 4. firms: operating cash flow and R&D
+    def _firms_operate(self, lev: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Returns the live firms and which of them are in Beijing (used through step 6)."""
+        p, f, acc, money, dt = self.p, self.firms, self.year_acc, self.money, self.dt
         live = f.live
         f.operate(live, dt, money)
         grant = f.receive_leap_grants(
@@ -171,19 +184,10 @@ class InnovationModel(mesa.Model):
         bj = f.in_beijing(live)
         acc["rd_firms"] += rd[bj].sum()
         acc["revenue"] += (f.revenue[live][bj] * dt).sum()
+        return live, bj
 
-        # 5. talent
-        tm = self.talent_market
-        tm.retire()
-        tm.promote(lev["young_scientist_support"])
-        if sub == self.steps_per_year // 2:
-            tm.graduate()
-        tm.academic_mobility(lev["mobile_posts_share"])
-        tm.recruit_high_end(lev)
-        tm.migrate(lev)
-        tm.match()
-
-        # 6. innovation and the patent office
+    def _innovation(self, s: int, lev: dict, live: np.ndarray, bj: np.ndarray) -> None:
+        p, f, u, c, acc = self.p, self.firms, self.universities, self.clock, self.year_acc
         rng = self.streams["innovation"]
         access = knowledge.firm_knowledge_access(self, lev)
         luck = c.draws("innovation", s, f.firm_id[live])
@@ -194,21 +198,19 @@ class InnovationModel(mesa.Model):
             access,
             lev["ip_protection"],
             self.base.patent_productivity_firm,
-            dt,
+            self.dt,
             platforms=lev["technology_innovation_centers"],
             draws=luck,
         )
         u_apps = u.patent_applications(p, rng, self.base.patent_productivity_university)
         acc["patent_applications"] += apps[bj].sum() + u_apps.sum()
-        acc["patent_grants_firms"] += patent_office.decide(f.pending, f.patents, live, p, c)[
-            bj
-        ].sum()
-        acc["patent_grants_universities"] += patent_office.decide(
-            u.pending, u.patents, np.arange(u.n), p, c
-        ).sum()
+        granted = patent_office.decide(f.pending, f.patents, live, p, c)
+        acc["patent_grants_firms"] += granted[bj].sum()
+        granted = patent_office.decide(u.pending, u.patents, np.arange(u.n), p, c)
+        acc["patent_grants_universities"] += granted.sum()
 
-        # 7. technology market
-        ext_growth = (1 + p.external_tech_demand_growth) ** (s * dt)
+    def _technology_trade(self, s: int, lev: dict) -> None:
+        ext_growth = (1 + self.p.external_tech_demand_growth) ** (s * self.dt)
         procurement, licences = self.technology_market.clear(
             lev,
             ext_growth,
@@ -217,19 +219,11 @@ class InnovationModel(mesa.Model):
             self.inventor_share_effective,
             self.research_cost_index(),
         )
-        acc["procurement"] += procurement
-        acc["uni_licence_income"] += licences
+        self.year_acc["procurement"] += procurement
+        self.year_acc["uni_licence_income"] += licences
 
-        # 8. capital market
-        cm = self.capital_market
-        cm.service_debt()
-        cm.lend(lev["investment_loan_linkage"])
-        cm.rounds(self.steps, self.shocks.venture_capital)
-        ipo, acquired = cm.exits(lev["exit_market_depth"])
-        acc["listings"] += ipo.size
-        self._firms_leave(acquired, "acquired")
-
-        # 9. growth, payouts, closures, entry
+    def _firms_grow(self, s: int, year: int) -> None:
+        p, f, c, dt = self.p, self.firms, self.clock, self.dt
         live = f.live
         # A demand multiplier m shifts the level of sales by m ** sensitivity while it holds: the
         # change of log m since the last step enters this step's growth once.
@@ -239,16 +233,7 @@ class InnovationModel(mesa.Model):
         shock = c.draws("growth", year, f.firm_id[live])
         f.grow(live, p, self.streams["growth"], jump / dt, dt, shock)
         f.valuation_update(live, p)
-        f.pay_out(live, p, c, money)
-        self._firms_leave(f.closing(f.live, p, c, s), "closed")
-        self._firms_enter(lev)
-
-        # 10. end of year
-        if sub == self.steps_per_year - 1:
-            self._end_of_year(year, lev)
-        self.datacollector.collect(self)
-        if self.steps >= self.horizon:
-            self.running = False
+        f.pay_out(live, p, c, self.money)
 
     def _start_of_year(self, year: int, lev: dict) -> None:
         self._reset_year()

@@ -53,6 +53,13 @@ class CapitalMarket:
         self.deals = 0
         self.loans_issued = 0.0
 
+    def clear(self, levers: dict, step: int, climate: float) -> tuple[np.ndarray, np.ndarray]:
+        """One quarter: debt service, loans, equity rounds, exits; returns (listed, acquired)."""
+        self.service_debt()
+        self.lend(levers["investment_loan_linkage"])
+        self.rounds(step, climate)
+        return self.exits(levers["exit_market_depth"])
+
     # --- equity rounds -------------------------------------------------------------------------
     def rounds(self, step: int, climate: float) -> None:
         """Equity rounds at Mesa step `step`; `climate`: the venture capital shock multiplier."""

@@ -53,6 +53,18 @@ class TalentMarket:
         self.net_inflow_beijing[:] = 0.0
         self.flow[:] = 0.0
 
+    def clear(self, levers: dict, graduation: bool) -> None:
+        """One quarter: retirement, promotion, graduates (once a year), academic mobility,
+        top-talent recruitment, migration, hiring."""
+        self.retire()
+        self.promote(levers["young_scientist_support"])
+        if graduation:
+            self.graduate()
+        self.academic_mobility(levers["mobile_posts_share"])
+        self.recruit_high_end(levers)
+        self.migrate(levers)
+        self.match()
+
     # --- births and deaths --------------------------------------------------------------------
     def retire(self) -> None:
         q = self.clock.per_step(self.p.retirement_rate)
