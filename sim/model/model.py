@@ -75,23 +75,11 @@ class InnovationModel(mesa.Model):
         self.money, self.talent = Ledger("money"), Ledger("talent")
         self.listeners: list = []
         self.year = self.start_year
-        # The 2015 state uses the status-quo levers and no shocks (see setup).
-        self.lever_values = {lid: lv.default for lid, lv in registry().items()}
-        self.knowledge_access_ref = None
-        self.price_level = 1.0
-        self._demand_prev = 1.0
         self.annual: dict[int, dict[str, float]] = {}
         self.year_acc: dict[str, float] = {}
         self._reset_year()
 
-        setup.populate(self)
-        self.public_budget = self.base.fiscal_research_2015  # annual, full scale
-        self.other_gdp = self.base.other_gdp_2015
-        self.population_base = self.base.population_2015
-        self.net_talent_inflow = 0.0  # persons, simulated scale, cumulative
-        self.inventor_share_effective = np.full(
-            self.universities.n, self.lever_values["inventor_income_share"]
-        )
+        setup.populate(self)  # the 2015 state (status-quo levers, no shocks)
         f, u, r = self.firms, self.universities, self.regions
         su, sf = self.scale_universities, self.scale_firms
         self.talent_market = TalentMarket(p, c, r, f, u, self.talent, self.shocks, su)

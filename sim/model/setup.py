@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.inputs import data
-from sim.inputs.levers import status_quo
+from sim.inputs.levers import registry, status_quo
 from sim.model import knowledge
 from sim.model.agents.firm import INCUMBENT, LISTED, Firm, FirmPopulation
 from sim.model.agents.fund import ANGEL, BANK, GUIDANCE, STATE_VC, VENTURE, Fund, FundPopulation
@@ -62,6 +62,10 @@ class BaseYear:
 
 def populate(m) -> None:
     """Regions, universities and institutes, firms, funds and the talent pools of 2015."""
+    m.lever_values = {lid: lv.default for lid, lv in registry().items()}
+    m.knowledge_access_ref = None  # set at the first call of knowledge.firm_knowledge_access
+    m.price_level = 1.0
+    m._demand_prev = 1.0  # the demand shock of the last step (InnovationModel._firms_grow)
     m.base = base_year(m.p)
     m.regions = RegionPopulation(m.p, m.scale)
     m.wage_2015 = float(m.regions.wage[BEIJING].mean())
@@ -70,6 +74,11 @@ def populate(m) -> None:
     _init_firms(m)
     _init_funds(m)
     _init_talent_pools(m)
+    m.public_budget = m.base.fiscal_research_2015  # annual, full scale
+    m.other_gdp = m.base.other_gdp_2015
+    m.population_base = m.base.population_2015
+    m.net_talent_inflow = 0.0  # persons, simulated scale, cumulative
+    m.inventor_share_effective = np.full(m.universities.n, m.lever_values["inventor_income_share"])
 
 
 def calibrate(m) -> None:
