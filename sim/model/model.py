@@ -154,7 +154,8 @@ class InnovationModel(mesa.Model):
             budget, lev["basic_research_priority"], p, self.clock, self.money
         )
         acc["rd_basic"] += u.basic_q.sum()
-        knowledge.produce_knowledge(self, lev)
+        su, cost = self.scale_universities, self.research_cost_index()
+        knowledge.produce_knowledge(u, p, self.clock, lev, cost, su)
         self.inventor_share_effective = u.transfer_effort(
             p, lev["inventor_income_share"], lev["central_unit_coverage"]
         )
@@ -177,7 +178,9 @@ class InnovationModel(mesa.Model):
     def _innovation(self, s: int, lev: dict, live: np.ndarray, bj: np.ndarray) -> None:
         p, f, u, c, acc = self.p, self.firms, self.universities, self.clock, self.year_acc
         rng = self.streams["innovation"]
-        access = knowledge.firm_knowledge_access(self, lev)
+        access, self.knowledge_access_ref = knowledge.firm_knowledge_access(
+            f, u, self.regions, p, lev, self.knowledge_access_ref
+        )
         luck = c.draws("innovation", s, f.firm_id[live])
         apps = f.innovate(
             live,

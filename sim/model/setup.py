@@ -92,7 +92,9 @@ def calibrate(m) -> None:
     )
     _balance_outside_pools(m)
     # Knowledge access is measured relative to the 2015 state; so is the pace of progress.
-    access = knowledge.firm_knowledge_access(m, m.lever_values)
+    access, m.knowledge_access_ref = knowledge.firm_knowledge_access(
+        m.firms, m.universities, m.regions, p, m.lever_values, m.knowledge_access_ref
+    )
     live = m.firms.live
     m.firms.purchases_q[live] = m.technology_market.base_year_purchases(live)
     m.firms.set_reference_pace(live, p, access, m.dt)
@@ -189,9 +191,9 @@ def _init_universities(m) -> None:
     )
     u.applied_q += u.cash * m.clock.per_step(p.retained_income_spend_rate)  # as in each step
     # Knowledge starts at its steady state under 2015 funding.
-    u.knowledge[:] = knowledge.knowledge_flow(m, u.basic_q, m.lever_values) / m.clock.per_step(
-        p.knowledge_depreciation
-    )
+    u.knowledge[:] = knowledge.knowledge_flow(
+        u.basic_q, p, m.dt, m.lever_values, m.research_cost_index(), m.scale_universities
+    ) / m.clock.per_step(p.knowledge_depreciation)
     u.reputation[:] = 0.5 * u.reputation + 0.5 * u.knowledge / u.knowledge.mean()
     stock = m.base.patent_stock_2015 * (1 - p.firm_patent_share) * m.scale_universities
     u.patents[:] = rng.multinomial(int(round(stock)), u.researchers / u.researchers.sum())
