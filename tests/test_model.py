@@ -52,6 +52,68 @@ def test_scale_sets_population_sizes():
     assert m.scale_firms == pytest.approx(m.firms.live.size / p.n_firms_2015)
 
 
+def test_agent_views_read_their_slot():
+    """Every kind's Mesa agent is one AgentView subclass reading its population's slot."""
+    from sim.model.agents.fund import Fund
+    from sim.model.agents.region import REGIONS, Region
+    from sim.model.agents.university import University
+    from sim.model.agents.view import AgentView
+
+    m = InnovationModel(SHORT, scale=SCALE, rng=5)
+    for cls, pop in ((Firm, m.firms), (University, m.universities), (Fund, m.funds)):
+        agents = list(m.agents_by_type[cls])
+        assert agents and all(isinstance(a, AgentView) for a in agents)
+        a = agents[-1]
+        assert a.population is pop and a.cash == pop.cash[a.slot]
+    regions = list(m.agents_by_type[Region])
+    assert [r.name for r in regions] == list(REGIONS)
+    assert regions[0].in_beijing and regions[0].attractiveness == m.regions.attractiveness[0]
+
+
+class _Recorder:
+    def __init__(self):
+        self.events = []
+
+    def firms_leaving(self, idx, reason):
+        self.events.append(("leaving", idx.copy(), reason))
+
+    def compacting(self, firms):
+        self.events.append(("compacting", firms.size, None))
+
+    def compacted(self, remap):
+        self.events.append(("compacted", remap.copy(), None))
+
+
+def test_model_announces_firm_events_to_listeners():
+    """Listeners hear firms leave (while still alive) and the year-end compaction with its
+    remap; listening changes nothing."""
+    m, quiet = (
+        InnovationModel(SHORT, scale=SCALE, rng=6),
+        InnovationModel(SHORT, scale=SCALE, rng=6),
+    )
+    rec = _Recorder()
+    m.subscribe(rec)
+    alive_when_told = []
+    original = rec.firms_leaving
+
+    def leaving(idx, reason):
+        alive_when_told.append(bool(m.firms.alive[idx].all()))
+        original(idx, reason)
+
+    rec.firms_leaving = leaving
+    for _ in range(m.steps_per_year):
+        m.step()
+        quiet.step()
+    kinds = [e[0] for e in rec.events]
+    assert kinds[-2:] == ["compacting", "compacted"] and kinds.count("compacted") == 1
+    assert {e[2] for e in rec.events if e[0] == "leaving"} <= {"closed", "acquired"}
+    assert alive_when_told and all(alive_when_told)
+    left = np.concatenate([e[1] for e in rec.events if e[0] == "leaving"])
+    remap = rec.events[-1][1]
+    assert remap.size == rec.events[-2][1] and np.all(remap[left] == -1)
+    assert m.annual == quiet.annual
+
+
 def test_mesa_agents_mirror_the_populations(small_run):
     m = small_run
     f = m.firms
