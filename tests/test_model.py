@@ -52,6 +52,68 @@ def test_scale_sets_population_sizes():
     assert m.scale_firms == pytest.approx(m.firms.live.size / p.n_firms_2015)
 
 
+def test_agent_views_read_their_slot():
+    """Every kind's Mesa agent is one AgentView subclass reading its population's slot."""
+    from sim.model.agents.fund import Fund
+    from sim.model.agents.region import REGIONS, Region
+    from sim.model.agents.university import University
+    from sim.model.agents.view import AgentView
+
+    m = InnovationModel(SHORT, scale=SCALE, rng=5)
+    for cls, pop in ((Firm, m.firms), (University, m.universities), (Fund, m.funds)):
+        agents = list(m.agents_by_type[cls])
+        assert agents and all(isinstance(a, AgentView) for a in agents)
+        a = agents[-1]
+        assert a.population is pop and a.cash == pop.cash[a.slot]
+    regions = list(m.agents_by_type[Region])
+    assert [r.name for r in regions] == list(REGIONS)
+    assert regions[0].in_beijing and regions[0].attractiveness == m.regions.attractiveness[0]
+
+
+class _Recorder:
+    def __init__(self):
+        self.events = []
+
+    def firms_leaving(self, idx, reason):
+        self.events.append(("leaving", idx.copy(), reason))
+
+    def compacting(self, firms):
+        self.events.append(("compacting", firms.size, None))
+
+    def compacted(self, remap):
+        self.events.append(("compacted", remap.copy(), None))
+
+
+def test_model_announces_firm_events_to_listeners():
+    """Listeners hear firms leave (while still alive) and the year-end compaction with its
+    remap; listening changes nothing."""
+    m, quiet = (
+        InnovationModel(SHORT, scale=SCALE, rng=6),
+        InnovationModel(SHORT, scale=SCALE, rng=6),
+    )
+    rec = _Recorder()
+    m.subscribe(rec)
+    alive_when_told = []
+    original = rec.firms_leaving
+
+    def leaving(idx, reason):
+        alive_when_told.append(bool(m.firms.alive[idx].all()))
+        original(idx, reason)
+
+    rec.firms_leaving = leaving
+    for _ in range(m.steps_per_year):
+        m.step()
+        quiet.step()
+    kinds = [e[0] for e in rec.events]
+    assert kinds[-2:] == ["compacting", "compacted"] and kinds.count("compacted") == 1
+    assert {e[2] for e in rec.events if e[0] == "leaving"} <= {"closed", "acquired"}
+    assert alive_when_told and all(alive_when_told)
+    left = np.concatenate([e[1] for e in rec.events if e[0] == "leaving"])
+    remap = rec.events[-1][1]
+    assert remap.size == rec.events[-2][1] and np.all(remap[left] == -1)
+    assert m.annual == quiet.annual
+
+
 def test_mesa_agents_mirror_the_populations(small_run):
     m = small_run
     f = m.firms
@@ -213,7 +275,7 @@ def test_talent_match_keeps_pools_non_negative_and_conserves_talent(pool_factor)
         + r.pool.sum()
     )
     pool_before = r.pool.copy()
-    m.talent_market.match(m)
+    m.talent_market.match()
     after = (
         f.researchers[live].sum()
         + f.high_end[live].sum()
@@ -264,10 +326,10 @@ def test_technology_flows_equal_payments_to_sellers():
     original = tm.clear
     seen = []
 
-    def clear(model, levers, growth):
+    def clear(*args):
         flow0 = tm.flow.sum()
         paid0 = led.flows[("tech_clearing", "firms")] + led.flows[("tech_clearing", "universities")]
-        original(model, levers, growth)
+        result = original(*args)
         paid = (
             led.flows[("tech_clearing", "firms")]
             + led.flows[("tech_clearing", "universities")]
@@ -275,6 +337,7 @@ def test_technology_flows_equal_payments_to_sellers():
         )
         seen.append((tm.flow.sum() - flow0, paid))
         assert abs(led.balance["tech_clearing"]) <= 1e-9 * max(paid, 1.0)
+        return result
 
     tm.clear = clear
     for _ in range(5):
@@ -317,8 +380,8 @@ def test_overseas_easing_raises_migration_from_abroad_only():
     m = InnovationModel(SHORT, scale=SCALE, rng=3)
     m.step()
     levers = dict(m.lever_values)
-    closed = m.talent_market.migration_rates(m, {**levers, "overseas_talent_easing": 0.0})
-    eased = m.talent_market.migration_rates(m, {**levers, "overseas_talent_easing": 1.0})
+    closed = m.talent_market.migration_rates({**levers, "overseas_talent_easing": 0.0})
+    eased = m.talent_market.migration_rates({**levers, "overseas_talent_easing": 1.0})
     into_beijing = np.zeros_like(closed, dtype=bool)
     into_beijing[:, ABROAD, BEIJING] = True
     assert np.all(eased[into_beijing] > closed[into_beijing])
@@ -359,12 +422,14 @@ def _money_moves(m, steps: int):
     def wrap(name):
         original = getattr(cm, name)
 
-        def run(model, *args):
+        model = m
+
+        def run(*args):
             f = model.firms
             live = f.live
             cash0, funds0, debt0 = f.cash[live].sum(), model.funds.cash.sum(), f.debt[live].sum()
             stage0 = f.stage.copy()
-            original(model, *args)
+            original(*args)
             log.append(
                 {
                     "op": name,
@@ -459,15 +524,15 @@ def test_money_chases_deals():
     rises when a capital winter cuts what they are willing to deploy."""
     m = InnovationModel(SHORT, scale=SCALE, rng=2)
     cm, funds = m.capital_market, m.funds
-    start = cm.screening_threshold(m)
+    start = cm.screening_threshold(m.shocks.venture_capital)
     assert start == m.p.screening_threshold
     equity = funds.kind != BANK
     funds.cash[equity] *= 2.0
-    richer = cm.screening_threshold(m)
+    richer = cm.screening_threshold(m.shocks.venture_capital)
     assert richer == pytest.approx(start - m.p.money_chasing_deals * math.log(2.0))
     funds.cash[equity] /= 2.0
     m.shocks.venture_capital = 0.5
-    assert cm.screening_threshold(m) > start
+    assert cm.screening_threshold(m.shocks.venture_capital) > start
 
 
 def test_guidance_fund_scale_raises_venture_investment():
@@ -489,12 +554,12 @@ def test_growth_shock_is_one_draw_per_firm_and_year():
     and the draw of a firm does not depend on which other firms exist."""
     m = InnovationModel(SHORT, scale=SCALE, rng=4)
     ids = m.firms.firm_id[m.firms.live]
-    a = m._draws("growth", 2016, m.firms.live).laplace()
-    b = m._draws("growth", 2016, m.firms.live).laplace()
-    c = m._draws("growth", 2017, m.firms.live).laplace()
+    a = m.clock.draws("growth", 2016, m.firms.firm_id[m.firms.live]).laplace()
+    b = m.clock.draws("growth", 2016, m.firms.firm_id[m.firms.live]).laplace()
+    c = m.clock.draws("growth", 2017, m.firms.firm_id[m.firms.live]).laplace()
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     half = m.firms.live[::2]
-    assert np.array_equal(m._draws("growth", 2016, half).laplace(), a[::2])
+    assert np.array_equal(m.clock.draws("growth", 2016, m.firms.firm_id[half]).laplace(), a[::2])
     assert ids.size == a.size
 
 

@@ -1,10 +1,11 @@
 """Firm-level yearly records of one model run (`innosim run --agents` -> `firms.parquet`).
 
-The model is not changed: `FirmRecorder` steps it and observes it. It keeps, per firm slot, the
-sum of the year's quarterly R&D (`rd_q`) and takes its snapshot at the end of each calendar year,
-just before the model drops the slots of the firms that left during the year (it wraps the
-instance's `firms.compact`, which `InnovationModel._end_of_year` calls once a year). A year's
-records therefore hold every firm that was in the model at some point of that year:
+The model is not changed: `FirmRecorder` steps it and observes it, subscribed to the events the
+model announces (`sim.model.events.ModelListener`): firms leaving, and the year-end compaction of
+firm slots. It keeps, per firm slot, the sum of the year's quarterly R&D (`rd_q`) and takes its
+snapshot at the end of each calendar year, just before the model drops the slots of the firms that
+left during the year (`compacting`). A year's records therefore hold every firm that was in the
+model at some point of that year:
 
 - firms alive at the year end (`alive` True, `status` "alive"), with their year-end state;
 - firms that closed or were acquired during the year (`alive` False, `status` "closed" or
@@ -48,6 +49,7 @@ import pandas as pd
 
 from sim.model.agents.firm import ORIGINS, STAGES
 from sim.model.agents.region import REGIONS
+from sim.model.events import ModelListener
 from sim.model.sectors import SECTORS
 
 STATUSES = ("alive", "closed", "acquired")
@@ -89,7 +91,7 @@ def empty_frame() -> pd.DataFrame:
     return _frame({c: np.zeros(0) for c in COLUMNS if c != "replicate"}, replicate=0)
 
 
-class FirmRecorder:
+class FirmRecorder(ModelListener):
     """Steps a model to the end of its horizon and records its firms once a year."""
 
     def __init__(self, model):
@@ -102,25 +104,19 @@ class FirmRecorder:
         self._rd_added = False
         self._snapped = self._compacted = False
         self._chunks: list[dict] = []
-        # Observe, do not change: wrap this instance's compaction and removal.
-        original_compact = f.compact
-        original_remove = model._remove_firms
+        model.subscribe(self)  # observe, do not change
 
-        def compact():
-            self._add_step_rd()
-            self._snapshot()
-            self._compacted = True
-            return original_compact()
+    # --- the model's announcements -----------------------------------------------------------
+    def firms_leaving(self, idx, reason: str) -> None:
+        idx = np.asarray(idx)
+        if idx.size:
+            self._fit(int(idx.max()) + 1)
+            self._reason[idx] = _REASON.get(reason, 1)
 
-        def remove_firms(idx, reason):
-            idx = np.asarray(idx)
-            if idx.size:
-                self._fit(int(idx.max()) + 1)
-                self._reason[idx] = _REASON.get(reason, 1)
-            return original_remove(idx, reason=reason)
-
-        f.compact = compact
-        model._remove_firms = remove_firms
+    def compacting(self, firms) -> None:
+        self._add_step_rd()
+        self._snapshot()
+        self._compacted = True
 
     # --- stepping ----------------------------------------------------------------------------
     def step(self) -> None:

@@ -4,7 +4,6 @@ equivalents: sums over simulated agents are divided by the share of agents simul
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from sim.model.agents.firm import LISTED
 from sim.model.agents.region import BEIJING
@@ -105,7 +104,11 @@ def annual_indicators(m, year: int) -> dict[str, float]:
     }
 
 
-def to_frame(annual: dict[int, dict[str, float]]) -> pd.DataFrame:
+def to_frame(annual: dict[int, dict[str, float]]):
+    """Annual indicators as a tidy pandas DataFrame (year, indicator, value). pandas is imported
+    here only: the model itself does not need it."""
+    import pandas as pd
+
     rows = [(y, k, float(v)) for y, d in sorted(annual.items()) for k, v in d.items()]
     return pd.DataFrame(rows, columns=["year", "indicator", "value"])
 

@@ -15,62 +15,64 @@ from sim.model.agents.region import HUAIROU, N_REGIONS, NO_PLACE, distance_decay
 from sim.model.sectors import N_SECTORS
 
 
-def produce_knowledge(m, levers: dict) -> None:
-    p, u = m.p, m.universities
+def produce_knowledge(u, p, clock, levers: dict, cost_index: float, scale: float) -> None:
+    """One step of the universities' (`u`) knowledge and reputation; `scale`: the share of
+    universities simulated."""
+    per_step = clock.per_step
     facility_investment = levers["huairou_facilities"]
     bonus = np.where(
         u.place == HUAIROU, p.facility_effect * np.sqrt(facility_investment / p.facility_ref), 0.0
     )
-    u.knowledge = (1.0 - m._per_step(p.knowledge_depreciation)) * u.knowledge + knowledge_flow(
-        m, u.basic_q, levers
+    u.knowledge = (1.0 - per_step(p.knowledge_depreciation)) * u.knowledge + knowledge_flow(
+        u.basic_q, p, clock.dt, levers, cost_index, scale
     ) * (1.0 + bonus)
     # Reputation follows knowledge slowly (it steers the share of funding and of recruits).
-    u.reputation = (1 - m._per_step(p.reputation_adjustment)) * u.reputation + m._per_step(
+    u.reputation = (1 - per_step(p.reputation_adjustment)) * u.reputation + per_step(
         p.reputation_adjustment
     ) * u.knowledge / max(u.knowledge.mean(), 1e-12)
 
 
-def knowledge_flow(m, basic_step, levers: dict) -> np.ndarray:
+def knowledge_flow(
+    basic_step, p, dt: float, levers: dict, cost_index: float, scale: float
+) -> np.ndarray:
     """New knowledge per step from basic research spend (annualised, per full-scale unit).
 
     Knowledge is made by research effort, not by money: spending is deflated by the research
     cost index (Beijing's wage level relative to 2015), so nominal budget growth that only keeps
     up with wages adds no knowledge. Institutional reform (task 4) and less administrative
     burden (task 17) raise what a unit of research effort yields."""
-    p = m.p
-    annual = basic_step / m.dt / max(m.scale_universities, 1e-12) / m.research_cost_index()
+    annual = basic_step / dt / max(scale, 1e-12) / cost_index
     productivity = p.knowledge_productivity * (
         1.0
         + p.research_reform_effect * levers["research_institution_reform"]
         + p.admin_burden_effect * levers["researcher_burden_reduction"]
     )
-    return productivity * annual**0.8 * m.dt
+    return productivity * annual**0.8 * dt
 
 
-def public_knowledge(m) -> np.ndarray:
-    u = m.universities
+def public_knowledge(u) -> np.ndarray:
     k = np.zeros((N_SECTORS, N_REGIONS))
     np.add.at(k, (u.field, u.region), u.knowledge)
     return k
 
 
-def firm_knowledge_access(m, levers: dict) -> np.ndarray:
-    """Access index (1 = 2015 average) for every live firm.
+def firm_knowledge_access(f, u, regions, p, levers: dict, reference: float | None):
+    """Access index (1 = 2015 average) for every live firm of `f`, drawing on universities `u`;
+    returns it and the reference level (`reference`, or the 2015 level if None: the first call).
 
     Firms inside a science city get the co-location bonus, scaled by the build-up of the science
     cities (task 1); mobile posts (task 13) carry knowledge from universities to firms."""
     mobile_share = levers["mobile_posts_share"]
-    p, f = m.p, m.firms
-    k = public_knowledge(m)
-    decay = distance_decay(m.regions.distance, p.distance_ref_km, p.knowledge_distance_decay)
+    k = public_knowledge(u)
+    decay = distance_decay(regions.distance, p.distance_ref_km, p.knowledge_distance_decay)
     field_spill = p.field_spillover + (1 - p.field_spillover) * np.eye(N_SECTORS)
     access = field_spill @ k @ decay  # [field, region]
-    if m.knowledge_access_ref is None:
-        m.knowledge_access_ref = max(access[:, :3].mean(), 1e-12)
-    access = access / m.knowledge_access_ref
+    if reference is None:
+        reference = max(access[:, :3].mean(), 1e-12)
+    access = access / reference
     live = f.live
     a = access[f.sector[live], f.region[live]]
     coloc = np.where(
         f.place[live] != NO_PLACE, p.colocation_bonus * levers["science_city_support"], 0.0
     )
-    return a * (1.0 + coloc) * (1.0 + p.mobility_spillover * mobile_share)
+    return a * (1.0 + coloc) * (1.0 + p.mobility_spillover * mobile_share), reference

@@ -1,4 +1,8 @@
-"""Agent kinds: each module states the kind's state variables and decisions."""
+"""Agent kinds: each module states the kind's state variables and decisions.
+
+firm, university, fund, region: struct-of-arrays populations (state and vectorised decisions) and
+their Mesa agents (views, see view.AgentView); entry: new firms; patent_office: patent decisions.
+"""
 
 from sim.model.agents.firm import Firm, FirmPopulation
 from sim.model.agents.fund import Fund, FundPopulation

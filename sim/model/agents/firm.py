@@ -14,19 +14,22 @@ Decisions (vectorised each quarter over all firms):
 - grow: revenue grows with sector demand, relative technology gains and venture backing, with
   one Laplace shock a year (realised over its quarters) whose scale falls with size; employees
   follow revenue.
-- exit: closure hazard falling with age and size; insolvent firms close.
+- operate: operating cash flow (margin x revenue); leap grants for key-field R&D (task 6).
+- pay out: cash beyond the firm's needs goes to its owners.
+- exit (closing, leave): closure hazard falling with age and size; insolvent firms close.
 - relocate (yearly): manufacturing firms move production to Tianjin or Hebei.
-- certify (yearly): firms meeting the HTE criteria apply for certification.
+- certify_hte (yearly): firms meeting the HTE criteria apply for certification.
+Entry of new firms: agents.entry. Patent decisions: agents.patent_office.
 Funding applications, technology purchases and hiring are decided in the markets.
 """
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
 from sim.inputs.levers import status_quo
-from sim.model.agents.region import BEIJING, HEBEI, N_REGIONS, TIANJIN
+from sim.model.agents.region import BEIJING, HEBEI, N_REGIONS, NO_PLACE, TIANJIN
+from sim.model.agents.view import AgentView
 from sim.model.sectors import KEY_FIELDS, MANUFACTURING, N_SECTORS
 
 OWNERSHIP = ("private", "state_owned", "foreign")
@@ -128,6 +131,19 @@ class FirmPopulation:
         self.size = keep.size
         return remap
 
+    def attach(self, slots: np.ndarray, agents: list) -> None:
+        """Record the Mesa agents (views) of the firms in `slots` and their ids."""
+        for s, agent in zip(slots.tolist(), agents, strict=True):
+            self.agents[s] = agent
+            self.firm_id[s] = agent.unique_id
+
+    def detach(self, slots: np.ndarray) -> list:
+        """Forget the Mesa agents of `slots`; returns them (to deregister)."""
+        agents = [self.agents[s] for s in slots.tolist()]
+        for s in slots.tolist():
+            self.agents[s] = None
+        return agents
+
     @property
     def live(self) -> np.ndarray:
         """Slots of living firms."""
@@ -137,6 +153,90 @@ class FirmPopulation:
         return _IN_BEIJING[self.region[idx]]
 
     # --- decisions ---------------------------------------------------------------------------
+    def operate(self, idx, dt: float, money) -> None:
+        """Operating cash flow of the step: margin x revenue; a loss is paid from cash, as far as
+        the cash goes (customers pay in, households are paid out)."""
+        cf = self.margin[idx] * self.revenue[idx] * dt
+        gain = np.clip(cf, 0.0, None)
+        loss = np.minimum(np.clip(-cf, 0.0, None), self.cash[idx])
+        self.cash[idx] += gain - loss
+        money.transfer("customers", "firms", gain.sum())
+        money.transfer("firms", "households", loss.sum())
+
+    def receive_leap_grants(self, idx, annual: float, scale: float, dt: float, money):
+        """Technology leap projects (task 6): the year's fiscal co-funding, paid each quarter to
+        Beijing firms of the eight key fields in proportion to their planned R&D. Returns the
+        grant of every firm in `idx` (added to its cash)."""
+        grant = np.zeros(idx.size)
+        if annual <= 0:
+            return grant
+        eligible = self.in_beijing(idx) & np.isin(self.sector[idx], KEY_FIELDS)
+        weight = np.where(eligible, self.rd_pref[idx] * self.revenue[idx], 0.0)
+        if weight.sum() <= 0:
+            return grant
+        grant = annual * scale * dt * weight / weight.sum()
+        self.cash[idx] += grant
+        money.transfer("government", "firms", grant.sum())
+        return grant
+
+    def spend_rd(self, idx, p, ip_protection: float, subsidy, dt: float, money) -> np.ndarray:
+        """Decide (`decide_rd`) and pay this step's R&D (to households: wages and purchases)."""
+        rd = self.decide_rd(idx, p, ip_protection, subsidy, dt)
+        self.rd_q[idx] = rd
+        self.cash[idx] -= rd
+        money.transfer("firms", "households", rd.sum())
+        return rd
+
+    def pay_out(self, idx, p, clock, money) -> None:
+        """Firms holding cash beyond their needs pay it out to owners."""
+        cap = p.cash_cap_to_revenue * self.revenue[idx] + np.where(
+            self.stage[idx] >= 1, self.last_post[idx] * 0.5, 0.0
+        )
+        excess = np.clip(self.cash[idx] - cap, 0.0, None) * clock.per_step(0.5)
+        self.cash[idx] -= excess
+        money.transfer("firms", "households", excess.sum())
+
+    def closing(self, idx, p, clock, step: int) -> np.ndarray:
+        """Firms that close this step: the exit hazard (at least `insolvency_exit_prob` for
+        insolvent loss-makers), one draw per firm keyed by its id (stream "exit")."""
+        h = 1.0 - (1.0 - self.exit_hazard(idx, p, clock.dt)) ** clock.dt
+        broke = (self.cash[idx] < p.insolvency_cash) & (self.margin[idx] < 0)
+        h = np.where(broke, np.maximum(h, p.insolvency_exit_prob), h)
+        return idx[clock.draws("exit", step, self.firm_id[idx]).random() < h]
+
+    def leave(self, idx, reason: str, pool: np.ndarray, money) -> float:
+        """Firms `idx` leave: talent returns to the zone's pool, cash to owners (or the acquirer:
+        "markets"), debt is written off. Returns the debt written off (the banks' loss)."""
+        reg = self.region[idx]
+        for k, held in enumerate((self.researchers, self.high_end)):
+            pool[k] += np.bincount(reg, weights=held[idx], minlength=N_REGIONS)
+            held[idx] = 0.0
+        dest = "markets" if reason == "acquired" else "households"
+        money.transfer("firms", dest, self.cash[idx].sum())
+        self.cash[idx] = 0.0
+        lost = self.debt[idx].sum()
+        self.debt[idx] = 0.0
+        self.alive[idx] = False
+        return lost
+
+    def relocate(self, idx, p, rng, relocation_lever: float) -> int:
+        """Yearly: manufacturing firms move production out (`relocation_candidates`); they leave
+        their science city and lose HTE status. Returns how many moved."""
+        moving, dest = self.relocation_candidates(idx, p, rng, relocation_lever)
+        self.region[moving] = dest
+        self.place[moving] = NO_PLACE
+        self.hte[moving] = False
+        return moving.size
+
+    def certify_hte(self, idx, p, rng, dt: float) -> None:
+        """Yearly: eligible firms apply for HTE certification; firms no longer eligible lose it
+        at the three-yearly review (a third a year)."""
+        elig = self.hte_eligible(idx, dt)
+        certify = idx[elig & ~self.hte[idx] & (rng.random(idx.size) < p.hte_application_rate)]
+        lose = idx[~elig & self.hte[idx] & (rng.random(idx.size) < 1.0 / 3.0)]
+        self.hte[certify] = True
+        self.hte[lose] = False
+
     def decide_rd(self, idx: np.ndarray, p, ip_protection: float, subsidy, dt: float):
         """R&D spend this step: preferred intensity x revenue, IP-adjusted, plus venture burn
         and any subsidy; never more than the cash at hand."""
@@ -315,19 +415,9 @@ class FirmPopulation:
         return moving, dest.astype(np.int8)
 
 
-class Firm(mesa.Agent):
-    """A firm as a Mesa agent: identity and a readable view on its slot in FirmPopulation.
+class Firm(AgentView):
+    """A firm as a Mesa agent: a view on its slot in FirmPopulation (decisions are vectorised
+    there; the agent exists for Mesa's AgentSet queries, visualisation and rare events)."""
 
-    All per-step decisions are taken vectorised by FirmPopulation; the agent object exists so that
-    firms are first-class Mesa agents (AgentSet queries, visualisation) and for rare events.
-    """
-
-    def __init__(self, model, slot: int):
-        super().__init__(model)
-        self.slot = slot
-
-    def __getattr__(self, name):
-        # Called only for attributes not set on the object: read them from the firm's slot.
-        if name in _FIELDS:
-            return getattr(self.model.firms, name)[self.slot].item()
-        raise AttributeError(name)
+    kind = "firms"
+    fields = frozenset(_FIELDS)

@@ -16,8 +16,9 @@ Decisions:
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
+
+from sim.model.agents.view import AgentView
 
 KINDS = ("angel", "venture", "guidance", "state_vc", "bank")
 ANGEL, VENTURE, GUIDANCE, STATE_VC, BANK = range(5)
@@ -54,12 +55,12 @@ class FundPopulation:
         b = self.of_kind(BANK)
         # Guidance funds: public commitment from the government.
         commit = p.guidance_commitment_2015 * levers["guidance_fund_scale"] * scale
-        self._credit(g, commit, ledger, "government")
+        self.credit(g, commit, ledger, "government")
         # Guidance funds place a share of their cash in venture funds (fund-of-funds) ...
         placed = p.guidance_lp_share * self.cash[g].sum()
         self._debit_pro_rata(g, placed)
         weights = 1.0 + p.performance_chasing * self.performance[v]
-        self._credit(v, placed, None, None, weights)
+        self.credit(v, placed, None, None, weights)
         # ... which levers private LP money.
         private = placed * levers["guidance_fund_leverage"] * capital_climate
         organic = (
@@ -68,19 +69,19 @@ class FundPopulation:
             * capital_climate
             * (1.0 + p.performance_chasing * self.performance[v].mean())
         )
-        self._credit(v, private + organic, ledger, "limited_partners", weights)
+        self.credit(v, private + organic, ledger, "limited_partners", weights)
         angel = (
             p.angel_supply_2015
             * scale
             * capital_climate
             * (1.0 + p.angel_tax_elasticity * levers["angel_tax_credit"])
         )
-        self._credit(a, angel, ledger, "households")
-        self._credit(s, p.state_vc_supply_2015 * scale, ledger, "state_capital")
+        self.credit(a, angel, ledger, "households")
+        self.credit(s, p.state_vc_supply_2015 * scale, ledger, "state_capital")
         # Banks: top lending capacity up to the target (deposits, external).
         target = p.bank_lending_capacity_2015 * scale
         top_up = max(0.0, target - self.cash[b].sum())
-        self._credit(b, top_up, ledger, "depositors")
+        self.credit(b, top_up, ledger, "depositors")
         self.paid_in[v] += (placed + private + organic) * weights / weights.sum()
         self.paid_in[a] += angel / max(a.size, 1)
 
@@ -108,7 +109,7 @@ class FundPopulation:
         return self.cash[idx] * (1.0 - (1.0 - p.deployment_rate) ** dt)
 
     # --- helpers ------------------------------------------------------------------------------
-    def _credit(self, idx, total, ledger, source, weights=None) -> None:
+    def credit(self, idx, total, ledger, source, weights=None) -> None:
         if idx.size == 0 or total <= 0:
             return
         w = np.ones(idx.size) if weights is None else np.asarray(weights, dtype=float)
@@ -124,18 +125,12 @@ class FundPopulation:
         self.cash[idx] = np.maximum(c - total * c / c.sum(), 0.0)
 
 
-class Fund(mesa.Agent):
-    """A fund or bank as a Mesa agent (identity + view on its slot)."""
+class Fund(AgentView):
+    """A fund or bank as a Mesa agent (a view on its slot)."""
 
-    def __init__(self, model, slot: int):
-        super().__init__(model)
-        self.slot = slot
+    kind = "funds"
+    fields = frozenset(_FIELDS)
 
     @property
     def kind_name(self) -> str:
         return KINDS[int(self.model.funds.kind[self.slot])]
-
-    def __getattr__(self, name):
-        if name in _FIELDS:
-            return getattr(self.model.funds, name)[self.slot].item()
-        raise AttributeError(name)

@@ -3,7 +3,7 @@
 State (per region): population, wage and housing-cost indices, talent services (a lever for the
 Beijing zones), talent pools (job-seeking researchers and high-end talent), attractiveness.
 Decision: each quarter a region sets its attractiveness from wages, housing, services and the
-science cities it hosts; talent moves between regions by attractiveness with distance and
+science cities it hosts (`attractiveness_for_talent`, `science_city_bonus`); talent moves between regions by attractiveness with distance and
 border frictions (see markets.talent).
 
 The three science cities are places inside the zones (plan task 1 and 8): Zhongguancun in the
@@ -14,8 +14,9 @@ districts).
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
+
+from sim.model.agents.view import AgentView
 
 REGIONS = ("core", "industry", "green", "tianjin", "hebei", "rest_of_china", "abroad")
 CORE, INDUSTRY, GREEN, TIANJIN, HEBEI, REST_OF_CHINA, ABROAD = range(7)
@@ -113,6 +114,12 @@ class RegionPopulation:
         self.attractiveness = np.zeros(N_REGIONS)
         self.scale = scale
 
+    def science_city_bonus(self, p, science_city_support: float) -> np.ndarray:
+        """Amenity of the zones that hold a science city, scaled by their build-up (task 1)."""
+        bonus = np.zeros(N_REGIONS)
+        bonus[[CORE, INDUSTRY, GREEN]] = p.science_city_amenity * science_city_support
+        return bonus
+
     def attractiveness_for_talent(self, p, talent_services: float, science_city_bonus: np.ndarray):
         """Attractiveness of each region to researchers: pay, living cost, services, amenities."""
         self.services[BEIJING] = talent_services
@@ -126,13 +133,18 @@ class RegionPopulation:
         return self.attractiveness
 
 
-class Region(mesa.Agent):
-    """A region as a Mesa agent: identity and a view on the struct-of-arrays state."""
+class Region(AgentView):
+    """A region as a Mesa agent (a view on its slot in RegionPopulation)."""
 
-    def __init__(self, model, idx: int):
-        super().__init__(model)
-        self.idx = idx
-        self.name = REGIONS[idx]
+    kind = "regions"
+
+    @property
+    def name(self) -> str:
+        return REGIONS[self.slot]
+
+    @property
+    def idx(self) -> int:
+        return self.slot
 
     @property
     def in_beijing(self) -> bool:

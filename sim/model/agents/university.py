@@ -6,6 +6,8 @@ share, knowledge stock, technology-transfer office (TTO) capacity, reputation, c
 transfer income), patents (valid and pending).
 
 Decisions:
+- do_research (each quarter): receive public R&D funding (`fund_research`), spend it and part of
+  the retained transfer income on basic and applied research.
 - fund_research: the public R&D budget (growing at the `public_rd_growth` lever) is shared among
   units by researchers and reputation; each unit splits it between basic and applied research so
   that the system-wide basic share follows the `basic_research_priority` lever.
@@ -18,10 +20,10 @@ Decisions:
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
 from sim.inputs.levers import status_quo
+from sim.model.agents.view import AgentView
 
 KINDS = ("university", "institute")
 UNIVERSITY, INSTITUTE = range(2)
@@ -55,6 +57,19 @@ class UniversityPopulation:
         self.n = n
         for name, dt in _FIELDS.items():
             setattr(self, name, np.zeros(n, dtype=dt))
+
+    def do_research(self, budget_q: float, basic_priority: float, p, clock, money) -> float:
+        """One quarter of public research: the public budget is shared out (`fund_research`) and
+        paid by the government; a share of retained transfer income is spent on applied research;
+        all research is spent (wages and purchases, to households). Returns the spend."""
+        self.fund_research(budget_q, basic_priority)
+        money.transfer("government", "universities", budget_q)
+        retained = self.cash * clock.per_step(p.retained_income_spend_rate)
+        self.cash -= retained
+        self.applied_q += retained
+        spend = self.basic_q.sum() + self.applied_q.sum()
+        money.transfer("universities", "households", spend)
+        return spend
 
     def fund_research(self, budget_q: float, basic_priority: float) -> None:
         """Share the quarterly public R&D budget and split it into basic and applied research."""
@@ -111,14 +126,8 @@ class UniversityPopulation:
         return apps
 
 
-class University(mesa.Agent):
-    """A university or research institute as a Mesa agent (identity + view on its slot)."""
+class University(AgentView):
+    """A university or research institute as a Mesa agent (a view on its slot)."""
 
-    def __init__(self, model, slot: int):
-        super().__init__(model)
-        self.slot = slot
-
-    def __getattr__(self, name):
-        if name in _FIELDS:
-            return getattr(self.model.universities, name)[self.slot].item()
-        raise AttributeError(name)
+    kind = "universities"
+    fields = frozenset(_FIELDS)

@@ -26,16 +26,19 @@ from sim.model.markets.allocation import syndicate
 
 
 class CapitalMarket:
-    """Holdings table (fund, firm slot, stake, cost) and the quarterly clearing."""
+    """Holdings table (fund, firm slot, stake, cost) and the quarterly clearing.
 
-    def __init__(self):
+    Works on the populations and money ledger it is given at construction."""
+
+    def __init__(self, p, clock, firms, funds, money):
+        self.p, self.clock, self.firms, self.funds, self.money = p, clock, firms, funds, money
         self.h_fund = np.zeros(0, dtype=np.int64)
         self.h_firm = np.zeros(0, dtype=np.int64)
         self.h_stake = np.zeros(0)
         self.h_cost = np.zeros(0)
         self.h_proceeds = np.zeros(0)
         self.h_open = np.zeros(0, dtype=bool)
-        # Flows of the current year (reset by the model at year end).
+        # Flows of the current year (new_year resets).
         self.vc_invested = 0.0
         self.deals = 0
         self.loans_issued = 0.0
@@ -43,20 +46,36 @@ class CapitalMarket:
         self.flow = np.zeros((N_REGIONS, N_REGIONS))
         self.dry_powder_ref = 1.0  # equity investors' cash in 2015 (set_reference)
 
+    def new_year(self) -> None:
+        """Start the year's flow records afresh."""
+        self.flow[:] = 0.0
+        self.vc_invested = 0.0
+        self.deals = 0
+        self.loans_issued = 0.0
+
+    def clear(self, levers: dict, step: int, climate: float) -> tuple[np.ndarray, np.ndarray]:
+        """One quarter: debt service, loans, equity rounds, exits; returns (listed, acquired)."""
+        self.service_debt()
+        self.lend(levers["investment_loan_linkage"])
+        self.rounds(step, climate)
+        return self.exits(levers["exit_market_depth"])
+
     # --- equity rounds -------------------------------------------------------------------------
-    def rounds(self, m) -> None:
-        f, funds, p, rng = m.firms, m.funds, m.p, m.streams["capital"]
+    def rounds(self, step: int, climate: float) -> None:
+        """Equity rounds at Mesa step `step`; `climate`: the venture capital shock multiplier."""
+        f, funds, p, rng = self.firms, self.funds, self.p, self.clock.streams["capital"]
+        dt = self.clock.dt
         live = f.live
         stage = f.stage[live]
         eligible = (
             (stage < LISTED)
-            & (f.age[live] * m.dt < p.venture_max_age_years)
-            & ((m.steps - f.last_funded[live]) * m.dt >= p.min_years_between_rounds)
+            & (f.age[live] * dt < p.venture_max_age_years)
+            & ((step - f.last_funded[live]) * dt >= p.min_years_between_rounds)
             & f.in_beijing(live)
         )
         cand = live[eligible]
         short = f.cash[cand] < 2.0 * np.maximum(f.rd_q[cand], 0.002)
-        apply = rng.random(cand.size) < m._per_step(p.funding_apply_rate) * np.where(
+        apply = rng.random(cand.size) < self.clock.per_step(p.funding_apply_rate) * np.where(
             short, 2.0, 1.0
         )
         cand = cand[apply]
@@ -65,7 +84,7 @@ class CapitalMarket:
         signal = np.log(np.maximum(f.tech[cand], 1e-6)) + rng.normal(
             0.0, p.screening_noise, cand.size
         )
-        keep = signal > self.screening_threshold(m)
+        keep = signal > self.screening_threshold(climate)
         cand, signal = cand[keep], signal[keep]
         sizes_by_stage = np.array(
             [p.round_size_angel, p.round_size_a, p.round_size_b, p.round_size_c, p.round_size_c]
@@ -74,11 +93,13 @@ class CapitalMarket:
         order = np.argsort(-signal, kind="stable")
         cand, size = cand[order], size[order]
         first = f.stage[cand] == 0
-        self._fill(m, cand[first], size[first], funds.of_kind(ANGEL), guidance_cap=0.0)
+        self._fill(step, climate, cand[first], size[first], funds.of_kind(ANGEL), guidance_cap=0.0)
         later = np.concatenate(
             [funds.of_kind(VENTURE), funds.of_kind(STATE_VC), funds.of_kind(GUIDANCE)]
         )
-        self._fill(m, cand[~first], size[~first], later, guidance_cap=p.guidance_coinvest_cap)
+        self._fill(
+            step, climate, cand[~first], size[~first], later, guidance_cap=p.guidance_coinvest_cap
+        )
 
     @staticmethod
     def dry_powder(funds) -> float:
@@ -90,23 +111,22 @@ class CapitalMarket:
         `screening_threshold`; it does not depend on any lever."""
         self.dry_powder_ref = max(self.dry_powder(funds), 1e-12)
 
-    def screening_threshold(self, m) -> float:
+    def screening_threshold(self, climate: float) -> float:
         """The bar an applicant's signal must clear: lower when equity investors hold more dry
         powder (climate-adjusted) than in 2015, higher when they hold less (money chasing
         deals)."""
-        powder = self.dry_powder(m.funds) * m.shocks.venture_capital
+        powder = self.dry_powder(self.funds) * climate
         abundance = max(powder, 1e-12) / self.dry_powder_ref
-        return m.p.screening_threshold - m.p.money_chasing_deals * float(np.log(abundance))
+        return self.p.screening_threshold - self.p.money_chasing_deals * float(np.log(abundance))
 
-    def _fill(self, m, firms_idx, size, suppliers, guidance_cap: float) -> None:
-        f, funds, p, rng = m.firms, m.funds, m.p, m.streams["capital"]
+    def _fill(self, step, climate, firms_idx, size, suppliers, guidance_cap: float) -> None:
+        f, funds, p, rng = self.firms, self.funds, self.p, self.clock.streams["capital"]
         if firms_idx.size == 0 or suppliers.size == 0:
             return
-        offer = funds.deployable(suppliers, p, m.dt)
+        offer = funds.deployable(suppliers, p, self.clock.dt)
         is_g = funds.kind[suppliers] == GUIDANCE
         # In a capital winter private investors also slow their pace of investing (and speed it
         # up in a boom, up to the cash they hold); public guidance funds keep theirs.
-        climate = m.shocks.venture_capital
         offer = np.where(is_g, offer, np.minimum(offer * climate, funds.cash[suppliers]))
         if is_g.any():
             private = offer[~is_g].sum()
@@ -141,9 +161,9 @@ class CapitalMarket:
         np.add.at(self.flow, (funds.region[fund_of], f.region[firm_of]), amount)
         funds.cash[funds.cash < 0] = 0.0  # guard against round-off only (syndicate never overdraws)
         f.cash[deal_firms] += raised
-        m.money.transfer("funds", "firms", raised.sum())
+        self.money.transfer("funds", "firms", raised.sum())
         f.stage[deal_firms] = np.minimum(f.stage[deal_firms] + 1, LISTED - 1)
-        f.last_funded[deal_firms] = m.steps
+        f.last_funded[deal_firms] = step
         f.last_post[deal_firms] = post
         f.valuation[deal_firms] = post
         self.vc_invested += raised.sum()
@@ -158,26 +178,26 @@ class CapitalMarket:
         self.h_open = np.concatenate([self.h_open, np.ones(fund.size, dtype=bool)])
 
     # --- loans -------------------------------------------------------------------------------
-    def service_debt(self, m) -> None:
+    def service_debt(self) -> None:
         """Firms pay interest and amortisation to banks, as far as their cash allows."""
-        f, funds, p = m.firms, m.funds, m.p
+        f, funds, p, dt = self.firms, self.funds, self.p, self.clock.dt
         live = f.live
         owing = live[f.debt[live] > 0]
         if owing.size == 0:
             return
-        interest = f.debt[owing] * p.loan_rate * m.dt
-        principal = f.debt[owing] * min(1.0, m.dt / p.loan_term_years)
+        interest = f.debt[owing] * p.loan_rate * dt
+        principal = f.debt[owing] * min(1.0, dt / p.loan_term_years)
         pay = np.minimum(f.cash[owing], interest + principal)
         f.cash[owing] -= pay
         f.debt[owing] -= np.clip(pay - interest, 0.0, None)
         f.debt[f.debt < 1e-12] = 0.0
         banks = funds.of_kind(BANK)
-        funds._credit(banks, pay.sum(), None, None, weights=np.ones(banks.size))
-        m.money.transfer("firms", "funds", pay.sum())
+        funds.credit(banks, pay.sum(), None, None, weights=np.ones(banks.size))
+        self.money.transfer("firms", "funds", pay.sum())
 
-    def lend(self, m, linkage: float) -> None:
+    def lend(self, linkage: float) -> None:
         """New loans to firms short of cash; venture-backed firms qualify under linkage."""
-        f, funds, p, rng = m.firms, m.funds, m.p, m.streams["capital"]
+        f, funds, p, rng = self.firms, self.funds, self.p, self.clock.streams["capital"]
         live = f.live
         rev = f.revenue[live]
         bj = f.in_beijing(live)
@@ -189,7 +209,11 @@ class CapitalMarket:
         backed = (f.stage[live] >= 1) & (f.stage[live] < LISTED)
         runway_low = f.cash[live] < p.linkage_loan_share * f.last_post[live]
         linked = backed & runway_low & ~secured & (rng.random(live.size) < linkage)
-        want = bj & (secured | linked) & (rng.random(live.size) < m._per_step(p.loan_apply_rate))
+        want = (
+            bj
+            & (secured | linked)
+            & (rng.random(live.size) < self.clock.per_step(p.loan_apply_rate))
+        )
         cand = live[want]
         if cand.size == 0:
             return
@@ -204,7 +228,7 @@ class CapitalMarket:
         order = np.argsort(-score, kind="stable")
         cand, amount = cand[order], amount[order]
         banks = funds.of_kind(BANK)
-        offer = funds.deployable(banks, p, m.dt)
+        offer = funds.deployable(banks, p, self.clock.dt)
         d_idx, s_idx, amt, served = syndicate(amount, offer)
         if served == 0:
             return
@@ -214,33 +238,32 @@ class CapitalMarket:
         lent = amount[:served]
         f.cash[cand[:served]] += lent
         f.debt[cand[:served]] += lent
-        m.money.transfer("funds", "firms", lent.sum())
+        self.money.transfer("funds", "firms", lent.sum())
         self.loans_issued += lent.sum()
 
     # --- exits -------------------------------------------------------------------------------
-    def exits(self, m, depth: float) -> tuple[np.ndarray, np.ndarray]:
+    def exits(self, depth: float) -> tuple[np.ndarray, np.ndarray]:
         """Listings and acquisitions this quarter; returns (listed slots, acquired slots)."""
-        f, p, rng = m.firms, m.p, m.streams["capital"]
+        f, p, rng = self.firms, self.p, self.clock.streams["capital"]
+        per_step = self.clock.per_step
         live = f.live
         stage = f.stage[live]
         ipo_cand = (stage >= 2) & (stage < LISTED) & (f.valuation[live] >= p.ipo_min_valuation)
-        ipo = live[
-            ipo_cand & (rng.random(live.size) < m._per_step(min(0.99, p.ipo_hazard * depth)))
-        ]
+        ipo = live[ipo_cand & (rng.random(live.size) < per_step(min(0.99, p.ipo_hazard * depth)))]
         acq_cand = (stage >= 1) & (stage < LISTED) & ~np.isin(live, ipo)
-        acquired = live[acq_cand & (rng.random(live.size) < m._per_step(p.acquisition_hazard))]
+        acquired = live[acq_cand & (rng.random(live.size) < per_step(p.acquisition_hazard))]
         if ipo.size:
-            self._pay_out(m, ipo, p.ipo_premium)
+            self._pay_out(ipo, p.ipo_premium)
             primary = p.ipo_primary_share * f.valuation[ipo]
             f.cash[ipo] += primary
-            m.money.transfer("markets", "firms", primary.sum())
+            self.money.transfer("markets", "firms", primary.sum())
             f.stage[ipo] = LISTED
         if acquired.size:
-            self._pay_out(m, acquired, p.acquisition_multiple)
+            self._pay_out(acquired, p.acquisition_multiple)
         return ipo, acquired
 
-    def _pay_out(self, m, firms_idx, multiple) -> None:
-        f, funds = m.firms, m.funds
+    def _pay_out(self, firms_idx, multiple) -> None:
+        f, funds = self.firms, self.funds
         hit = self.h_open & np.isin(self.h_firm, firms_idx)
         if not hit.any():
             return
@@ -250,7 +273,7 @@ class CapitalMarket:
         self.h_open[hit] = False
         np.add.at(funds.cash, self.h_fund[hit], proceeds)
         np.add.at(funds.proceeds_year, self.h_fund[hit], proceeds)
-        m.money.transfer("markets", "funds", proceeds.sum())
+        self.money.transfer("markets", "funds", proceeds.sum())
 
     def write_off(self, firms_idx) -> None:
         """Closed firms: their holdings are worth nothing (the funds bear the loss)."""

@@ -30,20 +30,45 @@ RESEARCHERS, HIGH_END = 0, 1
 
 
 class TalentMarket:
-    def __init__(self, p, regions):
+    """Clears the regional talent pools against employers' demand; moves talent between regions.
+
+    Works on the populations and ledger it is given at construction (the same objects all run)."""
+
+    def __init__(self, p, clock, regions, firms, universities, talent, shocks, scale_universities):
+        self.p, self.clock, self.shocks = p, clock, shocks
+        self.regions, self.firms, self.universities = regions, firms, universities
+        self.talent = talent  # the talent Ledger
+        self.scale_universities = scale_universities
         self.dist_decay = distance_decay(
             regions.distance, p.distance_ref_km, p.talent_distance_decay
         )
         self.hires = np.zeros(N_TALENT)
-        self.net_inflow_beijing = np.zeros(N_TALENT)  # per year, reset by the model
+        self.net_inflow_beijing = np.zeros(N_TALENT)  # per year (new_year resets)
         # Moves this year [talent kind, from region, to region], persons at simulated scale:
-        # migration between regional pools and recruits from abroad (reset by the model).
+        # migration between regional pools and recruits from abroad (new_year resets).
         self.flow = np.zeros((N_TALENT, N_REGIONS, N_REGIONS))
 
+    def new_year(self) -> None:
+        """Start the year's flow records afresh."""
+        self.net_inflow_beijing[:] = 0.0
+        self.flow[:] = 0.0
+
+    def clear(self, levers: dict, graduation: bool) -> None:
+        """One quarter: retirement, promotion, graduates (once a year), academic mobility,
+        top-talent recruitment, migration, hiring."""
+        self.retire()
+        self.promote(levers["young_scientist_support"])
+        if graduation:
+            self.graduate()
+        self.academic_mobility(levers["mobile_posts_share"])
+        self.recruit_high_end(levers)
+        self.migrate(levers)
+        self.match()
+
     # --- births and deaths --------------------------------------------------------------------
-    def retire(self, m) -> None:
-        q = m._per_step(m.p.retirement_rate)
-        f, u, r = m.firms, m.universities, m.regions
+    def retire(self) -> None:
+        q = self.clock.per_step(self.p.retirement_rate)
+        f, u, r = self.firms, self.universities, self.regions
         live = f.live
         out = q * (f.researchers[live].sum() + f.high_end[live].sum())
         f.researchers[live] *= 1 - q
@@ -53,15 +78,16 @@ class TalentMarket:
         u.high_end *= 1 - q
         out += q * r.pool[:, BEIJING].sum()
         r.pool[:, BEIJING] *= 1 - q
-        m.talent.transfer("holders", "retired", out)
+        self.talent.transfer("holders", "retired", out)
 
-    def promote(self, m, young_support: float = 1.0) -> None:
+    def promote(self, young_support: float = 1.0) -> None:
         """Careers: a share of employed researchers becomes high-end talent each year; support
         for young scientists (task 3) speeds promotion in universities and institutes."""
-        q = m._per_step(m.p.promotion_rate)
-        boost = max(0.0, 1.0 + m.p.young_scientist_effect * (young_support - 1.0))
-        q_u = m._per_step(min(0.99, m.p.promotion_rate * boost))
-        f, u = m.firms, m.universities
+        p, per_step = self.p, self.clock.per_step
+        q = per_step(p.promotion_rate)
+        boost = max(0.0, 1.0 + p.young_scientist_effect * (young_support - 1.0))
+        q_u = per_step(min(0.99, p.promotion_rate * boost))
+        f, u = self.firms, self.universities
         live = f.live
         moved = f.researchers[live] * q
         f.researchers[live] -= moved
@@ -70,18 +96,18 @@ class TalentMarket:
         u.researchers -= moved_u
         u.high_end += moved_u
 
-    def graduate(self, m) -> None:
+    def graduate(self) -> None:
         """Yearly cohort of graduates joins the pool of the university's zone."""
-        u, r = m.universities, m.regions
-        grads = u.graduates(m.p)
+        u, r = self.universities, self.regions
+        grads = u.graduates(self.p)
         add = np.bincount(u.region, weights=grads, minlength=N_REGIONS)
         r.pool[RESEARCHERS] += add
-        m.talent.transfer("births", "holders", add.sum())
+        self.talent.transfer("births", "holders", add.sum())
 
     # --- moves between regions ------------------------------------------------------------------
-    def migration_rates(self, m, levers) -> np.ndarray:
+    def migration_rates(self, levers) -> np.ndarray:
         """Quarterly per-capita moving rates rate[k, from, to] (diagonal zero)."""
-        p, r = m.p, m.regions
+        p, r = self.p, self.regions
         border = border_matrix(p, 0.0)
         att = r.attractiveness
         pull = np.exp(p.migration_attractiveness * (att[None, :] - att[:, None]))
@@ -89,15 +115,17 @@ class TalentMarket:
         np.fill_diagonal(base, 0.0)
         # Annual rates -> per step.
         rates = (
-            np.stack([base * p.migration_rate_researchers, base * p.migration_rate_high_end]) * m.dt
+            np.stack([base * p.migration_rate_researchers, base * p.migration_rate_high_end])
+            * self.clock.dt
         )
         easing = 1.0 + p.visa_easing_effect * levers["overseas_talent_easing"]
-        rates[:, ABROAD, BEIJING] *= easing * m.shocks.talent_inflow
+        rates[:, ABROAD, BEIJING] *= easing * self.shocks.talent_inflow
         return rates
 
-    def migrate(self, m, levers) -> None:
-        r = m.regions
-        rates = self.migration_rates(m, levers)
+    def migrate(self, levers, _legacy=None) -> None:
+        levers = _legacy if _legacy is not None else levers  # also the former call (model, levers)
+        r = self.regions
+        rates = self.migration_rates(levers)
         out_share = rates.sum(axis=2)
         scale_out = np.minimum(1.0, 0.5 / np.maximum(out_share, 1e-12))
         flows = r.pool[:, :, None] * rates * scale_out[:, :, None]
@@ -111,16 +139,17 @@ class TalentMarket:
         )
         self.net_inflow_beijing += bj_in - bj_out
 
-    def recruit_high_end(self, m, levers) -> None:
+    def recruit_high_end(self, levers, _legacy=None) -> None:
         """Top-talent recruitment: high-end talent from abroad to universities (by reputation)."""
-        p, u = m.p, m.universities
+        levers = _legacy if _legacy is not None else levers  # also the former call (model, levers)
+        p, u = self.p, self.universities
         want = (
             p.top_talent_inflow_2015
-            * m.scale_universities
-            * m.dt
+            * self.scale_universities
+            * self.clock.dt
             * levers["top_talent_recruitment"]
         )
-        want *= m.shocks.talent_inflow
+        want *= self.shocks.talent_inflow
         if want <= 0:
             return
         # Recruits come from the world's overseas talent (external account), not from the abroad
@@ -128,27 +157,28 @@ class TalentMarket:
         recruits = want * u.reputation / u.reputation.sum()
         u.high_end += recruits
         self.flow[HIGH_END, ABROAD] += np.bincount(u.region, weights=recruits, minlength=N_REGIONS)
-        m.talent.transfer("overseas", "holders", want)
+        self.talent.transfer("overseas", "holders", want)
         self.net_inflow_beijing[HIGH_END] += want
 
-    def academic_mobility(self, m, mobile_share: float) -> None:
+    def academic_mobility(self, mobile_share: float) -> None:
         """Mobile posts: a share of university researchers circulates to the zone's pool, where
         firms can hire them (plan task 13)."""
-        p, u, r = m.p, m.universities, m.regions
-        q = m._per_step(p.academic_turnover + p.mobile_post_effect * mobile_share)
+        p, u, r = self.p, self.universities, self.regions
+        q = self.clock.per_step(p.academic_turnover + p.mobile_post_effect * mobile_share)
         out = u.researchers * q
         u.researchers -= out
         r.pool[RESEARCHERS] += np.bincount(u.region, weights=out, minlength=N_REGIONS)
 
     # --- hiring ---------------------------------------------------------------------------------
-    def match(self, m) -> None:
+    def match(self) -> None:
         """Clear each zone's market for both talent kinds."""
-        p, f, u, r = m.p, m.firms, m.universities, m.regions
+        p, f, u, r = self.p, self.firms, self.universities, self.regions
+        dt, per_step = self.clock.dt, self.clock.per_step
         live = f.live
         cost = p.rd_cost_per_fte * r.wage  # 100m yuan per FTE-year, by region
         f_reg = f.region[live]
-        want_r_f = p.researcher_cost_share * f.rd_q[live] / m.dt / cost[f_reg]
-        want_r_u = p.researcher_cost_share * (u.basic_q + u.applied_q) / m.dt / cost[u.region]
+        want_r_f = p.researcher_cost_share * f.rd_q[live] / dt / cost[f_reg]
+        want_r_u = p.researcher_cost_share * (u.basic_q + u.applied_q) / dt / cost[u.region]
         demands = (
             (want_r_f, want_r_u),
             (
@@ -162,7 +192,7 @@ class TalentMarket:
             (d_f, d_u), (h_f, h_u) = demands[k], holders[k]
             have_f, have_u = h_f[live], h_u
             # Release excess staff to the pool (partial adjustment).
-            sep = m._per_step(p.separation_rate)
+            sep = per_step(p.separation_rate)
             rel_f = np.clip(have_f - d_f, 0.0, None) * sep
             rel_u = np.clip(have_u - d_u, 0.0, None) * sep
             h_f[live] = have_f - rel_f
@@ -175,7 +205,7 @@ class TalentMarket:
             demand_zone = np.bincount(f_reg, weights=gap_f, minlength=N_REGIONS) + np.bincount(
                 u.region, weights=gap_u, minlength=N_REGIONS
             )
-            offer = r.pool[k] * m._per_step(p.hire_share)
+            offer = r.pool[k] * per_step(p.hire_share)
             fill = np.where(
                 demand_zone > 0, np.minimum(1.0, offer / np.maximum(demand_zone, 1e-12)), 0.0
             )
@@ -194,4 +224,4 @@ class TalentMarket:
         adj = np.clip(
             p.wage_tightness_response * np.log(np.maximum(tight[BEIJING], 1e-3)), -0.02, 0.02
         )
-        r.wage[BEIJING] *= np.exp(p.wage_drift * m.dt + adj * m.dt * 4.0)
+        r.wage[BEIJING] *= np.exp(p.wage_drift * dt + adj * dt * 4.0)

@@ -38,7 +38,14 @@ STATUS_QUO_BASES = status_quo("jjj_transfer_bases")
 
 
 class TechnologyMarket:
-    def __init__(self, p, regions):
+    """Clears technology offers of firms and universities against firm and outside demand.
+
+    Works on the populations and money ledger it is given at construction."""
+
+    def __init__(self, p, clock, regions, firms, universities, money, scale_firms):
+        self.p, self.clock = p, clock
+        self.firms, self.universities, self.money = firms, universities, money
+        self.scale_firms = scale_firms
         self.decay = distance_decay(regions.distance, p.distance_ref_km, p.tech_distance_decay)
         self.uni_offer_scale = None
         self.external_demand = None  # [field, region], 100m yuan per quarter (simulated scale)
@@ -47,6 +54,11 @@ class TechnologyMarket:
         # Flows of the current year: value and contract counts by seller region x buyer region.
         self.flow = np.zeros((NR, NR))
         self.contracts = np.zeros((NR, NR))
+
+    def new_year(self) -> None:
+        """Start the year's flow records afresh."""
+        self.flow[:] = 0.0
+        self.contracts[:] = 0.0
 
     def weights(self, p, levers: dict) -> np.ndarray:
         """W[fs, rs, fb, rb]: how easily a buyer cell reaches a seller cell."""
@@ -59,38 +71,39 @@ class TechnologyMarket:
         geo = self.decay * border
         return FIELD_FIT[:, None, :, None] * geo[None, :, None, :]
 
-    def offers(self, m):
-        f, u, p = m.firms, m.universities, m.p
+    def offers(self, levers: dict, cost_index: float):
+        """Offered value of every live firm and university (cost_index: research cost vs 2015)."""
+        f, u, p = self.firms, self.universities, self.p
         live = f.live
         median_tech = np.median(f.tech[live]) if live.size else 1.0
         leader = f.tech[live] > median_tech
         firm_offer = np.where(leader, f.researchers[live] * f.tech[live], 0.0)
-        uni_offer = u.technology_offer(
-            p, m.lever_values["researcher_burden_reduction"], m.research_cost_index()
-        )
+        uni_offer = u.technology_offer(p, levers["researcher_burden_reduction"], cost_index)
         if self.uni_offer_scale is None:
             # Base year: universities' share of the offered value is the 2015 seller share.
             s = p.university_seller_share_2015
             self.uni_offer_scale = s / (1 - s) * firm_offer.sum() / max(uni_offer.sum(), 1e-12)
         return live, firm_offer, uni_offer * self.uni_offer_scale
 
-    def firm_demand(self, m, live):
-        f, p = m.firms, m.p
+    def firm_demand(self, live):
+        f, p = self.firms, self.p
         absorb = np.maximum(f.tech[live], 1e-6) ** p.absorptive_elasticity
         return f.rd_q[live] * absorb
 
-    def calibrate(self, m, targets_by_region: np.ndarray, firm_share_bj: float) -> None:
+    def calibrate(
+        self, targets_by_region: np.ndarray, firm_share_bj: float, levers: dict, cost_index: float
+    ) -> None:
         """Base-year calibration: choose demand levels so that, with the 2015 state, matched demand
         by buyer region equals the record (targets are 100m yuan per quarter, simulated scale)."""
-        live, firm_offer, uni_offer = self.offers(m)
-        f, u, p = m.firms, m.universities, m.p
+        live, firm_offer, uni_offer = self.offers(levers, cost_index)
+        f, u, p = self.firms, self.universities, self.p
         S = self._cells(f.sector[live], f.region[live], firm_offer) + self._cells(
             u.field, u.region, uni_offer
         )
         self.supply_ref = S.sum()
-        W = self.weights(p, m.lever_values)
+        W = self.weights(p, levers)
         acc = self._access(S, W, p)  # [fb, rb]
-        d_f = self.firm_demand(m, live)
+        d_f = self.firm_demand(live)
         firm_cells = self._cells(f.sector[live], f.region[live], d_f)
         sector_share = np.bincount(f.sector[live], weights=f.revenue[live], minlength=NF)
         sector_share = sector_share / sector_share.sum()
@@ -105,22 +118,32 @@ class TechnologyMarket:
         self.external_demand = ext
         self._access_2015 = acc
 
-    def base_year_purchases(self, m, live) -> np.ndarray:
+    def base_year_purchases(self, live) -> np.ndarray:
         """Each firm's quarterly purchases in the base year (what the calibrated market fills),
         so that the first step starts with the technology firms were buying in 2015."""
-        f = m.firms
-        d_f = self.firm_demand(m, live) * self.firm_demand_scale
+        f = self.firms
+        d_f = self.firm_demand(live) * self.firm_demand_scale
         return d_f * self._access_2015[f.sector[live], f.region[live]]
 
-    def clear(self, m, levers: dict, external_growth_factor: float) -> None:
-        f, u, p = m.firms, m.universities, m.p
-        live, firm_offer, uni_offer = self.offers(m)
+    def clear(
+        self,
+        levers: dict,
+        external_growth_factor: float,
+        demand_shock: float,
+        price_level: float,
+        inventor_share: np.ndarray,
+        cost_index: float,
+    ) -> tuple[float, float]:
+        """One quarter's trade; returns (public procurement, universities' licence income)."""
+        f, u, p = self.firms, self.universities, self.p
+        dt = self.clock.dt
+        live, firm_offer, uni_offer = self.offers(levers, cost_index)
         fs, fr = f.sector[live], f.region[live]
         S_f = self._cells(fs, fr, firm_offer)
         S_u = self._cells(u.field, u.region, uni_offer)
         S = S_f + S_u
         if S.sum() <= 0:
-            return
+            return 0.0, 0.0
         W = self.weights(p, levers)
         acc = self._access(S, W, p)
         # A firm asks for at most all the money it has this step: its cash, revenue and R&D
@@ -128,16 +151,16 @@ class TechnologyMarket:
         # R&D x technology^absorptive_elasticity could feed itself through sales in parameter
         # corners (the unpaid part of a sale is bought by outside customers).
         d_f = np.minimum(
-            self.firm_demand(m, live) * self.firm_demand_scale,
-            np.maximum(f.cash[live], 0.0) + f.revenue[live] * m.dt + f.rd_q[live],
+            self.firm_demand(live) * self.firm_demand_scale,
+            np.maximum(f.cash[live], 0.0) + f.revenue[live] * dt + f.rd_q[live],
         )
         D_f = self._cells(fs, fr, d_f)
-        D_ext = self.external_demand * external_growth_factor * m.shocks.demand
+        D_ext = self.external_demand * external_growth_factor * demand_shock
         # Transfer bases raise Tianjin's and Hebei's demand for Beijing's technology (task 9).
         D_ext[:, JJJ_NEIGHBOURS] *= levers["jjj_transfer_bases"] / STATUS_QUO_BASES
         # Public procurement (tasks 7, 16): the government buys new technology in Beijing's zones,
         # spread over fields like the outside Beijing demand it adds to.
-        D_gov = self._government_demand(m, levers["public_procurement_innovation"])
+        D_gov = self._government_demand(levers["public_procurement_innovation"])
         D = D_f + D_ext + D_gov
         matched = D * acc  # [fb, rb]
         # Split matched demand over seller cells in proportion to S x W.
@@ -149,7 +172,7 @@ class TechnologyMarket:
         # Record flows by region pair, and contracts at the cell's price.
         ip = levers["ip_protection"]
         quality = np.sqrt(np.maximum(S / max(self.supply_ref, 1e-12) * S.size, 1e-6))
-        price = p.contract_price * m.price_level * (1.0 + p.ip_price_effect * (ip - STATUS_QUO_IP))
+        price = p.contract_price * price_level * (1.0 + p.ip_price_effect * (ip - STATUS_QUO_IP))
         price_cell = price * np.clip(quality, 0.5, 2.0)
         self.flow += flow4.sum(axis=(0, 2))
         self.contracts += (flow4 / price_cell[:, :, None, None]).sum(axis=(0, 2))
@@ -170,30 +193,29 @@ class TechnologyMarket:
         # account; sellers are paid out of it. Firms short of cash buy less; the part of the
         # seller's offer they left is taken by outside buyers, so every sale has a payer.
         f.cash[live] += firm_sales
-        inventor = m.inventor_share_effective * uni_sales
+        inventor = inventor_share * uni_sales
         u.cash += uni_sales - inventor
         total = firm_sales.sum() + uni_sales.sum()
-        led = m.money
+        led = self.money
         gov = min((D_gov * acc).sum(), max(total - pay.sum() - voucher.sum(), 0.0))
         led.transfer("firms", "tech_clearing", pay.sum())
         led.transfer("government", "tech_clearing", voucher.sum() + gov)
         led.transfer(
             "customers", "tech_clearing", max(total - pay.sum() - voucher.sum() - gov, 0.0)
         )
-        m.year_acc["procurement"] += gov
         led.transfer("tech_clearing", "firms", firm_sales.sum())
         led.transfer("tech_clearing", "universities", uni_sales.sum())
         led.transfer("universities", "households", inventor.sum())
-        m.year_acc["uni_licence_income"] += uni_sales.sum()
+        return gov, uni_sales.sum()
 
-    def _government_demand(self, m, annual: float) -> np.ndarray:
+    def _government_demand(self, annual: float) -> np.ndarray:
         """Procurement demand per quarter (simulated scale), in the Beijing cells, by the field
         mix of the calibrated outside Beijing demand."""
         out = np.zeros((NF, NR))
         if annual <= 0:
             return out
         bj = self.external_demand[:, BEIJING]
-        out[:, BEIJING] = annual * m.scale_firms * m.dt * bj / max(bj.sum(), 1e-12)
+        out[:, BEIJING] = annual * self.scale_firms * self.clock.dt * bj / max(bj.sum(), 1e-12)
         return out
 
     def _access(self, S, W, p) -> np.ndarray:
