@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.agents.firm import LISTED
-from sim.model.agents.region import BEIJING
-
 # Indicator id -> (unit, description)
 INDICATORS: dict[str, tuple[str, str]] = {
     "rd_expenditure": (
@@ -67,6 +64,10 @@ ACCUMULATORS = (
 
 def annual_indicators(m, year: int) -> dict[str, float]:
     """Compute the indicators of the year that ends now."""
+    # imported here: the catalogue above is read by the analysis layer without loading Mesa
+    from sim.model.agents.firm import LISTED
+    from sim.model.agents.region import BEIJING
+
     f, u, r, acc = m.firms, m.universities, m.regions, m.year_acc
     sf, su = m.scale_firms, m.scale_universities
     live = f.live
