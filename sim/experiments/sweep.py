@@ -96,14 +96,27 @@ def plan_runs(spec: SweepSpec, scale: float | None = None):
             sc = sc.with_parameters({k: float(rec[k]) for k in params})
         resolved = sc.resolved()
         resolved.pop("source", None)
+        model = _trusted(sc, resolved)
         seeds = common if DUMMY not in rec else _dummy_seeds(spec, rec[DUMMY])
         for r, seed in enumerate(seeds):
             key = run_key(resolved, scale, seed, model_id())
             rows.append({"point": int(rec["point"]), "replicate": r, "seed": seed, "key": key})
             if key not in seen:  # a point may repeat another (grid or Morris levels): run once
                 seen.add(key)
-                tasks.append(Task(key, int(rec["point"]), r, seed, scale, resolved))
+                tasks.append(Task(key, int(rec["point"]), r, seed, scale, resolved, model))
     return pts, pd.DataFrame(rows), tasks, base, scale
+
+
+def _trusted(sc, resolved: dict):
+    """The Scenario a point's runs get: `sc` (validated) with its resolved fields, as validating
+    `resolved` again would give, without validating it again."""
+    return sc.model_copy(
+        update={
+            k: resolved[k]
+            for k in ("levers", "shocks", "parameters", "innosim_version", "model_fingerprint")
+        }
+        | {"source": None}
+    )
 
 
 def _scale(spec: SweepSpec, base, scale: float | None) -> float:
