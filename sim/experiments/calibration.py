@@ -130,10 +130,12 @@ def _write_base(out: Path, setup: Setup, end_year: int) -> Path:
 
 
 def _run_candidates(
-    sc, candidates: list[dict], replicates: int, seed: int, scale: float, workers: int
+    base, candidates: list[dict], replicates: int, seed: int, scale: float, workers: int
 ) -> list[pd.DataFrame]:
     from sim.experiments.runs import run_replicates
+    from sim.inputs.scenario import load_scenario
 
+    sc = load_scenario(base)  # a Scenario as it is, a file read and validated
     out = []
     for params in candidates:
         out.append(
