@@ -130,12 +130,12 @@ def _write_base(out: Path, setup: Setup, end_year: int) -> Path:
 
 
 def _run_candidates(
-    base: Path, candidates: list[dict], replicates: int, seed: int, scale: float, workers: int
+    base, candidates: list[dict], replicates: int, seed: int, scale: float, workers: int
 ) -> list[pd.DataFrame]:
     from sim.experiments.runs import run_replicates
     from sim.inputs.scenario import load_scenario
 
-    sc = load_scenario(base)
+    sc = load_scenario(base)  # a Scenario as it is, a file read and validated
     out = []
     for params in candidates:
         out.append(
@@ -213,23 +213,24 @@ def _calibrate(
     workers = workers or os.cpu_count() or 1
     base = _write_base(out, setup, setup.end_year)  # simulated to 2020, fitted to `last`
     moments = observed_moments(setup, last)
-    spec = {
-        "name": "calibration",
-        "description": "Latin hypercube over the free parameters of seeds/calibration.yaml",
-        "base": str(base.resolve()),
-        "levers": {},
-        "parameters": {k: {"low": lo, "high": hi} for k, (lo, hi) in setup.free.items()},
-        "sampler": "lhs",
-        "samples": budget,
-        "replicates": replicates,
-        "seed": seed,
-        "scale": scale,
-    }
-    spec_path = out / "sweep.yaml"
-    spec_path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
-    add_to_stamp(out, [base.name, spec_path.name], kind="calibration")
+    from sim.experiments.design import Sweep
+    from sim.inputs.scenario import load_scenario
+
+    base_sc = load_scenario(str(base.resolve()))  # validated once, for the sweep and the re-runs
+    spec = Sweep(  # built in code: the spec of the record is the same as a file's
+        base_sc,
+        name="calibration",
+        description="Latin hypercube over the free parameters of seeds/calibration.yaml",
+        parameters={k: {"low": lo, "high": hi} for k, (lo, hi) in setup.free.items()},
+        sampler="lhs",
+        samples=budget,
+        replicates=replicates,
+        seed=seed,
+        scale=scale,
+    )
+    add_to_stamp(out, [base.name], kind="calibration")
     summary = run_sweep(
-        spec_path,
+        spec,
         out / "design",
         workers=workers,
         resume=resume,
@@ -268,7 +269,7 @@ def _calibrate(
 
     # Re-run the candidates with more replicates and fresh seeds: choose on new noise.
     check_seed = seed + 1
-    frames = _run_candidates(base, cand_params, 2 * replicates, check_seed, scale, workers)
+    frames = _run_candidates(base_sc, cand_params, 2 * replicates, check_seed, scale, workers)
     scores = []
     for f in frames:
         means = f.groupby(["indicator", "year"], as_index=False).value.mean()
@@ -309,7 +310,7 @@ def _calibrate(
     prior_params = {
         n: float(defs[n].prior if defs[n].prior is not None else defs[n].value) for n in names
     }
-    prior = _run_candidates(base, [prior_params], 2 * replicates, check_seed, scale, workers)[0]
+    prior = _run_candidates(base_sc, [prior_params], 2 * replicates, check_seed, scale, workers)[0]
     record["distance"]["prior"] = distance(
         prior.groupby(["indicator", "year"], as_index=False).value.mean(), moments
     )

@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import math
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
     ValidationError,
     field_validator,
@@ -43,6 +44,9 @@ from sim.inputs.levers import registry
 from sim.inputs.params import definitions
 from sim.inputs.reader import explain, field_name, read_mapping, resolve_file, unknown
 from sim.inputs.scenario import MAX_REPLICATES, SEED_END, scale_error
+
+if TYPE_CHECKING:
+    from sim.inputs.scenario import Scenario
 
 DUMMY = "dummy"
 MAX_RUNS = 200_000  # one sweep's runs: its plan is held in memory (about 10 kB a run)
@@ -99,6 +103,7 @@ class SweepSpec(BaseModel):
     )
     levels: int = Field(4, ge=2, le=100, description="grid values per range; Morris levels")
     source: str | None = Field(None, exclude=True)
+    _base_scenario: Any = PrivateAttr(None)  # a base given as a Scenario object (in code)
 
     @field_validator("scale")
     @classmethod
@@ -194,6 +199,87 @@ class SweepSpec(BaseModel):
     def base_path(self) -> Path:
         root = Path(self.source).parent if self.source else Path.cwd()
         return resolve_file(root / self.base, self.source, "base")
+
+    def base_scenario(self) -> Scenario:
+        """The validated base scenario: the object given in code, else read from `base`."""
+        if self._base_scenario is not None:
+            return self._base_scenario
+        from sim.inputs.scenario import load_scenario
+
+        return load_scenario(self.base_path())
+
+    def inputs(self) -> list[Path]:
+        """The files this sweep reads (an output folder must not hold them)."""
+        files = [Path(self.source)] if self.source else []
+        sc = self._base_scenario
+        if sc is None:
+            files.append(self.base_path())
+        elif sc.source:
+            files.append(Path(sc.source))
+        return files
+
+
+def Sweep(  # noqa: N802 - built like a class: the in-code form of a sweep spec file
+    base: Scenario | str | Path,
+    levers: dict | None = None,
+    *,
+    parameters: dict | None = None,
+    sampler: str = "lhs",
+    samples: int = 64,
+    replicates: int = 8,
+    seed: int = 2016,
+    scale: float | None = None,
+    levels: int = 4,
+    name: str | None = None,
+    description: str | None = None,
+) -> SweepSpec:
+    """A sweep built in code, with the fields and checks of a spec file (`load_spec`).
+
+    `base` is a Scenario object (used as it is), or a scenario file (read and validated
+    once). A varied lever or parameter is `{"low": a, "high": b}` or a pair `(a, b)` for a
+    range, and `{"values": [...]}` or a list for given values. A bad field raises an
+    InputError naming it (e.g. `samples: ...`).
+
+        from sim.experiments.design import Sweep
+        spec = Sweep("scenarios/plan.yaml", {"top_talent_recruitment": (0.5, 3.0)},
+                     sampler="lhs", samples=16, replicates=2, seed=1, scale=0.05)
+    """
+    from sim.inputs.scenario import Scenario, load_scenario
+
+    scenario = None
+    if isinstance(base, Scenario):
+        scenario, shown = base, base.source or base.name
+    elif isinstance(base, str | Path) and str(base).strip():
+        shown = str(base)
+        if not Path(base).is_file():  # a directory, a missing file: load_scenario names it
+            scenario = load_scenario(base)
+    else:
+        raise InputError(None, "base", f"expected a Scenario or a scenario file, got {base!r}")
+
+    def form(v):
+        if isinstance(v, tuple) and len(v) == 2:
+            return {"low": v[0], "high": v[1]}
+        return {"values": v} if isinstance(v, list) else v
+
+    raw = {
+        "name": name,
+        "description": description,
+        "base": shown,
+        "levers": {k: form(v) for k, v in (levers or {}).items()},
+        "parameters": {k: form(v) for k, v in (parameters or {}).items()},
+        "sampler": sampler,
+        "samples": samples,
+        "replicates": replicates,
+        "seed": seed,
+        "scale": scale,
+        "levels": levels,
+    }
+    try:
+        spec = SweepSpec.model_validate(raw)
+    except ValidationError as e:
+        raise explain(e, None, _fields_at, raw) from None
+    spec._base_scenario = scenario
+    return spec
 
 
 def load_spec(path: str | Path) -> SweepSpec:

@@ -39,7 +39,8 @@ class Task:
     replicate: int
     seed: int
     scale: float
-    scenario: dict  # the resolved scenario of the design point
+    scenario: dict  # the resolved scenario of the design point (run key, messages)
+    model: object = None  # the same as a Scenario object, validated once when the sweep was planned
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,11 @@ def compute(task: Task) -> pd.DataFrame:
     from sim.experiments.runs import run_one
     from sim.inputs.scenario import Scenario
 
-    sc = Scenario.model_validate(
-        {k: v for k, v in task.scenario.items() if k in Scenario.model_fields}
-    )
+    sc = task.model
+    if sc is None:  # a task made outside the package: its scenario is validated here
+        sc = Scenario.model_validate(
+            {k: v for k, v in task.scenario.items() if k in Scenario.model_fields}
+        )
     return run_one(sc, task.seed, task.scale)
 
 

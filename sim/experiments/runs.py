@@ -59,8 +59,9 @@ def run_one(
 
 
 def _task(args):
-    scenario_dict, seed, scale, overrides, replicate, agents = args
-    out = run_one(Scenario.model_validate(scenario_dict), seed, scale, overrides, agents=agents)
+    # The scenario is the validated object itself (pickled to a worker process): not validated again.
+    sc, seed, scale, overrides, replicate, agents = args
+    out = run_one(sc, seed, scale, overrides, agents=agents)
     df, firms = out if agents else (out, None)
     df.insert(0, "seed", seed)
     df.insert(0, "replicate", replicate)
@@ -100,8 +101,7 @@ def run_replicates_with_firms(
 def _replicates(scenario, replicates, seed, scale, overrides, workers, progress, agents):
     sc = load_scenario(scenario)
     seeds = replicate_seeds(seed, replicates)
-    payload = sc.model_dump()
-    tasks = [(payload, s, scale, dict(overrides or {}), r, agents) for r, s in enumerate(seeds)]
+    tasks = [(sc, s, scale, dict(overrides or {}), r, agents) for r, s in enumerate(seeds)]
     workers = max(1, min(workers or 1, replicates, os.cpu_count() or 1))
     results: dict[int, pd.DataFrame] = {}
     firms: dict[int, pd.DataFrame] = {}

@@ -29,7 +29,6 @@ from sim.experiments.fingerprint import fingerprint
 from sim.experiments.runs import replicate_seeds
 from sim.experiments.store import Store, open_store, run_key
 from sim.inputs.errors import InputError, Interrupted, raise_if_signalled
-from sim.inputs.scenario import load_scenario
 
 
 @dataclass
@@ -84,7 +83,7 @@ def model_id() -> str:
 
 def plan_runs(spec: SweepSpec, scale: float | None = None):
     """The design, the run table and the tasks of a sweep (deterministic given the spec)."""
-    base = load_scenario(spec.base_path())
+    base = spec.base_scenario()  # validated once; each point's values alone are validated
     scale = _scale(spec, base, scale)
     pts = design(spec)
     common = replicate_seeds(spec.seed, spec.replicates)
@@ -96,14 +95,27 @@ def plan_runs(spec: SweepSpec, scale: float | None = None):
             sc = sc.with_parameters({k: float(rec[k]) for k in params})
         resolved = sc.resolved()
         resolved.pop("source", None)
+        model = _trusted(sc, resolved)
         seeds = common if DUMMY not in rec else _dummy_seeds(spec, rec[DUMMY])
         for r, seed in enumerate(seeds):
             key = run_key(resolved, scale, seed, model_id())
             rows.append({"point": int(rec["point"]), "replicate": r, "seed": seed, "key": key})
             if key not in seen:  # a point may repeat another (grid or Morris levels): run once
                 seen.add(key)
-                tasks.append(Task(key, int(rec["point"]), r, seed, scale, resolved))
+                tasks.append(Task(key, int(rec["point"]), r, seed, scale, resolved, model))
     return pts, pd.DataFrame(rows), tasks, base, scale
+
+
+def _trusted(sc, resolved: dict):
+    """The Scenario a point's runs get: `sc` (validated) with its resolved fields, as validating
+    `resolved` again would give, without validating it again."""
+    return sc.model_copy(
+        update={
+            k: resolved[k]
+            for k in ("levers", "shocks", "parameters", "innosim_version", "model_fingerprint")
+        }
+        | {"source": None}
+    )
 
 
 def _scale(spec: SweepSpec, base, scale: float | None) -> float:
@@ -113,14 +125,19 @@ def _scale(spec: SweepSpec, base, scale: float | None) -> float:
     return spec.scale if spec.scale is not None else base.scale
 
 
-def check_spec(spec_path: str | Path, scale: float | None = None) -> str:
+def as_spec(spec: SweepSpec | str | Path) -> SweepSpec:
+    """A sweep built in code (`sim.experiments.design.Sweep`) as it is, or a spec file read."""
+    return spec if isinstance(spec, SweepSpec) else load_spec(spec)
+
+
+def check_spec(spec_path: SweepSpec | str | Path, scale: float | None = None) -> str:
     """Validate a spec and its base scenario; one line with the sweep's size (runs nothing)."""
-    spec = load_spec(spec_path)
-    base = load_scenario(spec.base_path())
+    spec = as_spec(spec_path)
+    base = spec.base_scenario()
     scale = _scale(spec, base, scale)
     n = n_points(spec)
     return (
-        f"{spec_path}: ok ({spec.sampler}, {len(spec.factors)} factor(s): {n} design point(s) x "
+        f"{spec_path if not isinstance(spec_path, SweepSpec) else spec.name or 'sweep'}: ok ({spec.sampler}, {len(spec.factors)} factor(s): {n} design point(s) x "
         f"{spec.replicates} replicate(s) = {n * spec.replicates} runs at scale {scale:g}; "
         f"base {spec.base})"
     )
@@ -132,7 +149,7 @@ def _dummy_seeds(spec: SweepSpec, dummy: float) -> list[int]:
 
 
 def run_sweep(
-    spec_path: str | Path,
+    spec_path: SweepSpec | str | Path,
     out: str | Path,
     *,
     workers: int | None = None,
@@ -144,9 +161,11 @@ def run_sweep(
 ) -> SweepSummary:
     """Run (or resume) a sweep into `out`; returns a summary. Bad input raises InputError.
 
+    `spec_path` is a spec file or a sweep built in code (`sim.experiments.design.Sweep`).
+
     The scheduler is reached and the folder checked and held (see `sim.experiments.atomic.claim`) before
     anything is written; an interruption says how many runs are stored."""
-    spec = load_spec(spec_path)
+    spec = as_spec(spec_path)
     out = Path(out)
     scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     with claim(out, force, check=False):
@@ -156,7 +175,7 @@ def run_sweep(
                 raise InputError(
                     str(out), None, "already holds a sweep; use --resume to continue it or --force"
                 )
-            check_out(out, force, [spec_path, spec.base_path()])
+            check_out(out, force, spec.inputs())
         client = connect(scheduler) if isinstance(scheduler, str) else scheduler
         try:
             return _run(spec, spec_path, store, client, workers, resume, scale, progress)
@@ -229,7 +248,7 @@ def _run(spec, spec_path, store: Store, client, workers, resume, scale, progress
     out = store.root
     pts, runs, tasks, base, scale = plan_runs(spec, scale)
     record = {
-        "name": spec.name or Path(spec_path).stem,
+        "name": spec.name or (Path(spec.source).stem if spec.source else "sweep"),
         "description": spec.description,
         "spec": spec.as_dict(),
         "scale": scale,

@@ -23,7 +23,15 @@ import math
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sim.inputs.errors import InputError
 from sim.inputs.levers import registry
@@ -128,34 +136,41 @@ class Scenario(BaseModel):
     @model_validator(mode="after")
     def _check(self):
         # Finite numbers are pydantic's part (allow_inf_nan=False); names, years and ranges ours.
-        years = range(self.time.start_year, self.time.end_year + 1)
-        reg = registry()
-        for lid, v in self.levers.items():
-            if lid not in reg:
-                raise unknown("levers", lid, reg)
-            _check_schedule(f"levers.{lid}", v, years, reg[lid].check)
+        years = self.years
+        _check_levers(self.levers, years)
         for sid, v in self.shocks.items():
             if sid not in SHOCKS:
                 raise unknown("shocks", sid, SHOCKS)
             _check_schedule(f"shocks.{sid}", v, years, _shock_error)
-        defs = definitions()
-        for name, x in self.parameters.items():
-            if name not in defs:
-                raise unknown("parameters", name, defs)
-            err = defs[name].check(x)
-            if err:
-                raise ValueError(f"parameters.{name}: {err}")
+        _check_parameters(self.parameters)
         return self
 
+    @property
+    def years(self) -> range:
+        return range(self.time.start_year, self.time.end_year + 1)
+
+    # A Scenario made by the package from a validated one is trusted: only the new values (user
+    # input) are validated, and the copy is made without validating the whole scenario again.
+    # New values that fail are validated the full way, which raises the usual error (field path).
     def with_levers(self, overrides: dict[str, Any]) -> Scenario:
-        data = self.model_dump()
-        data["levers"] = {**data["levers"], **overrides}
-        return Scenario.model_validate({**data, "source": self.source})
+        try:
+            new = _LEVER_VALUES.validate_python(dict(overrides))
+            _check_levers(new, self.years)
+        except ValueError:  # pydantic's ValidationError is a ValueError too
+            data = self.model_dump()
+            data["levers"] = {**data["levers"], **overrides}
+            return Scenario.model_validate({**data, "source": self.source})
+        return self.model_copy(update={"levers": {**self.levers, **new}})
 
     def with_parameters(self, overrides: dict[str, Any]) -> Scenario:
-        data = self.model_dump()
-        data["parameters"] = {**data["parameters"], **overrides}
-        return Scenario.model_validate({**data, "source": self.source})
+        try:
+            new = _PARAMETER_VALUES.validate_python(dict(overrides))
+            _check_parameters(new)
+        except ValueError:
+            data = self.model_dump()
+            data["parameters"] = {**data["parameters"], **overrides}
+            return Scenario.model_validate({**data, "source": self.source})
+        return self.model_copy(update={"parameters": {**self.parameters, **new}})
 
     def resolved(self) -> dict[str, Any]:
         """The full scenario with every default filled in (written beside every result)."""
@@ -175,6 +190,29 @@ class Scenario(BaseModel):
         out["innosim_version"] = __version__
         out["model_fingerprint"] = fingerprint()
         return out
+
+
+_VALUES = ConfigDict(strict=True, allow_inf_nan=False)
+_LEVER_VALUES = TypeAdapter(dict[str, Value], config=_VALUES)  # as Scenario.levers
+_PARAMETER_VALUES = TypeAdapter(dict[str, float | list[float]], config=_VALUES)
+
+
+def _check_levers(levers: dict, years: range) -> None:
+    reg = registry()
+    for lid, v in levers.items():
+        if lid not in reg:
+            raise unknown("levers", lid, reg)
+        _check_schedule(f"levers.{lid}", v, years, reg[lid].check)
+
+
+def _check_parameters(parameters: dict) -> None:
+    defs = definitions()
+    for name, x in parameters.items():
+        if name not in defs:
+            raise unknown("parameters", name, defs)
+        err = defs[name].check(x)
+        if err:
+            raise ValueError(f"parameters.{name}: {err}")
 
 
 def _points(v, where: str) -> list[tuple[int | None, float]]:
