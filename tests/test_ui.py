@@ -175,7 +175,7 @@ def test_talent_flows_are_the_moves_the_talent_market_applies():
         m.step()
     tm = m.talent_market
     pools, flow = m.regions.pool.copy(), tm.flow.copy()
-    tm.migrate(m, m.lever_values)
+    tm.migrate(m.lever_values)
     moved = tm.flow - flow
     assert (moved >= 0).all() and np.all(np.diagonal(moved, axis1=1, axis2=2) == 0)
     np.testing.assert_allclose(
@@ -183,7 +183,7 @@ def test_talent_flows_are_the_moves_the_talent_market_applies():
     )
     flow = tm.flow.copy()
     high_end = m.universities.high_end.sum()
-    tm.recruit_high_end(m, m.lever_values)
+    tm.recruit_high_end(m.lever_values)
     recruited = tm.flow - flow
     assert recruited[:, ABROAD].sum() == pytest.approx(m.universities.high_end.sum() - high_end)
     assert recruited.sum() == pytest.approx(recruited[:, ABROAD].sum())
