@@ -122,8 +122,8 @@ class TalentMarket:
         rates[:, ABROAD, BEIJING] *= easing * self.shocks.talent_inflow
         return rates
 
-    def migrate(self, levers, _legacy=None) -> None:
-        levers = _legacy if _legacy is not None else levers  # also the former call (model, levers)
+    def migrate(self, levers: dict) -> None:
+        """Talent moves between every pair of regions at this step's rates (migration_rates)."""
         r = self.regions
         rates = self.migration_rates(levers)
         out_share = rates.sum(axis=2)
@@ -139,9 +139,8 @@ class TalentMarket:
         )
         self.net_inflow_beijing += bj_in - bj_out
 
-    def recruit_high_end(self, levers, _legacy=None) -> None:
+    def recruit_high_end(self, levers: dict) -> None:
         """Top-talent recruitment: high-end talent from abroad to universities (by reputation)."""
-        levers = _legacy if _legacy is not None else levers  # also the former call (model, levers)
         p, u = self.p, self.universities
         want = (
             p.top_talent_inflow_2015
