@@ -224,7 +224,9 @@ def test_relative_links_resolve(page):
         file, _, anchor = target.partition("#")
         dest = (page.parent / file).resolve() if file else page
         if not dest.exists():
-            bad.append(f"{target} (no {dest.relative_to(ROOT) if dest.is_relative_to(ROOT) else dest})")
+            bad.append(
+                f"{target} (no {dest.relative_to(ROOT) if dest.is_relative_to(ROOT) else dest})"
+            )
         elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
             bad.append(f"{target} (no heading #{anchor} in {dest.name})")
     assert not bad, f"{page.relative_to(ROOT)}: broken links: {bad}"
