@@ -2,31 +2,40 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+DEMO   := $(VENV)/.installed-demo
+DEV    := $(VENV)/.installed-dev
 
 .PHONY: demo test lint bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The demo needs the package and its core dependencies only; the tests need the dev extra (Dask,
+# pytest, hypothesis, ruff, the page and the notebooks). Installing the dev extra covers the demo.
+$(DEMO): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(DEMO)
+
+$(DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(DEV) $(DEMO)
 
 ## Run the baseline scenario and write its report to reports/baseline/
-demo: $(STAMP)
+demo: $(DEMO)
 	$(BIN)/innosim run scenarios/baseline.yaml --out reports/baseline --force
 
 ## Run the default (fast) test suite
-test: $(STAMP)
+test: $(DEV)
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/ruff format --check sim tests benchmarks
 
 ## Benchmarks: full scale vs Mesa's Boltzmann model, cost per agent by scale, sweep on 1 and 2
 ## workers; a table with the targets and the change against benchmarks/results/reference.json
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python benchmarks/bench.py
 
 clean:

@@ -330,9 +330,13 @@ def test_fingerprint_changes_with_the_code(tmp_path, monkeypatch):
     import sim.experiments.fingerprint as fp
 
     root = tmp_path / "tree"
-    shutil.copytree(ROOT / "sim", root / "sim", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "sim",
+        root / "sim",
+        ignore=shutil.ignore_patterns("__pycache__", "seeds", "scenarios"),
+    )
     shutil.copytree(ROOT / "seeds", root / "seeds")
-    monkeypatch.setattr(fp, "ROOT", root)
+    monkeypatch.setattr(fp, "PACKAGE", root / "sim")
     monkeypatch.setattr(fp, "SEEDS", root / "seeds")
     fp.fingerprint.cache_clear()
     try:

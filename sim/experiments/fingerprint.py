@@ -10,21 +10,23 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
-from sim.inputs.paths import ROOT, SEEDS
+from sim.inputs.paths import PACKAGE, SEEDS
 
 _SEED_SUFFIXES = {".yaml", ".yml", ".csv", ".txt"}
 
 
 @lru_cache(maxsize=1)
 def fingerprint() -> str:
-    """Hex digest over sim/**/*.py and seeds/* (path and content, in sorted order)."""
+    """Hex digest over sim/**/*.py and seeds/* (path and content, in sorted order); the same
+    in a checkout and in an installed wheel (paths are taken relative to the package and the
+    seeds, so where either sits does not count)."""
     h = hashlib.sha256()
-    pkg = ROOT / "sim"
-    files = sorted(pkg.rglob("*.py")) + sorted(
-        p for p in SEEDS.rglob("*") if p.is_file() and p.suffix in _SEED_SUFFIXES
-    )
-    for path in files:
-        h.update(str(path.relative_to(ROOT)).encode())
+    code = sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+    data = sorted(p for p in SEEDS.rglob("*") if p.is_file() and p.suffix in _SEED_SUFFIXES)
+    named = [(f"sim/{p.relative_to(PACKAGE)}", p) for p in code]
+    named += [(f"seeds/{p.relative_to(SEEDS)}", p) for p in data]
+    for name, path in named:
+        h.update(name.encode())
         h.update(b"\0")
         h.update(path.read_bytes())
         h.update(b"\0")

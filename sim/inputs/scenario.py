@@ -36,7 +36,15 @@ from pydantic import (
 from sim.inputs.errors import InputError
 from sim.inputs.levers import registry
 from sim.inputs.params import definitions
-from sim.inputs.reader import check_path, explain, read_mapping, resolve_file, unknown
+from sim.inputs.paths import is_bare_name, shipped_scenario, shipped_scenarios
+from sim.inputs.reader import (
+    check_path,
+    did_you_mean,
+    explain,
+    read_mapping,
+    resolve_file,
+    unknown,
+)
 from sim.inputs.shocks import SHOCK_RANGE, SHOCKS
 
 Value = float | dict[int, float]
@@ -291,6 +299,8 @@ def _raw_with_extends(
         got = "nothing" if parent is None else repr(parent)
         raise InputError(shown, "extends", f"expected a file name (text), got {got}")
     target = check_path(path.parent / parent, shown, "extends")
+    if not target.exists() and shipped_scenario(parent) is not None:
+        target = shipped_scenario(parent)  # `extends: baseline`: a shipped scenario by name
     if target.is_symlink():
         resolve_file(target, shown, "extends")  # a symlink loop is named as such
     if not target.is_file():
@@ -313,6 +323,7 @@ def load_scenario(source: str | Path | dict | Scenario | None) -> Scenario:
         return Scenario()
     if isinstance(source, dict):
         return validate(copy.deepcopy(source), None)
+    source = _scenario_file(source)
     raw, origins = _raw_with_extends(Path(source), str(source))
     try:
         return validate(raw, str(source))
@@ -322,6 +333,23 @@ def load_scenario(source: str | Path | dict | Scenario | None) -> Scenario:
         if file is None or file == e.file:
             raise
         raise InputError(file, e.path, e.message) from None
+
+
+def _scenario_file(source: str | Path) -> str | Path:
+    """A scenario argument as a file: an existing path as given, else a bare name of a shipped
+    scenario (`innosim run baseline`). A bare name that is neither is refused, listing the names."""
+    if Path(source).exists() or not is_bare_name(source):
+        return source
+    found = shipped_scenario(str(source))
+    if found is not None:
+        return found
+    names = shipped_scenarios()
+    raise InputError(
+        str(source),
+        None,
+        f"no such file, and not a shipped scenario{did_you_mean(str(source), names)} "
+        f"(shipped: {', '.join(names)})",
+    )
 
 
 def validate(raw: dict, file: str | None) -> Scenario:
