@@ -94,7 +94,7 @@ def test_calibrate_end_to_end_holdout(tmp_path, capsys, monkeypatch):
             "--out",
             "cal",
             "--budget",
-            "22",
+            "24",
             "--replicates",
             "1",
             "--scale",

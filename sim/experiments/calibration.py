@@ -4,7 +4,10 @@
    machinery: parallel, resumable, common random numbers), each point run with the historical
    scenario to 2020.
 2. The distance of a point: the weighted mean squared log error between the replicate mean of
-   each observed indicator-year and the record, weights by the record's confidence.
+   each observed indicator-year and the record, weights by the record's confidence, plus the
+   penalty of the literature priors some parameters carry (`prior_penalty`: a normal prior on
+   the output elasticity of R&D capital, say, so that the fit cannot set it to zero against the
+   evidence the data do not contradict).
 3. A radial-basis surrogate of the distance over the unit cube (scipy RBFInterpolator, smoothed
    because the distance is noisy), minimised with L-BFGS-B from the best design points.
 4. The surrogate's optimum and the best design points are re-run with twice the replicates (new
@@ -43,17 +46,36 @@ class Setup:
     free: dict[str, tuple[float, float]]
     weights: dict[str, float]
     exclude: list[dict]
+    priors: dict[str, tuple[float, float]]  # parameter -> (mean, sd) of a normal prior
+    observation_log_sd: float  # the log error one weight-1 observation is expected to have
+
+
+def prior_penalty(setup: Setup, params, total_weight: float) -> float:
+    """The priors' share of the distance. With log errors of sd `observation_log_sd` on each
+    weight-1 observation, the weighted mean squared log error plus this penalty is, up to a
+    constant factor, minus the log posterior (normal errors, normal priors)."""
+    if not setup.priors:
+        return 0.0
+    z2 = sum(((float(params[k]) - mu) / sd) ** 2 for k, (mu, sd) in setup.priors.items())
+    return float(setup.observation_log_sd**2 * z2 / max(total_weight, 1e-12))
 
 
 def load_setup() -> Setup:
     raw = yaml.safe_load((SEEDS / "calibration.yaml").read_text(encoding="utf-8"))
     free = {k: (float(v["low"]), float(v["high"])) for k, v in raw["free"].items()}
+    priors = {
+        k: (float(v["prior"]["mean"]), float(v["prior"]["sd"]))
+        for k, v in raw["free"].items()
+        if isinstance(v.get("prior"), dict)
+    }
     return Setup(
         scenario=(SEEDS / raw["scenario"]).resolve(),
         end_year=int(raw["end_year"]),
         free=free,
         weights={k: float(v) for k, v in raw["weights"].items()},
         exclude=list(raw.get("exclude", [])),
+        priors=priors,
+        observation_log_sd=float(raw.get("observation_log_sd", 0.1)),
     )
 
 
@@ -247,7 +269,12 @@ def _calibrate(
     lo = np.array([setup.free[k][0] for k in names])
     hi = np.array([setup.free[k][1] for k in names])
     design = df.groupby("point")[names].first().sort_index()
-    dist = point_distances(df, moments).sort_index()
+    data_dist = point_distances(df, moments).sort_index()
+    total_w = float(moments.weight.sum())
+    penalty = np.array(
+        [prior_penalty(setup, row, total_w) for _, row in design.iterrows()], dtype=float
+    )
+    dist = data_dist + penalty
     X = (design.to_numpy(float) - lo) / (hi - lo)
     y = dist.to_numpy(float)
 
@@ -270,10 +297,11 @@ def _calibrate(
     # Re-run the candidates with more replicates and fresh seeds: choose on new noise.
     check_seed = seed + 1
     frames = _run_candidates(base_sc, cand_params, 2 * replicates, check_seed, scale, workers)
-    scores = []
-    for f in frames:
+    scores, data_scores = [], []
+    for f, params in zip(frames, cand_params, strict=True):
         means = f.groupby(["indicator", "year"], as_index=False).value.mean()
-        scores.append(distance(means, moments))
+        data_scores.append(distance(means, moments))
+        scores.append(data_scores[-1] + prior_penalty(setup, params, total_w))
     k = int(np.argmin(scores))
     estimate = cand_params[k]
     defs = definitions()
@@ -295,8 +323,12 @@ def _calibrate(
             "best_design_point": float(y.min()),
             "surrogate_optimum_predicted": optima[0][0],
             "estimate_on_fresh_seeds": float(scores[k]),
+            "estimate_data_part": float(data_scores[k]),
+            "estimate_prior_part": float(scores[k] - data_scores[k]),
             "candidates_on_fresh_seeds": [float(s) for s in scores],
         },
+        "priors": {n: {"mean": mu, "sd": sd} for n, (mu, sd) in setup.priors.items()},
+        "observation_log_sd": setup.observation_log_sd,
         "parameters": {
             n: {
                 "value": round(estimate[n], 6),
@@ -313,7 +345,7 @@ def _calibrate(
     prior = _run_candidates(base_sc, [prior_params], 2 * replicates, check_seed, scale, workers)[0]
     record["distance"]["prior"] = distance(
         prior.groupby(["indicator", "year"], as_index=False).value.mean(), moments
-    )
+    ) + prior_penalty(setup, prior_params, total_w)
     record["identification"] = identification(design, y)
     (out / "calibration.yaml").write_text(yaml.safe_dump(record, sort_keys=False), "utf-8")
     pd.DataFrame({"point": dist.index, "distance": y}).join(design.reset_index(drop=True)).to_csv(

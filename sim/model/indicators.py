@@ -36,7 +36,11 @@ INDICATORS: dict[str, tuple[str, str]] = {
     ),
     "firm_entries": ("count", "new firms in Beijing in the year"),
     "firm_exits": ("count", "Beijing firms closed or acquired in the year"),
-    "gdp": ("100m_yuan", "Beijing GDP (pre-2019-revision basis at the start)"),
+    "gdp": (
+        "100m_yuan",
+        "Beijing GDP, first-release vintage (before the 2019 census revision): non-technology "
+        "economy + technology firms' value added + public research",
+    ),
     "population": ("10k_persons", "resident population of Beijing"),
 }
 

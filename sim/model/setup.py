@@ -97,7 +97,7 @@ def calibrate(m) -> None:
     )
     live = m.firms.live
     m.firms.purchases_q[live] = m.technology_market.base_year_purchases(live)
-    m.firms.set_reference_pace(live, p, access, m.dt)
+    m.firms.init_rd_capital(live, p, access, m.dt)
 
 
 def base_year(p) -> BaseYear:
@@ -180,11 +180,14 @@ def _init_universities(m) -> None:
         m.base.fiscal_research_2015 * m.scale_universities * m.dt,
         m.lever_values["basic_research_priority"],
     )
-    # Retained transfer income at its steady state (spent on applied research).
+    # Retained transfer income at its steady state (spent on applied research): the quarterly
+    # income, retained_income_2015 x dt, equals the quarterly spend, cash x per_step(rate). (An
+    # annual stock, income / rate, spent at the per-step rate overspent it by a quarter in 2016.)
     weight = u.applied_q * u.tto * u.effort
     u.cash[:] = (
         m.base.retained_income_2015
-        / p.retained_income_spend_rate
+        * m.dt
+        / m.clock.per_step(p.retained_income_spend_rate)
         * m.scale_universities
         * weight
         / weight.sum()

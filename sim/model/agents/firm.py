@@ -39,6 +39,7 @@ STAGES = ("bootstrap", "angel", "series_a", "series_b", "series_c_plus", "listed
 LISTED = 5
 MAX_LAPLACE_SCALE = 0.9  # a yearly Laplace shock needs scale < 1 for its centring term
 MAX_MARKET_GROWTH = 1.0  # trend growth of a sector's market, log-points a year (see grow)
+MIN_FTE = 0.1  # smallest staff of a live firm, FTE (see grow)
 
 _FIELDS = {
     "sector": np.int8,
@@ -71,6 +72,9 @@ _FIELDS = {
     "purchases_q": np.float64,  # technology bought this quarter, 100m yuan
     "grants_q": np.int64,  # patents granted this quarter
     "rev_year_start": np.float64,  # revenue at the start of the year (growth statistics)
+    # growth (issue 15)
+    "rd_stock": np.float64,  # knowledge (R&D) capital, 100m yuan (perpetual inventory)
+    "log_access": np.float64,  # log knowledge access at the last step (spillover growth)
 }
 
 
@@ -86,8 +90,9 @@ class FirmPopulation:
         for name, dt in _FIELDS.items():
             setattr(self, name, np.zeros(self.capacity, dtype=dt))
         self.size = 0  # slots in use (alive or dead since the last compaction)
-        self.sector_gain = np.zeros(N_SECTORS)  # mean technology gain by sector, per year
-        self.sector_gain_ref = np.zeros(N_SECTORS)  # the 2015 pace (set_reference_pace)
+        # productivity growth of each sector from its R&D capital and spillovers, per year
+        # (accumulate_rd_capital); it raises the sector's market in `grow`
+        self.sector_gain = np.zeros(N_SECTORS)
         self.agents: list = [None] * self.capacity
 
     # --- bookkeeping -----------------------------------------------------------------------
@@ -264,18 +269,19 @@ class FirmPopulation:
         platforms: float = 0.0,
         draws=None,
     ):
-        """Stochastic technology gains and patent applications from R&D and knowledge access.
+        """Stochastic technology gains, R&D capital and patent applications.
 
-        The technology level is relative to the firm's sector (1 = sector mean): each firm's gain
-        is measured against its sector's mean gain, and the sector's mean gain itself, compared
-        with the 2015 pace (`set_reference_pace`), speeds up the sector's growth (see `grow`).
+        Two levels (docs/ODD.md 7.7 and 7.10): the technology level is the firm's standing
+        relative to its sector (1 = sector mean), which moves its market share; the sector's
+        productivity grows with its R&D capital and the public knowledge it draws on
+        (`accumulate_rd_capital`), which moves the sector's market.
         """
         luck = draws.exponential() if draws is not None else rng.exponential(1.0, idx.size)
         gain = self._gain(idx, p, access, dt, platforms, luck)
         sector = self.sector[idx]
-        self.sector_gain = self._sector_mean(sector, gain) / dt
-        self.dlog_tech[idx] = gain - (self.sector_gain * dt)[sector]
+        self.dlog_tech[idx] = gain - (self._sector_mean(sector, gain))[sector]
         self.tech[idx] *= np.exp(self.dlog_tech[idx])
+        self.accumulate_rd_capital(idx, p, access, dt, platforms)
         ip_factor = 1.0 + p.ip_patent_elasticity * (ip_protection - STATUS_QUO_IP)
         lam = patent_productivity * self.rd_q[idx] * access**p.knowledge_elasticity * ip_factor
         apps = rng.poisson(np.maximum(lam, 0.0))
@@ -302,14 +308,50 @@ class FirmPopulation:
         counts = np.maximum(np.bincount(sector, minlength=N_SECTORS), 1)
         return np.bincount(sector, weights=values, minlength=N_SECTORS) / counts
 
-    def set_reference_pace(self, idx, p, access, dt: float) -> None:
-        """The 2015 pace of technical progress by sector: the expected gain (mean luck) of the
-        base-year firms with their 2015 R&D, purchases and knowledge access, under status-quo
-        policy. A sector's growth bonus is its progress beyond this pace, so a lever's effect
-        counts from the first step on."""
-        expected = self._gain(idx, p, access, dt, 0.0, np.ones(idx.size))
-        self.sector_gain_ref = self._sector_mean(self.sector[idx], expected) / dt
-        self.sector_gain = self.sector_gain_ref.copy()
+    def _rd_investment(self, idx, p, platforms: float) -> np.ndarray:
+        """This step's addition to R&D capital: own R&D plus technology bought on the market
+        (capitalised as acquired R&D, as the 2008 SNA does; national technology innovation
+        centers, task 5, raise what firms of the key fields absorb of it)."""
+        absorb = 1.0 + p.platform_effect * platforms * np.isin(self.sector[idx], KEY_FIELDS)
+        return self.rd_q[idx] + p.purchase_capitalisation * absorb * self.purchases_q[idx]
+
+    def accumulate_rd_capital(self, idx, p, access, dt: float, platforms: float) -> None:
+        """Perpetual inventory of R&D capital (Griliches 1979): K <- (1 - delta)^dt K + I, and
+        the sector's productivity growth, gamma x dlog K_s + psi x dlog access_s: a sector's
+        output has elasticity gamma (`rd_output_elasticity`, prior from Hall, Mairesse and
+        Mohnen 2010) to its R&D capital and psi (`spillover_output_elasticity`) to the public
+        knowledge its firms reach. Entrants start with no R&D capital and no access history."""
+        sector = self.sector[idx]
+        k = self.rd_stock[idx]
+        before = np.bincount(sector, weights=k, minlength=N_SECTORS)
+        k = k * (1.0 - p.rd_depreciation) ** dt + self._rd_investment(idx, p, platforms)
+        self.rd_stock[idx] = k
+        after = np.bincount(sector, weights=k, minlength=N_SECTORS)
+        ok = (before > 0) & (after > 0)
+        dlog_k = np.where(ok, np.log(np.maximum(after, 1e-300) / np.maximum(before, 1e-300)), 0.0)
+        log_a = np.log(np.maximum(access, 1e-12))
+        new = self.log_access[idx] == 0.0  # never seen (entrants): no change counted
+        change = np.where(new, 0.0, log_a - self.log_access[idx])
+        self.log_access[idx] = np.where(log_a == 0.0, 1e-12, log_a)
+        w = self.revenue[idx]
+        wsum = np.bincount(sector, weights=w, minlength=N_SECTORS)
+        dlog_access = np.bincount(sector, weights=w * change, minlength=N_SECTORS) / np.maximum(
+            wsum, 1e-300
+        )
+        self.sector_gain = (
+            p.rd_output_elasticity * dlog_k + p.spillover_output_elasticity * dlog_access
+        ) / dt
+
+    def init_rd_capital(self, idx, p, access, dt: float) -> None:
+        """Base year: R&D capital at its steady state, K = I / (g + delta), where g is the
+        growth the 2015 economy sustains, g = revenue_growth / (1 - gamma) (revenue, R&D and R&D
+        capital grow together: g = revenue_growth + gamma g); knowledge access of 2015 recorded."""
+        g = p.revenue_growth / max(1.0 - p.rd_output_elasticity, 1e-6)
+        invest = self._rd_investment(idx, p, 0.0) / dt  # per year
+        self.rd_stock[idx] = invest / max(g + p.rd_depreciation, 1e-6)
+        log_a = np.log(np.maximum(access, 1e-12))
+        self.log_access[idx] = np.where(log_a == 0.0, 1e-12, log_a)
+        self.sector_gain = np.full(N_SECTORS, p.rd_output_elasticity * g)
 
     def grow(self, idx, p, rng, demand_growth: float, dt: float, draws=None):
         """Revenue and employment dynamics for one step.
@@ -323,7 +365,6 @@ class FirmPopulation:
         firms take over, and aggregate growth accelerates)."""
         sector = self.sector[idx]
         rel_gain = self.dlog_tech[idx]
-        faster = self.sector_gain - self.sector_gain_ref  # sector's progress vs the 2015 pace
         rev = self.revenue[idx]
         # The year's growth shock of a firm is one Laplace draw (Bottazzi and Secchi 2006: a
         # firm's growth is the sum of a random number of opportunities, which gives a Laplace
@@ -337,13 +378,14 @@ class FirmPopulation:
         # standard Laplace L and b < 1.
         shock = (u * b + np.log1p(-(b**2))) * dt
         startup = (self.stage[idx] >= 1) & (self.stage[idx] < LISTED) & (rev < p.revenue_ref)
-        # A sector's trend growth is at most MAX_MARKET_GROWTH log-points a year either way (far
-        # from anything near the defaults): in parameter corners the progress bonus alone reached
-        # 6 a year and revenue overflowed the patent draws within the horizon. Demand shocks
-        # (one-step jumps of the level) are not bounded.
-        trend = p.revenue_growth + p.progress_to_growth * faster
+        # A sector's market grows with demand (revenue_growth, and any demand shock) and with its
+        # productivity (sector_gain: R&D capital and spillovers, accumulate_rd_capital). Its
+        # trend is at most MAX_MARKET_GROWTH log-points a year either way (far from anything near
+        # the defaults; a guard for parameter corners). Demand shocks (one-step jumps of the
+        # level) are not bounded.
+        trend = p.revenue_growth + self.sector_gain
         excess = trend - np.clip(trend, -MAX_MARKET_GROWTH, MAX_MARKET_GROWTH)  # 0 unless bound
-        market = (p.revenue_growth + demand_growth + p.progress_to_growth * faster - excess) * dt
+        market = (trend + demand_growth - excess) * dt
         share = p.tech_to_growth * rel_gain + shock
         share += np.where(startup, p.venture_growth_premium * dt, 0.0)
         new = rev * np.exp(np.clip(share, -1.5, 1.5))
@@ -351,9 +393,14 @@ class FirmPopulation:
         after = np.bincount(sector, weights=new, minlength=N_SECTORS)
         norm = np.where(after > 0, before * np.exp(market) / np.maximum(after, 1e-300), 1.0)
         self.revenue[idx] = new * norm[sector]
+        # Staff in FTE follows what revenue pays for. A micro firm whose revenue pays for less
+        # than one FTE shrinks toward it (founders part-time or unpaid), down to MIN_FTE: with a
+        # floor of one, a third of firms (the micro entrants) sat at it and the smallest firms'
+        # employment never moved, against the stylised fact that the smallest firms' growth is
+        # the most volatile (Stanley et al. 1996; Haltiwanger, Jarmin and Miranda 2013).
         target_emp = self.revenue[idx] / p.revenue_per_employee
         self.employees[idx] = np.maximum(
-            1.0,
+            MIN_FTE,
             self.employees[idx]
             * (target_emp / self.employees[idx]) ** min(1.0, p.employment_adjustment * dt),
         )
