@@ -54,11 +54,13 @@ class TechnologyMarket:
         # Flows of the current year: value and contract counts by seller region x buyer region.
         self.flow = np.zeros((NR, NR))
         self.contracts = np.zeros((NR, NR))
+        self.uni_flow = np.zeros(NR)  # of which sold by universities and institutes, by region
 
     def new_year(self) -> None:
         """Start the year's flow records afresh."""
         self.flow[:] = 0.0
         self.contracts[:] = 0.0
+        self.uni_flow[:] = 0.0
 
     def weights(self, p, levers: dict) -> np.ndarray:
         """W[fs, rs, fb, rb]: how easily a buyer cell reaches a seller cell."""
@@ -180,6 +182,7 @@ class TechnologyMarket:
         ratio = np.where(S > 0, sales / np.maximum(S, 1e-300), 0.0)
         firm_sales = firm_offer * ratio[fs, fr]
         uni_sales = uni_offer * ratio[u.field, u.region]
+        self.uni_flow += np.bincount(u.region, weights=uni_sales, minlength=NR)
         # Buyers: firms get their share of the cell's matched demand.
         fill = np.where(D > 0, matched / np.maximum(D, 1e-300), 0.0)
         bought = d_f * fill[fs, fr]
@@ -232,6 +235,11 @@ class TechnologyMarket:
 
     def beijing_turnover(self) -> float:
         return float(self.flow[BEIJING].sum())
+
+    def university_share(self) -> float:
+        """Percent of the year's turnover of Beijing sellers sold by universities and institutes."""
+        total = self.beijing_turnover()
+        return 100.0 * float(self.uni_flow[BEIJING].sum()) / total if total > 0 else 0.0
 
     def flow_to_tianjin_hebei(self) -> float:
         return float(self.flow[np.ix_(BEIJING, JJJ_NEIGHBOURS)].sum())
