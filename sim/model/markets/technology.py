@@ -52,6 +52,7 @@ class TechnologyMarket:
         self.firm_demand_scale = None
         self.supply_ref = None
         self.offer_value_scale = 1.0  # 100m yuan per offer unit, set at the base year
+        self.variety_weight = None  # a_k of the two kinds of technology, set at the base year
         # Flows of the current year: value and contract counts by seller region x buyer region.
         self.flow = np.zeros((NR, NR))
         self.contracts = np.zeros((NR, NR))
@@ -137,8 +138,8 @@ class TechnologyMarket:
             scale = firm_share_bj * bj_target / max((firm_cells * fill).sum(), 1e-12)
             ext = ext_target / np.maximum(fill, 1e-12)
             D = scale * firm_cells + ext
-            flow4 = self._match(S, D, W, p)
-            matched = flow4.sum(axis=(0, 1))
+            flow5 = self._match(S, D, W, p)
+            matched = flow5.sum(axis=(0, 1, 2))
             new = np.where(D > 0, matched / np.maximum(D, 1e-300), fill)
             if np.abs(new - fill).max() < 1e-10:
                 break
@@ -188,20 +189,22 @@ class TechnologyMarket:
         # spread over fields like the outside Beijing demand it adds to.
         D_gov = self._government_demand(levers["public_procurement_innovation"])
         D = D_f + D_ext + D_gov
-        flow4 = self._match(S, D, W, p)  # value from seller cell to buyer cell
-        matched = flow4.sum(axis=(0, 1))  # [fb, rb]
-        sales = flow4.sum(axis=(2, 3))  # [fs, rs], at most S
+        flow5 = self._match(S, D, W, p)  # value from seller cell to buyer cell, by kind
+        matched = flow5.sum(axis=(0, 1, 2))  # [fb, rb]
+        sales = flow5.sum(axis=(3, 4))  # [k, fs, rs], at most S
+        flow4 = flow5.sum(axis=0)
         # Record flows by region pair, and contracts at the cell's price.
         ip = levers["ip_protection"]
-        quality = np.sqrt(np.maximum(S / max(self.supply_ref, 1e-12) * S.size, 1e-6))
+        S_all = S.sum(axis=0)
+        quality = np.sqrt(np.maximum(S_all / max(self.supply_ref, 1e-12) * S_all.size, 1e-6))
         price = p.contract_price * price_level * (1.0 + p.ip_price_effect * (ip - STATUS_QUO_IP))
         price_cell = price * np.clip(quality, 0.5, 2.0)
         self.flow += flow4.sum(axis=(0, 2))
         self.contracts += (flow4 / price_cell[:, :, None, None]).sum(axis=(0, 2))
-        # Sellers are paid pro rata within their cell.
+        # Sellers are paid pro rata within their cell and kind.
         ratio = np.where(S > 0, sales / np.maximum(S, 1e-300), 0.0)
-        firm_sales = firm_offer * ratio[fs, fr]
-        uni_sales = uni_offer * ratio[u.field, u.region]
+        firm_sales = firm_offer * ratio[0, fs, fr]
+        uni_sales = uni_offer * ratio[1, u.field, u.region]
         self.uni_flow += np.bincount(u.region, weights=uni_sales, minlength=NR)
         # Buyers: firms get their share of the cell's matched demand.
         fill = np.where(D > 0, matched / np.maximum(D, 1e-300), 0.0)
@@ -242,25 +245,43 @@ class TechnologyMarket:
         return out
 
     def _supply(self, live, firm_offer, uni_offer) -> np.ndarray:
+        """Offered value by seller kind (0 firms, 1 universities and institutes) and cell."""
         f, u = self.firms, self.universities
-        return self._cells(f.sector[live], f.region[live], firm_offer) + self._cells(
-            u.field, u.region, uni_offer
+        return np.stack(
+            [
+                self._cells(f.sector[live], f.region[live], firm_offer),
+                self._cells(u.field, u.region, uni_offer),
+            ]
         )
 
-    @staticmethod
-    def _match(S, D, W, p) -> np.ndarray:
-        """Flows [fs, rs, fb, rb] from seller cells to buyer cells, O(cells^2).
+    def _match(self, S, D, W, p) -> np.ndarray:
+        """Flows [kind, fs, rs, fb, rb] from seller cells to buyer cells, O(cells^2).
 
-        Directed search on both sides: a buyer cell directs its demand D_b to seller cells in
-        proportion to S_s W_sb (d_sb), a seller cell directs its capacity S_s to buyer cells in
-        proportion to D_b W_sb (x_sb). Each pair matches m(d, x) = d x / (d^l + x^l)^(1/l), the
-        matching function of den Haan, Ramey and Watson (2000), l = 1 / tech_matching_friction:
-        m <= min(d, x), so a seller cell sells at most its offer and a buyer cell buys at most its
-        demand; with a short supply more demand raises matches less than proportionally."""
-        SW = S[:, :, None, None] * W
-        DW = D[None, None, :, :] * W
-        d = D[None, None] * SW / np.maximum(SW.sum(axis=(0, 1)), 1e-300)[None, None]
-        x = S[:, :, None, None] * DW / np.maximum(DW.sum(axis=(2, 3)), 1e-300)[:, :, None, None]
+        Buyers treat firms' and universities' technology as two varieties, imperfect substitutes
+        (Dixit and Stiglitz 1977): a buyer cell b splits its demand D_b between the kinds k in
+        proportion to a_k X_kb^(1 - 1/sigma), X_kb = sum_s S_ks W_sb being the supply of kind k it
+        reaches (sigma = tech_variety_substitution; a_k is set at the base year so that the split
+        follows supply there). Search is directed on both sides: within a kind the buyer directs
+        its demand to seller cells in proportion to S_s W_sb (d), a seller cell directs its
+        capacity S_s to buyer cells in proportion to their demand for its kind x W_sb (x). Each
+        pair matches m(d, x) = d x / (d^l + x^l)^(1/l), the matching function of den Haan, Ramey
+        and Watson (2000), l = 1 / tech_matching_friction: m <= min(d, x), so a seller cell
+        sells at most its offer and a buyer cell buys at most its demand, and when supply is short
+        more demand raises matches less than proportionally."""
+        SW = S[:, :, :, None, None] * W[None]  # [k, fs, rs, fb, rb]
+        X = SW.sum(axis=(1, 2))  # [k, fb, rb]
+        rho = 1.0 - 1.0 / p.tech_variety_substitution
+        if self.variety_weight is None:
+            self.variety_weight = X.sum(axis=(1, 2)) ** (1.0 - rho)
+        pull = self.variety_weight[:, None, None] * np.maximum(X, 0.0) ** rho
+        Dk = D[None] * pull / np.maximum(pull.sum(axis=0), 1e-300)[None]  # [k, fb, rb]
+        DW = Dk[:, None, None] * W[None]
+        d = Dk[:, None, None] * SW / np.maximum(X, 1e-300)[:, None, None]
+        x = (
+            S[:, :, :, None, None]
+            * DW
+            / np.maximum(DW.sum(axis=(3, 4)), 1e-300)[:, :, :, None, None]
+        )
         lo, hi = np.minimum(d, x), np.maximum(d, x)
         lam = 1.0 / p.tech_matching_friction
         ratio = lo / np.maximum(hi, 1e-300)
