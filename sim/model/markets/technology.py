@@ -1,19 +1,22 @@
 """Technology market: licences and technology contracts.
 
-Who offers: universities and institutes (applied research x knowledge quality x TTO capacity x
-transfer effort) and technologically leading firms (researchers x technology level).
+Who offers: universities and institutes (researchers in applied research x knowledge quality x TTO
+capacity x transfer effort) and technologically leading firms (researchers x technology quality),
+with the same diminishing returns to the research input. Offers are values (100m yuan): a seller
+sells at most what it offers.
 Who demands: firms (a share of their R&D budget, more for better absorptive capacity) and buyers
 outside the modelled firm population (government and other buyers in Beijing, Tianjin, Hebei, the
 rest of China and abroad), whose demand grows exogenously and is set at the base year so that
 2015 turnover and the flow to Tianjin and Hebei match the record.
 How it clears (each quarter): offers and demands are summed into (field, region) cells, O(n).
-A buyer cell reaches seller cells with weight field-fit x exp(-distance / d) x border friction; the
-unified Jing-Jin-Ji market lever removes part of the border friction. The share of a buyer cell's
-demand that finds a seller is X / (X + h), X being its friction-weighted access to the supply's
-distribution over fields and regions (the level of supply does not bind); matched
-demand is split across seller cells in proportion to supply x weight, then across the agents of
-each cell pro rata. Price per contract rises with seller quality and IP protection. Innovation
-vouchers pay part of SMEs' purchases. Every flow is recorded by seller region and buyer region.
+Buyers split their demand between firms' and universities' technology (two varieties, CES). Search
+is directed on both sides with weights field-fit x distance decay x border friction (the unified
+Jing-Jin-Ji market lever removes part of the border friction): buyers direct demand to seller
+cells by supply x weight, sellers direct capacity to buyer cells by demand x weight, and each pair
+of cells matches by a den Haan-Ramey-Watson matching function, bounded by both sides, so supply
+binds (O(cells^2), no pairs of agents). Sales are split across the agents of each cell and kind
+pro rata. Price per contract rises with seller quality and IP protection. Innovation vouchers pay
+part of SMEs' purchases. Every flow is recorded by seller region and buyer region.
 """
 
 from __future__ import annotations
