@@ -23,6 +23,10 @@ INDICATORS: dict[str, tuple[str, str]] = {
         "100m_yuan",
         "technology contracts from Beijing sellers to Tianjin and Hebei buyers",
     ),
+    "university_share_of_tech_sales": (
+        "pct",
+        "percent of contract turnover sold by universities and research institutes",
+    ),
     "national_hte": ("count", "certified national high-tech enterprises in Beijing (year end)"),
     "zgc_total_revenue": (
         "trillion_yuan",
@@ -95,6 +99,7 @@ def annual_indicators(m, year: int) -> dict[str, float]:
         + acc["patent_grants_universities"] / su,
         "tech_contract_turnover": tm.beijing_turnover() / sf,
         "tech_flow_to_tianjin_hebei": tm.flow_to_tianjin_hebei() / sf,
+        "university_share_of_tech_sales": tm.university_share(),
         "national_hte": f.hte[bj].sum() / sf,
         "zgc_total_revenue": f.revenue[bj].sum() / sf / 1e4,
         "vc_amount": m.capital_market.vc_invested / sf,

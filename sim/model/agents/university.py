@@ -98,17 +98,21 @@ class UniversityPopulation:
     def technology_offer(
         self, p, burden_reduction: float = 0.0, cost_index: float = 1.0
     ) -> np.ndarray:
-        """Technology offered per quarter (licences, contracts; relative units, scaled to the
-        2015 seller share by the market); researchers freed from administration (task 17) have
-        more time for transfer.
+        """Technology offered per quarter (licences, contracts; relative units, valued by the
+        market at the base year); researchers freed from administration (task 17) have more time
+        for transfer.
 
-        Offers rise with applied research effort (spending deflated by the research cost index)
-        with diminishing returns: a unit's transfer income is spent on applied research, so with
-        proportional returns the units that sell more would offer ever more and take over the
-        technology market."""
+        The input is the unit's researchers in applied research (researchers x the applied share
+        of its research spending), a real input like firms' researchers on the other side of the
+        market, with the same diminishing returns (applied_offer_elasticity). Spending deflated by
+        the research cost index is not used: money concentrates in the largest units over time, so
+        with per-unit diminishing returns the sum of offers fell while real applied research rose.
+        cost_index is kept for the call form."""
         quality = np.sqrt(self.knowledge / max(self.knowledge.mean(), 1e-12))
         time = 1.0 + p.admin_burden_effect * burden_reduction
-        effort = (self.applied_q / cost_index) ** p.applied_offer_elasticity
+        spend = self.basic_q + self.applied_q
+        applied_share = np.where(spend > 0, self.applied_q / np.maximum(spend, 1e-300), 0.0)
+        effort = (self.researchers * applied_share) ** p.applied_offer_elasticity
         return effort * quality * self.tto * self.effort * time
 
     def spin_off_rate(self, p, mobility: float) -> np.ndarray:

@@ -1,19 +1,22 @@
 """Technology market: licences and technology contracts.
 
-Who offers: universities and institutes (applied research x knowledge quality x TTO capacity x
-transfer effort) and technologically leading firms (researchers x technology level).
+Who offers: universities and institutes (researchers in applied research x knowledge quality x TTO
+capacity x transfer effort) and technologically leading firms (researchers x technology quality),
+with the same diminishing returns to the research input. Offers are values (100m yuan): a seller
+sells at most what it offers.
 Who demands: firms (a share of their R&D budget, more for better absorptive capacity) and buyers
 outside the modelled firm population (government and other buyers in Beijing, Tianjin, Hebei, the
 rest of China and abroad), whose demand grows exogenously and is set at the base year so that
 2015 turnover and the flow to Tianjin and Hebei match the record.
 How it clears (each quarter): offers and demands are summed into (field, region) cells, O(n).
-A buyer cell reaches seller cells with weight field-fit x exp(-distance / d) x border friction; the
-unified Jing-Jin-Ji market lever removes part of the border friction. The share of a buyer cell's
-demand that finds a seller is X / (X + h), X being its friction-weighted access to the supply's
-distribution over fields and regions (the level of supply does not bind); matched
-demand is split across seller cells in proportion to supply x weight, then across the agents of
-each cell pro rata. Price per contract rises with seller quality and IP protection. Innovation
-vouchers pay part of SMEs' purchases. Every flow is recorded by seller region and buyer region.
+Buyers split their demand between firms' and universities' technology (two varieties, CES). Search
+is directed on both sides with weights field-fit x distance decay x border friction (the unified
+Jing-Jin-Ji market lever removes part of the border friction): buyers direct demand to seller
+cells by supply x weight, sellers direct capacity to buyer cells by demand x weight, and each pair
+of cells matches by a den Haan-Ramey-Watson matching function, bounded by both sides, so supply
+binds (O(cells^2), no pairs of agents). Sales are split across the agents of each cell and kind
+pro rata. Price per contract rises with seller quality and IP protection. Innovation vouchers pay
+part of SMEs' purchases. Every flow is recorded by seller region and buyer region.
 """
 
 from __future__ import annotations
@@ -51,14 +54,18 @@ class TechnologyMarket:
         self.external_demand = None  # [field, region], 100m yuan per quarter (simulated scale)
         self.firm_demand_scale = None
         self.supply_ref = None
+        self.offer_value_scale = 1.0  # 100m yuan per offer unit, set at the base year
+        self.variety_weight = None  # a_k of the two kinds of technology, set at the base year
         # Flows of the current year: value and contract counts by seller region x buyer region.
         self.flow = np.zeros((NR, NR))
         self.contracts = np.zeros((NR, NR))
+        self.uni_flow = np.zeros(NR)  # of which sold by universities and institutes, by region
 
     def new_year(self) -> None:
         """Start the year's flow records afresh."""
         self.flow[:] = 0.0
         self.contracts[:] = 0.0
+        self.uni_flow[:] = 0.0
 
     def weights(self, p, levers: dict) -> np.ndarray:
         """W[fs, rs, fb, rb]: how easily a buyer cell reaches a seller cell."""
@@ -72,18 +79,30 @@ class TechnologyMarket:
         return FIELD_FIT[:, None, :, None] * geo[None, :, None, :]
 
     def offers(self, levers: dict, cost_index: float):
-        """Offered value of every live firm and university (cost_index: research cost vs 2015)."""
+        """Offered value of every live firm and university (cost_index: research cost vs 2015),
+        in 100m yuan per quarter (simulated scale) once the base year has set the value scale.
+
+        Both kinds of seller turn a real research input into technology they can offer with the
+        same diminishing returns (`applied_offer_elasticity`) and a quality relative to their own
+        population's mean: firms above the median technology offer researchers^e x
+        sqrt(tech / mean tech), units (applied research / cost index)^e x sqrt(K / mean K) x TTO x
+        effort (UniversityPopulation.technology_offer)."""
         f, u, p = self.firms, self.universities, self.p
         live = f.live
-        median_tech = np.median(f.tech[live]) if live.size else 1.0
-        leader = f.tech[live] > median_tech
-        firm_offer = np.where(leader, f.researchers[live] * f.tech[live], 0.0)
+        tech = f.tech[live]
+        median_tech = np.median(tech) if live.size else 1.0
+        leader = tech > median_tech
+        quality = np.sqrt(tech / max(tech.mean(), 1e-12)) if live.size else tech
+        inputs = np.maximum(f.researchers[live], 0.0) ** p.applied_offer_elasticity
+        firm_offer = np.where(leader, inputs * quality, 0.0)
         uni_offer = u.technology_offer(p, levers["researcher_burden_reduction"], cost_index)
         if self.uni_offer_scale is None:
-            # Base year: universities' share of the offered value is the 2015 seller share.
+            # Base year: universities' share of the offered value is the 2015 seller share; the
+            # value scale is set by the calibration (offer_value_scale).
             s = p.university_seller_share_2015
             self.uni_offer_scale = s / (1 - s) * firm_offer.sum() / max(uni_offer.sum(), 1e-12)
-        return live, firm_offer, uni_offer * self.uni_offer_scale
+        k = self.offer_value_scale
+        return live, k * firm_offer, k * uni_offer * self.uni_offer_scale
 
     def firm_demand(self, live):
         f, p = self.firms, self.p
@@ -93,37 +112,51 @@ class TechnologyMarket:
     def calibrate(
         self, targets_by_region: np.ndarray, firm_share_bj: float, levers: dict, cost_index: float
     ) -> None:
-        """Base-year calibration: choose demand levels so that, with the 2015 state, matched demand
-        by buyer region equals the record (targets are 100m yuan per quarter, simulated scale)."""
+        """Base-year calibration: the value of sellers' offers is set so that they sell
+        `tech_capacity_utilisation_2015` of it in 2015, and the demand levels so that, with the
+        2015 state, matched demand by buyer region equals the record (targets are 100m yuan per
+        quarter, simulated scale). Demand and matches are solved by fixed-point iteration."""
+        f, p = self.firms, self.p
+        self.offer_value_scale = 1.0
         live, firm_offer, uni_offer = self.offers(levers, cost_index)
-        f, u, p = self.firms, self.universities, self.p
-        S = self._cells(f.sector[live], f.region[live], firm_offer) + self._cells(
-            u.field, u.region, uni_offer
+        raw = firm_offer.sum() + uni_offer.sum()
+        self.offer_value_scale = targets_by_region.sum() / (
+            p.tech_capacity_utilisation_2015 * max(raw, 1e-12)
         )
+        live, firm_offer, uni_offer = self.offers(levers, cost_index)
+        S = self._supply(live, firm_offer, uni_offer)
         self.supply_ref = S.sum()
         W = self.weights(p, levers)
-        acc = self._access(S, W, p)  # [fb, rb]
-        d_f = self.firm_demand(live)
-        firm_cells = self._cells(f.sector[live], f.region[live], d_f)
+        firm_cells = self._cells(f.sector[live], f.region[live], self.firm_demand(live))
         sector_share = np.bincount(f.sector[live], weights=f.revenue[live], minlength=NF)
         sector_share = sector_share / sector_share.sum()
         # Firms buy firm_share_bj of Beijing's buying; the rest is other Beijing buyers.
         bj_target = targets_by_region[BEIJING].sum()
-        firm_matched = (firm_cells * acc).sum()
-        self.firm_demand_scale = firm_share_bj * bj_target / max(firm_matched, 1e-12)
-        ext = np.zeros((NF, NR))
+        ext_target = np.zeros((NF, NR))
         for r in range(NR):
             t = targets_by_region[r] * ((1 - firm_share_bj) if r in BEIJING else 1.0)
-            ext[:, r] = t * sector_share / np.maximum(acc[:, r], 1e-12)
+            ext_target[:, r] = t * sector_share
+        fill = np.full((NF, NR), p.tech_capacity_utilisation_2015)
+        for _ in range(200):
+            scale = firm_share_bj * bj_target / max((firm_cells * fill).sum(), 1e-12)
+            ext = ext_target / np.maximum(fill, 1e-12)
+            D = scale * firm_cells + ext
+            flow5 = self._match(S, D, W, p)
+            matched = flow5.sum(axis=(0, 1, 2))
+            new = np.where(D > 0, matched / np.maximum(D, 1e-300), fill)
+            if np.abs(new - fill).max() < 1e-10:
+                break
+            fill = new
+        self.firm_demand_scale = scale
         self.external_demand = ext
-        self._access_2015 = acc
+        self._fill_2015 = fill
 
     def base_year_purchases(self, live) -> np.ndarray:
         """Each firm's quarterly purchases in the base year (what the calibrated market fills),
         so that the first step starts with the technology firms were buying in 2015."""
         f = self.firms
         d_f = self.firm_demand(live) * self.firm_demand_scale
-        return d_f * self._access_2015[f.sector[live], f.region[live]]
+        return d_f * self._fill_2015[f.sector[live], f.region[live]]
 
     def clear(
         self,
@@ -139,13 +172,10 @@ class TechnologyMarket:
         dt = self.clock.dt
         live, firm_offer, uni_offer = self.offers(levers, cost_index)
         fs, fr = f.sector[live], f.region[live]
-        S_f = self._cells(fs, fr, firm_offer)
-        S_u = self._cells(u.field, u.region, uni_offer)
-        S = S_f + S_u
+        S = self._supply(live, firm_offer, uni_offer)
         if S.sum() <= 0:
             return 0.0, 0.0
         W = self.weights(p, levers)
-        acc = self._access(S, W, p)
         # A firm asks for at most all the money it has this step: its cash, revenue and R&D
         # budget (at the defaults demand stays below 0.8 of that). Unbounded, demand growing with
         # R&D x technology^absorptive_elasticity could feed itself through sales in parameter
@@ -162,24 +192,23 @@ class TechnologyMarket:
         # spread over fields like the outside Beijing demand it adds to.
         D_gov = self._government_demand(levers["public_procurement_innovation"])
         D = D_f + D_ext + D_gov
-        matched = D * acc  # [fb, rb]
-        # Split matched demand over seller cells in proportion to S x W.
-        SW = S[:, :, None, None] * W  # [fs, rs, fb, rb]
-        denom = SW.sum(axis=(0, 1))
-        share = SW / np.maximum(denom, 1e-300)[None, None]
-        flow4 = share * matched[None, None]  # value from seller cell to buyer cell
-        sales = flow4.sum(axis=(2, 3))  # [fs, rs]
+        flow5 = self._match(S, D, W, p)  # value from seller cell to buyer cell, by kind
+        matched = flow5.sum(axis=(0, 1, 2))  # [fb, rb]
+        sales = flow5.sum(axis=(3, 4))  # [k, fs, rs], at most S
+        flow4 = flow5.sum(axis=0)
         # Record flows by region pair, and contracts at the cell's price.
         ip = levers["ip_protection"]
-        quality = np.sqrt(np.maximum(S / max(self.supply_ref, 1e-12) * S.size, 1e-6))
+        S_all = S.sum(axis=0)
+        quality = np.sqrt(np.maximum(S_all / max(self.supply_ref, 1e-12) * S_all.size, 1e-6))
         price = p.contract_price * price_level * (1.0 + p.ip_price_effect * (ip - STATUS_QUO_IP))
         price_cell = price * np.clip(quality, 0.5, 2.0)
         self.flow += flow4.sum(axis=(0, 2))
         self.contracts += (flow4 / price_cell[:, :, None, None]).sum(axis=(0, 2))
-        # Sellers are paid pro rata within their cell.
+        # Sellers are paid pro rata within their cell and kind.
         ratio = np.where(S > 0, sales / np.maximum(S, 1e-300), 0.0)
-        firm_sales = firm_offer * ratio[fs, fr]
-        uni_sales = uni_offer * ratio[u.field, u.region]
+        firm_sales = firm_offer * ratio[0, fs, fr]
+        uni_sales = uni_offer * ratio[1, u.field, u.region]
+        self.uni_flow += np.bincount(u.region, weights=uni_sales, minlength=NR)
         # Buyers: firms get their share of the cell's matched demand.
         fill = np.where(D > 0, matched / np.maximum(D, 1e-300), 0.0)
         bought = d_f * fill[fs, fr]
@@ -197,7 +226,7 @@ class TechnologyMarket:
         u.cash += uni_sales - inventor
         total = firm_sales.sum() + uni_sales.sum()
         led = self.money
-        gov = min((D_gov * acc).sum(), max(total - pay.sum() - voucher.sum(), 0.0))
+        gov = min((D_gov * fill).sum(), max(total - pay.sum() - voucher.sum(), 0.0))
         led.transfer("firms", "tech_clearing", pay.sum())
         led.transfer("government", "tech_clearing", voucher.sum() + gov)
         led.transfer(
@@ -218,11 +247,48 @@ class TechnologyMarket:
         out[:, BEIJING] = annual * self.scale_firms * self.clock.dt * bj / max(bj.sum(), 1e-12)
         return out
 
-    def _access(self, S, W, p) -> np.ndarray:
-        # Access depends on where supply sits (fields, regions) and on frictions, not on its level:
-        # the market is demand-driven, sellers' capacity is not binding.
-        X = (S[:, :, None, None] * W).sum(axis=(0, 1)) / max(S.sum(), 1e-12) * (NF * NR)
-        return X / (X + p.tech_matching_friction)
+    def _supply(self, live, firm_offer, uni_offer) -> np.ndarray:
+        """Offered value by seller kind (0 firms, 1 universities and institutes) and cell."""
+        f, u = self.firms, self.universities
+        return np.stack(
+            [
+                self._cells(f.sector[live], f.region[live], firm_offer),
+                self._cells(u.field, u.region, uni_offer),
+            ]
+        )
+
+    def _match(self, S, D, W, p) -> np.ndarray:
+        """Flows [kind, fs, rs, fb, rb] from seller cells to buyer cells, O(cells^2).
+
+        Buyers treat firms' and universities' technology as two varieties, imperfect substitutes
+        (Dixit and Stiglitz 1977): a buyer cell b splits its demand D_b between the kinds k in
+        proportion to a_k X_kb^(1 - 1/sigma), X_kb = sum_s S_ks W_sb being the supply of kind k it
+        reaches (sigma = tech_variety_substitution; a_k is set at the base year so that the split
+        follows supply there). Search is directed on both sides: within a kind the buyer directs
+        its demand to seller cells in proportion to S_s W_sb (d), a seller cell directs its
+        capacity S_s to buyer cells in proportion to their demand for its kind x W_sb (x). Each
+        pair matches m(d, x) = d x / (d^l + x^l)^(1/l), the matching function of den Haan, Ramey
+        and Watson (2000), l = 1 / tech_matching_friction: m <= min(d, x), so a seller cell
+        sells at most its offer and a buyer cell buys at most its demand, and when supply is short
+        more demand raises matches less than proportionally."""
+        SW = S[:, :, :, None, None] * W[None]  # [k, fs, rs, fb, rb]
+        X = SW.sum(axis=(1, 2))  # [k, fb, rb]
+        rho = 1.0 - 1.0 / p.tech_variety_substitution
+        if self.variety_weight is None:
+            self.variety_weight = X.sum(axis=(1, 2)) ** (1.0 - rho)
+        pull = self.variety_weight[:, None, None] * np.maximum(X, 0.0) ** rho
+        Dk = D[None] * pull / np.maximum(pull.sum(axis=0), 1e-300)[None]  # [k, fb, rb]
+        DW = Dk[:, None, None] * W[None]
+        d = Dk[:, None, None] * SW / np.maximum(X, 1e-300)[:, None, None]
+        x = (
+            S[:, :, :, None, None]
+            * DW
+            / np.maximum(DW.sum(axis=(3, 4)), 1e-300)[:, :, :, None, None]
+        )
+        lo, hi = np.minimum(d, x), np.maximum(d, x)
+        lam = 1.0 / p.tech_matching_friction
+        ratio = lo / np.maximum(hi, 1e-300)
+        return lo / (1.0 + ratio**lam) ** (1.0 / lam)
 
     @staticmethod
     def _cells(field, region, value) -> np.ndarray:
@@ -232,6 +298,11 @@ class TechnologyMarket:
 
     def beijing_turnover(self) -> float:
         return float(self.flow[BEIJING].sum())
+
+    def university_share(self) -> float:
+        """Percent of the year's turnover of Beijing sellers sold by universities and institutes."""
+        total = self.beijing_turnover()
+        return 100.0 * float(self.uni_flow[BEIJING].sum()) / total if total > 0 else 0.0
 
     def flow_to_tianjin_hebei(self) -> float:
         return float(self.flow[np.ix_(BEIJING, JJJ_NEIGHBOURS)].sum())
