@@ -26,6 +26,11 @@ SEEDS = (1, 2)
 OUTSIDE = (TIANJIN, HEBEI, REST_OF_CHINA, ABROAD)
 
 
+def _baseline(end: int = 2030, **params) -> dict:
+    """The baseline scenario (every lever at its 2015 value) with parameter overrides."""
+    return {"time": {"start_year": 2016, "end_year": end}, "parameters": params}
+
+
 def _run_wages(scenario: str, seed: int, **levers) -> dict[int, np.ndarray]:
     m = InnovationModel(scenario, scale=SCALE, rng=seed, **levers)
     wages = {}
@@ -113,7 +118,7 @@ def test_outside_reservoirs_are_sized_from_real_stocks():
 def test_2015_migration_is_balanced_by_the_rates(movable):
     """Whatever the movable share, 2015 flows between each outside region and Beijing, and
     between outside regions, balance (the rates absorb it, not the stocks)."""
-    m = InnovationModel("baseline", scale=SCALE, rng=1, movable_share_domestic=movable)
+    m = InnovationModel(_baseline(movable_share_domestic=movable), scale=SCALE, rng=1)
     r = m.regions
     rates = m.talent_market.migration_rates(m.lever_values)
     flows = r.pool[:, :, None] * rates
@@ -132,7 +137,9 @@ def test_movable_share_leaves_2015_inflow_unchanged_but_cushions_later_depletion
     Beijing (rates calibrated) and a rest-of-China pool that is depleted less in share."""
     out = {}
     for movable in (0.02, 0.5):
-        m = InnovationModel("plan", scale=SCALE, rng=2, movable_share_domestic=movable)
+        m = InnovationModel(
+            _baseline(movable_share_domestic=movable), scale=SCALE, rng=2, talent_services=1.0
+        )
         r = m.regions
         rates = m.talent_market.migration_rates(m.lever_values)
         inflow = (r.pool[:, REST_OF_CHINA, None] * rates[:, REST_OF_CHINA, BEIJING]).sum()
@@ -155,7 +162,7 @@ def test_talent_services_lower_the_hukou_friction_for_high_end_talent_only():
     assert np.all(high[into] > low[into])
     assert np.array_equal(high[~into], low[~into])
     # Without hukou friction the services lever does not act through this channel.
-    m0 = InnovationModel("baseline", scale=SCALE, rng=1, hukou_friction=0.0)
+    m0 = InnovationModel(_baseline(hukou_friction=0.0), scale=SCALE, rng=1)
     a = m0.talent_market.migration_rates({**lev, "talent_services": 0.0})
     b = m0.talent_market.migration_rates({**lev, "talent_services": 1.0})
     assert np.allclose(a, b)
@@ -190,7 +197,9 @@ def test_housing_starts_at_2015_and_moves_with_the_zones_talent():
     # Housing is set at the end of the talent market's clearing; entry and exits later in the
     # step move the talent count a little.
     assert np.allclose(r.housing[BEIJING], expect, rtol=0.02)
-    assert np.all(r.housing[[TIANJIN, HEBEI, REST_OF_CHINA, ABROAD]] == r.housing_2015[list(OUTSIDE)])
+    assert np.all(
+        r.housing[[TIANJIN, HEBEI, REST_OF_CHINA, ABROAD]] == r.housing_2015[list(OUTSIDE)]
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -203,9 +212,10 @@ def test_2015_levels_are_reproduced():
     assert np.allclose(m.talent_market.founding_talent_factor(), 1.0)
 
 
-def _run_recruitment(seed: int, level: float, end: int = 2020, **kw):
-    sc = {"time": {"start_year": 2016, "end_year": end}}
-    m = InnovationModel(sc, scale=SCALE, rng=seed, top_talent_recruitment=level, **kw)
+def _run_recruitment(seed: int, level: float, end: int = 2020, **params):
+    m = InnovationModel(
+        _baseline(end, **params), scale=SCALE, rng=seed, top_talent_recruitment=level
+    )
     while m.running:
         m.step()
     entries = sum(m.annual[y]["firm_entries"] for y in m.annual)

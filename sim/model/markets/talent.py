@@ -147,9 +147,9 @@ class TalentMarket:
         """Share of would-be domestic movers into Beijing not deterred by hukou, by talent kind."""
         p = self.p
         relief = np.clip(p.hukou_services_relief * levers["talent_services"], 0.0, 1.0)
-        return np.array(
-            [1.0 - p.hukou_friction, 1.0 - p.hukou_friction * (1.0 - relief)]
-        ).clip(1e-6, 1.0)
+        return np.array([1.0 - p.hukou_friction, 1.0 - p.hukou_friction * (1.0 - relief)]).clip(
+            1e-6, 1.0
+        )
 
     def calibrate(self, levers: dict, scale_firms: float) -> None:
         """2015 references: balance factors of migration (given the outside reservoirs already
@@ -287,7 +287,9 @@ class TalentMarket:
             f.region[live],
             weights=np.clip(d_f - f.researchers[live], 0.0, None),
             minlength=N_REGIONS,
-        ) + np.bincount(u.region, weights=np.clip(d_u - u.researchers, 0.0, None), minlength=N_REGIONS)
+        ) + np.bincount(
+            u.region, weights=np.clip(d_u - u.researchers, 0.0, None), minlength=N_REGIONS
+        )
         offer = r.pool[RESEARCHERS] * self.clock.per_step(self.p.hire_share)
         tot = gap + offer
         return np.where(tot > 0, gap / np.maximum(tot, 1e-300), 0.0)
