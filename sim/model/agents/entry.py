@@ -69,15 +69,7 @@ class FirmEntry:
         # High-end talent founds firms: each source rises with the high-end talent of the zone
         # (spin-offs: the parent's zone; start-ups: Beijing's zones, founders' zone unknown until
         # placed) relative to 2015 (Zucker, Darby and Brewer 1998).
-        founding = self.talent_market.founding_talent_factor()
-        h_bj = self.talent_market.high_end_by_zone()[BEIJING].sum()
-        h_ref = self.talent_market.high_end_2015
-        founding_bj = (
-            1.0
-            if h_ref is None
-            else float(np.clip(h_bj / max(h_ref[BEIJING].sum(), 1e-12), 0.1, 10.0))
-            ** p.founding_talent_elasticity
-        )
+        founding, founding_bj = self.talent_market.founding_factors()
         spin = rng.poisson(
             registration
             * founding[u.region]

@@ -205,13 +205,19 @@ class TalentMarket:
     def founding_talent_factor(self) -> np.ndarray:
         """Founding propensity by region from its high-end talent relative to 2015 (1 in 2015 and
         outside Beijing): (H_z / H_z,2015) ** founding_talent_elasticity."""
+        return self.founding_factors()[0]
+
+    def founding_factors(self) -> tuple[np.ndarray, float]:
+        """(founding_talent_factor by region, the same factor for Beijing's total)."""
         out = np.ones(N_REGIONS)
         if self.high_end_2015 is None:
-            return out
+            return out, 1.0
+        e = self.p.founding_talent_elasticity
         h = self.high_end_by_zone()[BEIJING]
-        ratio = np.clip(h / np.maximum(self.high_end_2015[BEIJING], 1e-12), 0.1, 10.0)
-        out[BEIJING] = ratio**self.p.founding_talent_elasticity
-        return out
+        ref = self.high_end_2015[BEIJING]
+        out[BEIJING] = np.clip(h / np.maximum(ref, 1e-12), 0.1, 10.0) ** e
+        total = float(np.clip(h.sum() / max(ref.sum(), 1e-12), 0.1, 10.0)) ** e
+        return out, total
 
     def migrate(self, levers: dict) -> None:
         """Talent moves between every pair of regions at this step's rates (migration_rates)."""
