@@ -228,10 +228,11 @@ def test_top_talent_recruitment_raises_knowledge_paired_seeds():
         _, k0, _ = _run_recruitment(seed, 0.0)
         _, k1, _ = _run_recruitment(seed, hi)
         assert k1 > 1.01 * k0, (seed, k0, k1)
-        # The channel is the star ratio: without it, recruitment leaves knowledge unchanged.
+        # The channel is the star ratio: without it, recruitment moves knowledge only through the
+        # research cost index (wages), a small fraction of the effect.
         _, k0n, _ = _run_recruitment(seed, 0.0, knowledge_talent_elasticity=0.0)
         _, k1n, _ = _run_recruitment(seed, hi, knowledge_talent_elasticity=0.0)
-        assert k1n == pytest.approx(k0n, rel=1e-3)
+        assert abs(k1n / k0n - 1.0) < 0.25 * (k1 / k0 - 1.0), (seed, k1 / k0, k1n / k0n)
 
 
 def test_top_talent_recruitment_raises_founding_paired_seeds():
