@@ -1,8 +1,10 @@
 """Knowledge: basic research raises public knowledge by field; firms draw on it with spillovers that
 decay with distance (power law) and grow with co-location in the science cities and academic mobility.
 
-produce_knowledge: K_u <- (1 - delta) K_u + a * basic_u^0.8 * (1 + facility bonus for Huairou units),
-a raised by institutional reform and less administrative burden
+produce_knowledge: K_u <- (1 - delta) K_u + a * basic_u^0.8 * (1 + facility bonus for Huairou units)
+* (h_u / h_2015) ** e_h, a raised by institutional reform and less administrative burden, h_u the
+unit's high-end talent per researcher (h_2015 its 2015 value, the same for every unit), e_h
+`knowledge_talent_elasticity`
 firm_knowledge_access: access[f, r] = sum_r' K[f, r'] (1 + d(r, r') / d_ref) ** -gamma_K, relative to 2015,
 times (1 + co-location bonus x science-city build-up) for firms inside a science city.
 """
@@ -24,7 +26,7 @@ def produce_knowledge(u, p, clock, levers: dict, cost_index: float, scale: float
         u.place == HUAIROU, p.facility_effect * np.sqrt(facility_investment / p.facility_ref), 0.0
     )
     u.knowledge = (1.0 - per_step(p.knowledge_depreciation)) * u.knowledge + knowledge_flow(
-        u.basic_q, p, clock.dt, levers, cost_index, scale
+        u.basic_q, p, clock.dt, levers, cost_index, scale, star_ratio(u, p)
     ) * (1.0 + bonus)
     # Reputation follows knowledge slowly (it steers the share of funding and of recruits).
     u.reputation = (1 - per_step(p.reputation_adjustment)) * u.reputation + per_step(
@@ -32,22 +34,39 @@ def produce_knowledge(u, p, clock, levers: dict, cost_index: float, scale: float
     ) * u.knowledge / max(u.knowledge.mean(), 1e-12)
 
 
+def star_ratio(u, p) -> np.ndarray:
+    """Each unit's high-end talent per researcher relative to 2015 (setup gives every unit
+    `high_end_per_researcher_university`), bounded to [0.1, 10]."""
+    ratio = u.high_end / np.maximum(u.researchers, 1e-9) / p.high_end_per_researcher_university
+    return np.clip(ratio, 0.1, 10.0)
+
+
 def knowledge_flow(
-    basic_step, p, dt: float, levers: dict, cost_index: float, scale: float
+    basic_step,
+    p,
+    dt: float,
+    levers: dict,
+    cost_index: float,
+    scale: float,
+    star_ratio: np.ndarray | float = 1.0,
 ) -> np.ndarray:
     """New knowledge per step from basic research spend (annualised, per full-scale unit).
 
     Knowledge is made by research effort, not by money: spending is deflated by the research
     cost index (Beijing's wage level relative to 2015), so nominal budget growth that only keeps
     up with wages adds no knowledge. Institutional reform (task 4) and less administrative
-    burden (task 17) raise what a unit of research effort yields."""
+    burden (task 17) raise what a unit of research effort yields; so does the unit's high-end
+    talent per researcher relative to 2015 (`star_ratio`), with elasticity
+    `knowledge_talent_elasticity` (star scientists raise their collaborators' output: Azoulay,
+    Graff Zivin and Wang 2010). At 2015 ratios the factor is 1."""
     annual = basic_step / dt / max(scale, 1e-12) / cost_index
     productivity = p.knowledge_productivity * (
         1.0
         + p.research_reform_effect * levers["research_institution_reform"]
         + p.admin_burden_effect * levers["researcher_burden_reduction"]
     )
-    return productivity * annual**0.8 * dt
+    stars = np.asarray(star_ratio, dtype=float) ** p.knowledge_talent_elasticity
+    return productivity * stars * annual**0.8 * dt
 
 
 def public_knowledge(u) -> np.ndarray:

@@ -37,6 +37,7 @@ from sim.model.agents.region import (
 )
 from sim.model.agents.university import INSTITUTE, UNIVERSITY, University, UniversityPopulation
 from sim.model.agents.view import add_views
+from sim.model.markets.talent import HIGH_END, RESEARCHERS
 from sim.model.sectors import N_SECTORS
 
 
@@ -369,15 +370,33 @@ def _init_talent_pools(m) -> None:
 
 
 def _balance_outside_pools(m) -> None:
-    """Outside reservoirs sized so that 2015 migration with each outside region is balanced."""
-    r = m.regions
-    rates = m.talent_market.migration_rates(m.lever_values)
+    """Outside reservoirs sized from real stocks; 2015 migration balanced through the rates.
+
+    Researchers: the rest of China holds China's R&D personnel less Beijing's
+    (`rd_personnel_china_2015` - `rd_personnel_beijing_2015`), abroad the stock of Chinese
+    students and researchers overseas (`overseas_chinese_researchers_2015`); a share of each is
+    movable (`movable_share_domestic`, `movable_share_abroad`), and a share of that is high-end
+    talent (`outside_high_end_share`, `abroad_high_end_share`). Tianjin and Hebei keep
+    reservoirs that balance their 2015 migration with Beijing. Then the talent market scales the
+    inflow rates (not the stocks) so that 2015 migration balances (TalentMarket.calibrate)."""
+    p, r, tm = m.p, m.regions, m.talent_market
+    tm.balance[:] = 1.0
+    rates = tm.migration_rates(m.lever_values)
     for k in range(rates.shape[0]):
-        for o in (TIANJIN, HEBEI, REST_OF_CHINA, ABROAD):
+        for o in (TIANJIN, HEBEI):
             out_bj = (r.pool[k, BEIJING] * rates[k, BEIJING, o]).sum()
             in_rate = rates[k, o, BEIJING].sum()
             r.pool[k, o] = out_bj / max(in_rate, 1e-12)
+    domestic = (p.rd_personnel_china_2015 - p.rd_personnel_beijing_2015) * p.movable_share_domestic
+    abroad = p.overseas_chinese_researchers_2015 * p.movable_share_abroad
+    for o, stock, h in (
+        (REST_OF_CHINA, domestic, p.outside_high_end_share),
+        (ABROAD, abroad, p.abroad_high_end_share),
+    ):
+        r.pool[RESEARCHERS, o] = stock * (1.0 - h) * m.scale
+        r.pool[HIGH_END, o] = stock * h * m.scale
     m.talent.open("holders", r.pool[:, [TIANJIN, HEBEI, REST_OF_CHINA, ABROAD]].sum())
+    tm.calibrate(m.lever_values, m.scale_firms)
 
 
 def _calibrate_technology_market(m) -> None:

@@ -5,7 +5,9 @@ Who enters, each quarter (Poisson counts, stream "entry"):
   transfer effort x mobile posts);
 - incubator start-ups, with incubator capacity; returnee start-ups, with overseas talent bases,
   visa easing and the talent-inflow shock; foreign R&D centers, with their attraction lever;
-  business registration reform raises every domestic source.
+  business registration reform raises every domestic source; spin-offs, incubator and returnee
+  start-ups rise with the high-end talent of the zone relative to 2015
+  (TalentMarket.founding_talent_factor).
 Entrants take the sector and zone of their parent (spin-offs) or of the 2015 mix weighted by the
 zones' attractiveness, the technology of their sector (with premiums for spin-offs and foreign
 centers), small revenue and seed capital from their founders. A founder is one person: returnees
@@ -64,19 +66,30 @@ class FirmEntry:
         base = p.n_firms_2015 * self.scale_firms * dt
         # Registration reform (task 14) lowers the threshold for every domestic start-up.
         registration = 1.0 + p.registration_effect * levers["business_registration_reform"]
+        # High-end talent founds firms: each source rises with the high-end talent of the zone
+        # (spin-offs: the parent's zone; start-ups: Beijing's zones, founders' zone unknown until
+        # placed) relative to 2015 (Zucker, Darby and Brewer 1998).
+        founding, founding_bj = self.talent_market.founding_factors()
         spin = rng.poisson(
             registration
+            * founding[u.region]
             * u.spin_off_rate(p, levers["mobile_posts_share"])
             * self.scale_firms
             / self.scale_universities
         )
         n_spin = int(spin.sum())
         n_inc = int(
-            rng.poisson(base * p.incubator_entry_rate * levers["incubator_capacity"] * registration)
+            rng.poisson(
+                base
+                * p.incubator_entry_rate
+                * levers["incubator_capacity"]
+                * registration
+                * founding_bj
+            )
         )
         easing = 1.0 + p.visa_easing_effect * levers["overseas_talent_easing"]
         returnees = easing * levers["overseas_talent_bases"] * talent_inflow
-        n_ret = int(rng.poisson(base * p.returnee_entry_rate * returnees))
+        n_ret = int(rng.poisson(base * p.returnee_entry_rate * returnees * founding_bj))
         n_for = int(rng.poisson(base * p.foreign_rd_entry_rate * levers["foreign_rd_attraction"]))
         n = n_spin + n_inc + n_ret + n_for
         cap = int(np.ceil(MAX_ENTRY_PER_YEAR * base))

@@ -97,6 +97,12 @@ class RegionPopulation:
         # Wage and housing indices (Beijing core = 1.0 in 2015).
         self.wage = np.array([1.0, 0.9, 0.8, 0.75, 0.6, 0.7, 1.4])
         self.housing = np.array([1.0, 0.75, 0.55, 0.45, 0.3, 0.4, 1.0])
+        self.wage_2015 = self.wage.copy()
+        self.housing_2015 = self.housing.copy()
+        # Wage = 2015 level x common nominal trend x exp(relative deviation); the deviation moves
+        # only for the Beijing zones (markets.talent.TalentMarket.set_wages).
+        self.wage_trend = 1.0
+        self.wage_dev = np.zeros(N_REGIONS)
         self.amenity = np.array(
             [
                 p.amenity_core,
@@ -114,6 +120,32 @@ class RegionPopulation:
         self.attractiveness = np.zeros(N_REGIONS)
         self.scale = scale
 
+    def set_wages(self, p, target_dev: np.ndarray, dt: float) -> None:
+        """Equilibrium-seeking wages (each quarter, after hiring).
+
+        log w_z = log w_z,2015 + g t + dev_z: every region shares the common nominal trend g
+        (`wage_drift`); the Beijing zones' deviation dev_z moves toward its target (set by the
+        zone's labour-market tightness, `target_dev`) at `wage_adjustment_rate` and toward the
+        other zones' deviations by commuting arbitrage: a researcher can work in a zone 25-60 km
+        from home, so zone wage gaps beyond the 2015 differentials close at
+        `wage_arbitrage_rate` x exp(-distance / `commuting_km`)."""
+        self.wage_trend *= np.exp(p.wage_drift * dt)
+        dev = self.wage_dev[BEIJING]
+        d = self.distance[np.ix_(BEIJING, BEIJING)]
+        a = p.wage_arbitrage_rate * np.exp(-d / p.commuting_km)
+        np.fill_diagonal(a, 0.0)
+        arb = a @ dev - a.sum(axis=1) * dev
+        step = min(1.0, p.wage_adjustment_rate * dt)
+        self.wage_dev[BEIJING] = dev + step * (target_dev - dev) + dt * arb
+        self.wage = self.wage_2015 * self.wage_trend * np.exp(self.wage_dev)
+
+    def set_housing(self, p, talent_ratio: np.ndarray) -> None:
+        """Housing cost of the Beijing zones (relative to the common nominal trend) rises with the
+        zone's R&D workforce relative to 2015 (`talent_ratio`), with elasticity
+        `housing_talent_elasticity`; outside regions' housing is exogenous (2015 levels)."""
+        ratio = np.clip(talent_ratio, 0.1, 10.0)
+        self.housing[BEIJING] = self.housing_2015[BEIJING] * ratio**p.housing_talent_elasticity
+
     def science_city_bonus(self, p, science_city_support: float) -> np.ndarray:
         """Amenity of the zones that hold a science city, scaled by their build-up (task 1)."""
         bonus = np.zeros(N_REGIONS)
@@ -124,7 +156,7 @@ class RegionPopulation:
         """Attractiveness of each region to researchers: pay, living cost, services, amenities."""
         self.services[BEIJING] = talent_services
         self.attractiveness = (
-            p.attr_wage * np.log(self.wage)
+            p.attr_wage * np.log(self.wage / self.wage_trend)
             - p.attr_housing * np.log(self.housing + 0.1)
             + p.attr_services * self.services
             + self.amenity

@@ -20,11 +20,17 @@ import numpy as np
 from sim.model.agents.region import (
     ABROAD,
     BEIJING,
+    HEBEI,
     N_REGIONS,
     N_TALENT,
+    REST_OF_CHINA,
+    TIANJIN,
     border_matrix,
     distance_decay,
 )
+
+OUTSIDE = np.array([TIANJIN, HEBEI, REST_OF_CHINA, ABROAD])
+DOMESTIC_OUTSIDE = np.array([TIANJIN, HEBEI, REST_OF_CHINA])
 
 RESEARCHERS, HIGH_END = 0, 1
 
@@ -39,6 +45,7 @@ class TalentMarket:
         self.regions, self.firms, self.universities = regions, firms, universities
         self.talent = talent  # the talent Ledger
         self.scale_universities = scale_universities
+        self.scale_firms = 1.0  # the firms' simulated share (set by calibrate)
         self.dist_decay = distance_decay(
             regions.distance, p.distance_ref_km, p.talent_distance_decay
         )
@@ -47,6 +54,14 @@ class TalentMarket:
         # Moves this year [talent kind, from region, to region], persons at simulated scale:
         # migration between regional pools and recruits from abroad (new_year resets).
         self.flow = np.zeros((N_TALENT, N_REGIONS, N_REGIONS))
+        # Set in setup.calibrate from the 2015 state (neutral until then):
+        # migration balance factors [k, from, to] that make 2015 migration balanced,
+        self.balance = np.ones((N_TALENT, N_REGIONS, N_REGIONS))
+        # 2015 researcher-market tightness by zone, talent (both kinds) held in each zone and
+        # high-end talent in each zone (full-scale persons).
+        self.tightness_2015: np.ndarray | None = None
+        self.talent_2015: np.ndarray | None = None
+        self.high_end_2015: np.ndarray | None = None
 
     def new_year(self) -> None:
         """Start the year's flow records afresh."""
@@ -120,7 +135,89 @@ class TalentMarket:
         )
         easing = 1.0 + p.visa_easing_effect * levers["overseas_talent_easing"]
         rates[:, ABROAD, BEIJING] *= easing * self.shocks.talent_inflow
-        return rates
+        # Hukou: moves from the rest of the country into Beijing are damped by the household-
+        # registration friction (schooling, housing purchase, social insurance tied to hukou);
+        # services for high-level talent (task 13: housing, schooling, spouses' jobs, health care)
+        # remove part of it for high-end talent.
+        hukou = self.hukou_factor(levers)
+        rates[:, DOMESTIC_OUTSIDE[:, None], BEIJING[None, :]] *= hukou[:, None, None]
+        return rates * self.balance
+
+    def hukou_factor(self, levers: dict) -> np.ndarray:
+        """Share of would-be domestic movers into Beijing not deterred by hukou, by talent kind."""
+        p = self.p
+        relief = np.clip(p.hukou_services_relief * levers["talent_services"], 0.0, 1.0)
+        return np.array([1.0 - p.hukou_friction, 1.0 - p.hukou_friction * (1.0 - relief)]).clip(
+            1e-6, 1.0
+        )
+
+    def calibrate(self, levers: dict, scale_firms: float) -> None:
+        """2015 references: balance factors of migration (given the outside reservoirs already
+        in the pools), the researcher market's tightness and the talent held by zone.
+
+        Balance: Beijing's out-migration rates are the parameters; the inflow rate from each
+        outside region into Beijing is scaled so that 2015 flows balance in total; between two
+        outside regions both directions are scaled to their geometric mean. The stocks are
+        data; the rates absorb the balance."""
+        self.scale_firms = scale_firms
+        self.balance[:] = 1.0
+        pool = self.regions.pool
+        rates = self.migration_rates(levers)
+        for k in range(N_TALENT):
+            for o in OUTSIDE:
+                out_bj = (pool[k, BEIJING] * rates[k, BEIJING, o]).sum()
+                in_bj = pool[k, o] * rates[k, o, BEIJING].sum()
+                self.balance[k, o, BEIJING] = out_bj / max(in_bj, 1e-12) if in_bj > 0 else 1.0
+                for o2 in OUTSIDE:
+                    if o2 <= o:
+                        continue
+                    ab = pool[k, o] * rates[k, o, o2]
+                    ba = pool[k, o2] * rates[k, o2, o]
+                    if ab > 0 and ba > 0:
+                        c = np.sqrt(ba / ab)
+                        self.balance[k, o, o2], self.balance[k, o2, o] = c, 1.0 / c
+        self.tightness_2015 = self.tightness(self._demands())
+        self.talent_2015 = self.talent_by_zone()
+        self.high_end_2015 = self.high_end_by_zone()
+
+    # --- talent held by zone ---------------------------------------------------------------------
+    def talent_by_zone(self, kind: int | None = None) -> np.ndarray:
+        """Persons (full-scale) held by firms, universities and the pool of each region, of one
+        talent kind or both."""
+        f, u, r = self.firms, self.universities, self.regions
+        live = f.live
+        kinds = range(N_TALENT) if kind is None else (kind,)
+        held = ((f.researchers, u.researchers), (f.high_end, u.high_end))
+        sf = max(self.scale_universities, 1e-12)
+        out = np.zeros(N_REGIONS)
+        for k in kinds:
+            h_f, h_u = held[k]
+            out += np.bincount(f.region[live], weights=h_f[live], minlength=N_REGIONS) / max(
+                self.scale_firms, 1e-12
+            )
+            out += np.bincount(u.region, weights=h_u, minlength=N_REGIONS) / sf
+            out += r.pool[k] / max(r.scale, 1e-12)
+        return out
+
+    def high_end_by_zone(self) -> np.ndarray:
+        return self.talent_by_zone(HIGH_END)
+
+    def founding_talent_factor(self) -> np.ndarray:
+        """Founding propensity by region from its high-end talent relative to 2015 (1 in 2015 and
+        outside Beijing): (H_z / H_z,2015) ** founding_talent_elasticity."""
+        return self.founding_factors()[0]
+
+    def founding_factors(self) -> tuple[np.ndarray, float]:
+        """(founding_talent_factor by region, the same factor for Beijing's total)."""
+        out = np.ones(N_REGIONS)
+        if self.high_end_2015 is None:
+            return out, 1.0
+        e = self.p.founding_talent_elasticity
+        h = self.high_end_by_zone()[BEIJING]
+        ref = self.high_end_2015[BEIJING]
+        out[BEIJING] = np.clip(h / np.maximum(ref, 1e-12), 0.1, 10.0) ** e
+        total = float(np.clip(h.sum() / max(ref.sum(), 1e-12), 0.1, 10.0)) ** e
+        return out, total
 
     def migrate(self, levers: dict) -> None:
         """Talent moves between every pair of regions at this step's rates (migration_rates)."""
@@ -169,24 +266,49 @@ class TalentMarket:
         r.pool[RESEARCHERS] += np.bincount(u.region, weights=out, minlength=N_REGIONS)
 
     # --- hiring ---------------------------------------------------------------------------------
-    def match(self) -> None:
-        """Clear each zone's market for both talent kinds."""
+    def _demands(self):
+        """Positions wanted by firms and universities, per talent kind: ((firms, universities),
+        ...) at the zones' current wages."""
         p, f, u, r = self.p, self.firms, self.universities, self.regions
-        dt, per_step = self.clock.dt, self.clock.per_step
+        dt = self.clock.dt
         live = f.live
         cost = p.rd_cost_per_fte * r.wage  # 100m yuan per FTE-year, by region
-        f_reg = f.region[live]
-        want_r_f = p.researcher_cost_share * f.rd_q[live] / dt / cost[f_reg]
+        want_r_f = p.researcher_cost_share * f.rd_q[live] / dt / cost[f.region[live]]
         want_r_u = p.researcher_cost_share * (u.basic_q + u.applied_q) / dt / cost[u.region]
-        demands = (
+        return (
             (want_r_f, want_r_u),
             (
                 p.high_end_per_researcher_firm * want_r_f,
                 p.high_end_per_researcher_university * want_r_u,
             ),
         )
+
+    def tightness(self, demands) -> np.ndarray:
+        """Researcher-market tightness by region, bounded in [0, 1]: open positions / (open
+        positions + job seekers on offer this step). 0 = slack, 1 = no one to hire."""
+        f, u, r = self.firms, self.universities, self.regions
+        live = f.live
+        d_f, d_u = demands[RESEARCHERS]
+        gap = np.bincount(
+            f.region[live],
+            weights=np.clip(d_f - f.researchers[live], 0.0, None),
+            minlength=N_REGIONS,
+        ) + np.bincount(
+            u.region, weights=np.clip(d_u - u.researchers, 0.0, None), minlength=N_REGIONS
+        )
+        offer = r.pool[RESEARCHERS] * self.clock.per_step(self.p.hire_share)
+        tot = gap + offer
+        return np.where(tot > 0, gap / np.maximum(tot, 1e-300), 0.0)
+
+    def match(self) -> None:
+        """Clear each zone's market for both talent kinds; then wages and housing move."""
+        p, f, u, r = self.p, self.firms, self.universities, self.regions
+        dt, per_step = self.clock.dt, self.clock.per_step
+        live = f.live
+        f_reg = f.region[live]
+        demands = self._demands()
+        tight = self.tightness(demands)
         holders = ((f.researchers, u.researchers), (f.high_end, u.high_end))
-        tight = np.ones(N_REGIONS)
         for k in range(N_TALENT):
             (d_f, d_u), (h_f, h_u) = demands[k], holders[k]
             have_f, have_u = h_f[live], h_u
@@ -217,10 +339,11 @@ class TalentMarket:
             )
             r.pool[k] = np.maximum(r.pool[k] - taken, 0.0)
             self.hires[k] += taken.sum()
-            if k == RESEARCHERS:
-                tight = np.where(offer > 0, demand_zone / np.maximum(offer, 1e-12), 1.0)
-        # Wages: drift plus a response to tightness (Beijing zones only).
-        adj = np.clip(
-            p.wage_tightness_response * np.log(np.maximum(tight[BEIJING], 1e-3)), -0.02, 0.02
-        )
-        r.wage[BEIJING] *= np.exp(p.wage_drift * dt + adj * dt * 4.0)
+        # Wages seek the zone's equilibrium: the relative wage's target rises with tightness
+        # above its 2015 level (bounded: tightness lies in [0, 1]).
+        ref = self.tightness_2015 if self.tightness_2015 is not None else tight
+        target = p.wage_tightness_response * (tight[BEIJING] - ref[BEIJING])
+        r.set_wages(p, target, dt)
+        if self.talent_2015 is not None:
+            ratio = self.talent_by_zone() / np.maximum(self.talent_2015, 1e-12)
+            r.set_housing(p, ratio[BEIJING])
