@@ -83,6 +83,8 @@ _FIELDS = {
     "rev_y2": np.float64,  # revenue earned the year before last, 100m yuan
     # operating leverage (issue 15)
     "rev_plan": np.float64,  # revenue the short-run fixed costs are set for, 100m yuan/yr
+    "rev_last": np.float64,  # revenue at the last margin update, 100m yuan/yr
+    "growth_exp": np.float64,  # the firm's expected revenue growth, log-points a year
 }
 
 
@@ -213,9 +215,16 @@ class FirmPopulation:
 
     def closing(self, idx, p, clock, step: int) -> np.ndarray:
         """Firms that close this step: the exit hazard (at least `insolvency_exit_prob` for
-        insolvent loss-makers), one draw per firm keyed by its id (stream "exit")."""
+        insolvent loss-makers), one draw per firm keyed by its id (stream "exit"). A loss-maker
+        is insolvent when its cash falls below `insolvency_cash` plus `insolvency_runway_years`
+        of its current operating loss: it cannot show it will meet its obligations over the
+        going-concern horizon, and owners and lenders stop funding it. The cash drained by
+        earlier losses (`operate`) carries a shock forward."""
         h = 1.0 - (1.0 - self.exit_hazard(idx, p, clock.dt)) ** clock.dt
-        broke = (self.cash[idx] < p.insolvency_cash) & (self.margin[idx] < 0)
+        loss = np.clip(-self.margin[idx] * self.revenue[idx], 0.0, None)  # 100m yuan a year
+        broke = (self.cash[idx] < p.insolvency_cash + p.insolvency_runway_years * loss) & (
+            self.margin[idx] < 0
+        )
         h = np.where(broke, np.maximum(h, p.insolvency_exit_prob), h)
         return idx[clock.draws("exit", step, self.firm_id[idx]).random() < h]
 
@@ -397,19 +406,31 @@ class FirmPopulation:
         The planned margin is the firm's normal margin: the default plus its fixed effect and
         technology premium, less start-up losses of young small firms. Part of operating cost
         (`fixed_cost_share` of revenue at plan: staff, premises, overheads) is fixed in the short
-        run: it is set for the revenue the firm planned for, `rev_plan`, which follows the
-        market trend (`revenue_growth`) and moves towards the actual revenue at the rate
-        `fixed_cost_adjustment` a year (sticky costs). The margin is the planned margin less
+        run: it is set for the revenue the firm planned for, `rev_plan`, which grows at the
+        firm's expected growth (adaptive: it moves towards the realised growth) and moves towards
+        the actual revenue, both at the rate `fixed_cost_adjustment` a year when sales are
+        below plan and `fixed_cost_adjustment_up` when above (costs are sticky: cut more slowly
+        than raised, Anderson, Banker and Janakiraman 2003). The margin is the planned margin less
         `fixed_cost_share x (rev_plan / revenue - 1)`: a sales drop below plan turns low-margin
         firms into loss-makers until costs are cut; when revenue follows its trend the margin is
-        the planned one. The step's R&D is booked into the HTE certification window."""
+        the planned one (the
+        2015 state is a steady state). The step's R&D is booked into the HTE certification window."""
         rev = np.maximum(self.revenue[idx], 1e-9)
-        plan = self.rev_plan[idx]
-        adjust = 1.0 - np.exp(-p.fixed_cost_adjustment * dt)
-        log_plan = np.log(np.maximum(plan, 1e-9)) + p.revenue_growth * dt
+        plan, first = self.rev_plan[idx], self.rev_plan[idx] <= 0
+        # costs are sticky: they are cut more slowly than they are raised
+        rate = np.where(rev < plan, p.fixed_cost_adjustment, p.fixed_cost_adjustment_up)
+        adjust = 1.0 - np.exp(-rate * dt)
+        # adaptive expectation of the firm's own growth (base-year firms and entrants start
+        # from the market trend); costs are planned along it and close part of the gap to
+        # the actual revenue each step
+        growth = np.log(rev / np.maximum(self.rev_last[idx], 1e-9)) / dt
+        g_exp = np.where(first, p.revenue_growth, self.growth_exp[idx])
+        g_exp = self.growth_exp[idx] = np.where(first, g_exp, g_exp + adjust * (growth - g_exp))
+        log_plan = np.log(np.maximum(plan, 1e-9)) + g_exp * dt
         log_plan += adjust * (np.log(rev) - log_plan)
         # base-year firms and entrants (no plan yet) plan for their current revenue
-        plan = self.rev_plan[idx] = np.where(plan > 0, np.exp(log_plan), rev)
+        plan = self.rev_plan[idx] = np.where(first, rev, np.exp(log_plan))
+        self.rev_last[idx] = rev
         # Start-up losses: young firms that are still small.
         young = np.exp(-self.age[idx] * dt / p.young_firm_years) * (
             self.revenue[idx] < p.revenue_ref
