@@ -39,7 +39,6 @@ STAGES = ("bootstrap", "angel", "series_a", "series_b", "series_c_plus", "listed
 LISTED = 5
 MAX_LAPLACE_SCALE = 0.9  # a yearly Laplace shock needs scale < 1 for its centring term
 MAX_MARKET_GROWTH = 1.0  # trend growth of a sector's market, log-points a year (see grow)
-MAX_PLAN_RATIO = 10.0  # fixed costs at most this many times the planned share (update_margin)
 HTE_VALIDITY_YEARS = 3  # a certificate is valid three years (Guokefahuo [2016] No. 32, art. 8)
 
 _FIELDS = {
@@ -421,11 +420,12 @@ class FirmPopulation:
         rate = np.where(rev < plan, p.fixed_cost_adjustment, p.fixed_cost_adjustment_up)
         adjust = 1.0 - np.exp(-rate * dt)
         # adaptive expectation of the firm's own growth (base-year firms and entrants start
-        # from the market trend); costs are planned along it and close part of the gap to
-        # the actual revenue each step
-        growth = np.log(rev / np.maximum(self.rev_last[idx], 1e-9)) / dt
-        g_exp = np.where(first, p.revenue_growth, self.growth_exp[idx])
-        g_exp = self.growth_exp[idx] = np.where(first, g_exp, g_exp + adjust * (growth - g_exp))
+        # from their growth of this, their first step); costs are planned along it and close
+        # part of the gap to the actual revenue each step
+        last = np.where(first, self.rev_year_start[idx], self.rev_last[idx])
+        growth = np.log(rev / np.maximum(last, 1e-9)) / dt
+        g_exp = self.growth_exp[idx]
+        g_exp = self.growth_exp[idx] = np.where(first, growth, g_exp + adjust * (growth - g_exp))
         log_plan = np.log(np.maximum(plan, 1e-9)) + g_exp * dt
         log_plan += adjust * (np.log(rev) - log_plan)
         # base-year firms and entrants (no plan yet) plan for their current revenue
@@ -442,9 +442,8 @@ class FirmPopulation:
             + p.tech_to_margin * tech_rel
             - p.young_firm_loss * young
         )
-        # a firm cannot carry fixed costs of more than MAX_PLAN_RATIO times its revenue
-        excess_cost = p.fixed_cost_share * (np.minimum(plan / rev, MAX_PLAN_RATIO) - 1.0)
-        self.margin[idx] = planned - excess_cost
+        # the fixed costs of the planned revenue over the actual, to first order in the gap
+        self.margin[idx] = planned - p.fixed_cost_share * np.log(plan / rev)
         self.rd_cur[idx] += self.rd_q[idx]
 
     def valuation_update(self, idx, p) -> None:
