@@ -181,8 +181,10 @@ def test_base_year_is_a_steady_state_for_margins():
     """Paired: over the first year the margins with fixed costs stay close to those without
     (after the first step they are equal: costs are planned for the 2015 revenue)."""
     sc = load_scenario("baseline")
-    runs = [InnovationModel(sc.with_parameters({"fixed_cost_share": v}), scale=0.05, rng=1)
-            for v in (P.fixed_cost_share, 0.0)]
+    runs = [
+        InnovationModel(sc.with_parameters({"fixed_cost_share": v}), scale=0.05, rng=1)
+        for v in (P.fixed_cost_share, 0.0)
+    ]
     base = runs[0].firms.live  # the base-year firms
     for m in runs:
         m.step()

@@ -312,7 +312,9 @@ def _init_firms(m) -> None:
     # (uniformly over the years in which the firm was at least one year old), so that about a
     # third come up for review each year from 2016.
     spy, years = m.steps_per_year, age / m.steps_per_year
-    for k, (rd_w, rev_w) in enumerate(((f.rd_cur, f.rev_cur), (f.rd_y1, f.rev_y1), (f.rd_y2, f.rev_y2))):
+    for k, (rd_w, rev_w) in enumerate(
+        ((f.rd_cur, f.rev_cur), (f.rd_y1, f.rev_y1), (f.rd_y2, f.rev_y2))
+    ):
         part = np.clip(years - k, 0.0, 1.0) * np.exp(-k * p.revenue_growth)
         rd_w[slots] = (rd_year + burn_year) * part
         rev_w[slots] = revenue * part

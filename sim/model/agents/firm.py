@@ -271,7 +271,10 @@ class FirmPopulation:
 
     def _roll_hte_window(self, idx) -> None:
         """Start a new year in the trailing three-year R&D and revenue window."""
-        for cur, y1, y2 in ((self.rd_cur, self.rd_y1, self.rd_y2), (self.rev_cur, self.rev_y1, self.rev_y2)):
+        for cur, y1, y2 in (
+            (self.rd_cur, self.rd_y1, self.rd_y2),
+            (self.rev_cur, self.rev_y1, self.rev_y2),
+        ):
             y2[idx] = y1[idx]
             y1[idx] = cur[idx]
             cur[idx] = 0.0
@@ -489,11 +492,7 @@ class FirmPopulation:
         staff = self.researchers[idx] / np.maximum(self.employees[idx], 1.0)
         registered = self.age[idx] >= steps_per_year
         return (
-            registered
-            & (rev_w > 0)
-            & (rdint >= threshold)
-            & (staff >= 0.10)
-            & self.in_beijing(idx)
+            registered & (rev_w > 0) & (rdint >= threshold) & (staff >= 0.10) & self.in_beijing(idx)
         )
 
     def relocation_candidates(
