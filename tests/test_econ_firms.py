@@ -43,6 +43,15 @@ def test_hte_thresholds_by_revenue_band():
     assert f.hte_eligible(idx, SPY).tolist() == [False, True, False, True, False, True]
 
 
+def test_relabelling_lets_firms_near_the_threshold_pass():
+    f, idx = population(3)
+    inten = np.array([0.035, 0.0305, 0.029])  # 4% band: 0.035 x 1.32 = 4.6%, 0.029 x 1.32 = 3.8%
+    set_window(f, idx, [inten] * 3, [1.0] * 3)
+    assert not f.hte_eligible(idx, SPY).any()
+    assert f.hte_eligible(idx, SPY, P.hte_relabel_limit).tolist() == [True, True, False]
+    assert P.hte_relabel_limit == pytest.approx(0.242 / (1 - 0.242), abs=0.01)
+
+
 def test_hte_uses_three_year_window_and_registration_year():
     f, idx = population(4)
     # R&D this year only, three years of revenue 1.0 (4% band): 0.2 / 3 = 6.7% passes, 0.1 / 3
@@ -80,17 +89,17 @@ def test_certificate_valid_three_years_then_reviewed():
     # from now on firm 1 and 2 stop doing R&D; firm 2 resumes before its review
     for year in range(1, HTE_VALIDITY_YEARS + 1):
         step += SPY
-        rd = np.array([good, bad, good if year == HTE_VALIDITY_YEARS else bad])
+        rd = np.array([good, bad, 0.08 if year == HTE_VALIDITY_YEARS else bad])
         f.rd_cur[idx], f.rev_cur[idx] = rd, 1.0
         f.certify_hte(idx, P, _Always(), step, SPY)
         if year < HTE_VALIDITY_YEARS:  # between reviews a certificate is kept
             assert f.hte[idx].all()
-    # at the review: firm 0 re-certified, firm 1 lapses, firm 2's window (0.1 + 0 + 0) / 3 = 3.3%
-    # is below the 4% band: it lapses too
+    # at the review: firm 0 re-certified, firm 1 lapses, firm 2's window (0.08 + 0 + 0) / 3 = 2.7%
+    # (3.5% with relabelling) is below the 4% band: it lapses too
     assert f.hte[idx].tolist() == [True, False, False]
     assert f.hte_since[idx[0]] == step
     # the window moved on: this year's flows are last year's now
-    assert f.rd_cur[idx].sum() == 0 and np.allclose(f.rd_y1[idx], [good, bad, good])
+    assert f.rd_cur[idx].sum() == 0 and np.allclose(f.rd_y1[idx], [good, bad, 0.08])
 
 
 def test_application_rate_limits_new_certificates():

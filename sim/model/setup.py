@@ -319,7 +319,7 @@ def _init_firms(m) -> None:
         rd_w[slots] = (rd_year + burn_year) * part
         rev_w[slots] = revenue * part
     k = int(round(_hte_2015() * m.scale_firms))
-    elig = slots[f.hte_eligible(slots, spy)]
+    elig = slots[f.hte_eligible(slots, spy, p.hte_relabel_limit)]
     order = elig[np.argsort(-f.rd_pref[elig])][:k]
     f.hte[order] = True
     hte_rng = m.streams["hte"]

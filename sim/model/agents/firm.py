@@ -259,7 +259,7 @@ class FirmPopulation:
         certain: it knows the procedure and keeps its benefits) and is re-certified only if it
         is still eligible. Between reviews a firm keeps its certificate. The year's R&D and
         revenue then move into the firm's trailing three-year window."""
-        elig = self.hte_eligible(idx, steps_per_year)
+        elig = self.hte_eligible(idx, steps_per_year, p.hte_relabel_limit)
         hte = self.hte[idx]
         due = hte & (step - self.hte_since[idx] >= HTE_VALIDITY_YEARS * steps_per_year)
         apply = ~hte & elig & (rng.random(idx.size) < p.hte_application_rate)
@@ -470,14 +470,16 @@ class FirmPopulation:
         )
         return np.clip(h, 0.0, 0.9)
 
-    def hte_eligible(self, idx, steps_per_year: int) -> np.ndarray:
+    def hte_eligible(self, idx, steps_per_year: int, relabel: float = 0.0) -> np.ndarray:
         """HTE criteria (Guokefahuo [2016] No. 32, art. 11, and its work guidelines), at the end
         of a year, over the current year and the two before (`rd_cur`, `rd_y1`, `rd_y2` and the
         same for revenue; a firm younger than three years counts the years since founding):
         - registered at least one year (`age`);
         - R&D intensity (all R&D spent, including what start-ups spend from venture money and
           grants, over revenue) of the window at least 5% if the latest year's revenue is below
-          50m yuan, 4% for 50m-200m, 3% above;
+          50m yuan, 4% for 50m-200m, 3% above; the R&D a firm reports can exceed what it spends
+          by the share `relabel` (other expenses relabelled as R&D to pass the threshold, Chen,
+          Liu, Suarez Serrato and Xu 2021; the model's R&D statistics are actual spending);
         - S&T staff (researchers) at least 10% of employees;
         - in Beijing (a firm that moved production out is certified elsewhere).
         Taken as met: owning IP for the main products (it accepts utility models and software
@@ -486,7 +488,7 @@ class FirmPopulation:
         firms by construction and have no product mix) and the innovation-capability score."""
         rd = self.rd_cur[idx] + self.rd_y1[idx] + self.rd_y2[idx]
         rev_w = self.rev_cur[idx] + self.rev_y1[idx] + self.rev_y2[idx]
-        rdint = rd / np.maximum(rev_w, 1e-9)
+        rdint = (1.0 + relabel) * rd / np.maximum(rev_w, 1e-9)
         latest = self.rev_cur[idx]  # revenue of the year just ended, 100m yuan
         threshold = np.where(latest < 0.5, 0.05, np.where(latest < 2.0, 0.04, 0.03))
         staff = self.researchers[idx] / np.maximum(self.employees[idx], 1.0)
