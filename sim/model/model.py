@@ -245,7 +245,7 @@ class InnovationModel(mesa.Model):
         live = f.live
         rng = self.streams["relocation"]
         self.year_acc["relocations"] += f.relocate(live, p, rng, lev["production_relocation"])
-        f.certify_hte(live, p, self.streams["hte"], self.dt)
+        f.certify_hte(live, p, self.streams["hte"], self.steps - 1, self.steps_per_year)
         self.funds.distribute(p, self.money)
         self.net_talent_inflow += self.talent_market.net_inflow_beijing.sum()
         self.annual[year] = indicators.annual_indicators(self, year)

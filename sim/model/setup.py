@@ -310,11 +310,28 @@ def _init_firms(m) -> None:
     f.pending[slots] = rng.poisson(
         b.patent_productivity_firm * rd_year * m.dt * p.patent_pendency_years * m.steps_per_year
     )
-    # HTE: the 2015 stock, taken from the eligible firms with the highest R&D intensity.
+    # HTE: the certification window holds 2015 and the two years before (each counted for the
+    # part of it the firm existed, flows scaled back at the market trend); the 2015 stock is
+    # taken from the eligible firms with the highest R&D intensity, certified in 2013-2015
+    # (uniformly over the years in which the firm was at least one year old), so that about a
+    # third come up for review each year from 2016.
+    spy, years = m.steps_per_year, age / m.steps_per_year
+    for k, (rd_w, rev_w) in enumerate(
+        ((f.rd_cur, f.rev_cur), (f.rd_y1, f.rev_y1), (f.rd_y2, f.rev_y2))
+    ):
+        part = np.clip(years - k, 0.0, 1.0) * np.exp(-k * p.revenue_growth)
+        rd_w[slots] = (rd_year + burn_year) * part
+        rev_w[slots] = revenue * part
     k = int(round(_hte_2015() * m.scale_firms))
-    elig = slots[f.hte_eligible(slots, m.dt)]
-    order = elig[np.argsort(-f.rd_pref[elig])]
-    f.hte[order[:k]] = True
+    elig = slots[f.hte_eligible(slots, spy, p.hte_relabel_limit)]
+    order = elig[np.argsort(-f.rd_pref[elig])][:k]
+    f.hte[order] = True
+    hte_rng = m.streams["hte"]
+    base = m.start_year - 1  # step -1 is the end of the base year
+    first = np.maximum(base - 2, base - np.floor(years[order] - 1.0))  # >= 1 year old then
+    year = first + np.floor(hte_rng.random(order.size) * (base + 1 - first))
+    f.hte_since[order] = ((year - base) * spy - 1).astype(np.int32)
+    f._roll_hte_window(slots)
     m.hte_shortfall_2015 = max(0, k - elig.size)
     f.attach(slots, add_views(m, Firm, slots))
 

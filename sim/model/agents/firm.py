@@ -40,6 +40,7 @@ LISTED = 5
 MAX_LAPLACE_SCALE = 0.9  # a yearly Laplace shock needs scale < 1 for its centring term
 MAX_MARKET_GROWTH = 1.0  # trend growth of a sector's market, log-points a year (see grow)
 MIN_FTE = 0.1  # smallest staff of a live firm, FTE (see grow)
+HTE_VALIDITY_YEARS = 3  # a certificate is valid three years (Guokefahuo [2016] No. 32, art. 8)
 
 _FIELDS = {
     "sector": np.int8,
@@ -75,6 +76,18 @@ _FIELDS = {
     # growth (issue 15)
     "rd_stock": np.float64,  # knowledge (R&D) capital, 100m yuan (perpetual inventory)
     "log_access": np.float64,  # log knowledge access at the last step (spillover growth)
+    # HTE (issue 15)
+    "hte_since": np.int32,  # step at whose end the firm was last (re-)certified
+    "rd_cur": np.float64,  # R&D spent so far this year, 100m yuan (certification window)
+    "rd_y1": np.float64,  # R&D spent last year, 100m yuan
+    "rd_y2": np.float64,  # R&D spent the year before last, 100m yuan
+    "rev_cur": np.float64,  # revenue earned so far this year, 100m yuan
+    "rev_y1": np.float64,  # revenue earned last year, 100m yuan
+    "rev_y2": np.float64,  # revenue earned the year before last, 100m yuan
+    # operating leverage (issue 15)
+    "rev_plan": np.float64,  # revenue the short-run fixed costs are set for, 100m yuan/yr
+    "rev_last": np.float64,  # revenue at the last margin update, 100m yuan/yr
+    "growth_exp": np.float64,  # the firm's expected revenue growth, log-points a year
 }
 
 
@@ -159,12 +172,15 @@ class FirmPopulation:
 
     # --- decisions ---------------------------------------------------------------------------
     def operate(self, idx, dt: float, money) -> None:
-        """Operating cash flow of the step: margin x revenue; a loss is paid from cash, as far as
-        the cash goes (customers pay in, households are paid out)."""
+        """Operating cash flow of the step: margin x revenue (the margin includes the fixed costs
+        of operating leverage, `update_margin`); a loss is paid from cash, as far as the cash
+        goes (customers pay in, households are paid out). The step's revenue is booked into the
+        firm's HTE certification window (`certify_hte`)."""
         cf = self.margin[idx] * self.revenue[idx] * dt
         gain = np.clip(cf, 0.0, None)
         loss = np.minimum(np.clip(-cf, 0.0, None), self.cash[idx])
         self.cash[idx] += gain - loss
+        self.rev_cur[idx] += self.revenue[idx] * dt
         money.transfer("customers", "firms", gain.sum())
         money.transfer("firms", "households", loss.sum())
 
@@ -203,9 +219,16 @@ class FirmPopulation:
 
     def closing(self, idx, p, clock, step: int) -> np.ndarray:
         """Firms that close this step: the exit hazard (at least `insolvency_exit_prob` for
-        insolvent loss-makers), one draw per firm keyed by its id (stream "exit")."""
+        insolvent loss-makers), one draw per firm keyed by its id (stream "exit"). A loss-maker
+        is insolvent when its cash falls below `insolvency_cash` plus `insolvency_runway_years`
+        of its current operating loss: it cannot show it will meet its obligations over the
+        going-concern horizon, and owners and lenders stop funding it. The cash drained by
+        earlier losses (`operate`) carries a shock forward."""
         h = 1.0 - (1.0 - self.exit_hazard(idx, p, clock.dt)) ** clock.dt
-        broke = (self.cash[idx] < p.insolvency_cash) & (self.margin[idx] < 0)
+        loss = np.clip(-self.margin[idx] * self.revenue[idx], 0.0, None)  # 100m yuan a year
+        broke = (self.cash[idx] < p.insolvency_cash + p.insolvency_runway_years * loss) & (
+            self.margin[idx] < 0
+        )
         h = np.where(broke, np.maximum(h, p.insolvency_exit_prob), h)
         return idx[clock.draws("exit", step, self.firm_id[idx]).random() < h]
 
@@ -233,14 +256,33 @@ class FirmPopulation:
         self.hte[moving] = False
         return moving.size
 
-    def certify_hte(self, idx, p, rng, dt: float) -> None:
-        """Yearly: eligible firms apply for HTE certification; firms no longer eligible lose it
-        at the three-yearly review (a third a year)."""
-        elig = self.hte_eligible(idx, dt)
-        certify = idx[elig & ~self.hte[idx] & (rng.random(idx.size) < p.hte_application_rate)]
-        lose = idx[~elig & self.hte[idx] & (rng.random(idx.size) < 1.0 / 3.0)]
-        self.hte[certify] = True
-        self.hte[lose] = False
+    def certify_hte(self, idx, p, rng, step: int, steps_per_year: int) -> None:
+        """Year end (the last step of the year, `step`): HTE certification under Guokefahuo
+        [2016] No. 32. An uncertified firm meeting the criteria (`hte_eligible`) applies with
+        probability `hte_application_rate` a year (awareness, preparing the audits) and is
+        certified. A certificate is valid three years; then the firm re-applies (taken as
+        certain: it knows the procedure and keeps its benefits) and is re-certified only if it
+        is still eligible. Between reviews a firm keeps its certificate. The year's R&D and
+        revenue then move into the firm's trailing three-year window."""
+        elig = self.hte_eligible(idx, steps_per_year, p.hte_relabel_limit)
+        hte = self.hte[idx]
+        due = hte & (step - self.hte_since[idx] >= HTE_VALIDITY_YEARS * steps_per_year)
+        apply = ~hte & elig & (rng.random(idx.size) < p.hte_application_rate)
+        renew = idx[(due & elig) | apply]
+        self.hte[idx[due & ~elig]] = False
+        self.hte[renew] = True
+        self.hte_since[renew] = step
+        self._roll_hte_window(idx)
+
+    def _roll_hte_window(self, idx) -> None:
+        """Start a new year in the trailing three-year R&D and revenue window."""
+        for cur, y1, y2 in (
+            (self.rd_cur, self.rd_y1, self.rd_y2),
+            (self.rev_cur, self.rev_y1, self.rev_y2),
+        ):
+            y2[idx] = y1[idx]
+            y1[idx] = cur[idx]
+            cur[idx] = 0.0
 
     def decide_rd(self, idx: np.ndarray, p, ip_protection: float, subsidy, dt: float):
         """R&D spend this step: preferred intensity x revenue, IP-adjusted, plus venture burn
@@ -404,18 +446,55 @@ class FirmPopulation:
             self.employees[idx]
             * (target_emp / self.employees[idx]) ** min(1.0, p.employment_adjustment * dt),
         )
+        self.update_margin(idx, p, dt)
+        self.age[idx] += 1
+
+    def update_margin(self, idx, p, dt: float) -> None:
+        """Operating margin (before R&D) after this step's growth, with operating leverage.
+
+        The planned margin is the firm's normal margin: the default plus its fixed effect and
+        technology premium, less start-up losses of young small firms. Part of operating cost
+        (`fixed_cost_share` of revenue at plan: staff, premises, overheads) is fixed in the short
+        run: it is set for the revenue the firm planned for, `rev_plan`, which grows at the
+        firm's expected growth (adaptive: it moves towards the realised growth) and moves towards
+        the actual revenue, both at the rate `fixed_cost_adjustment` a year when sales are
+        below plan and `fixed_cost_adjustment_up` when above (costs are sticky: cut more slowly
+        than raised, Anderson, Banker and Janakiraman 2003). The margin is the planned margin less
+        `fixed_cost_share x (rev_plan / revenue - 1)`: a sales drop below plan turns low-margin
+        firms into loss-makers until costs are cut; when revenue follows its trend the margin is
+        the planned one (the
+        2015 state is a steady state). The step's R&D is booked into the HTE certification window."""
+        rev = np.maximum(self.revenue[idx], 1e-9)
+        plan, first = self.rev_plan[idx], self.rev_plan[idx] <= 0
+        # costs are sticky: they are cut more slowly than they are raised
+        rate = np.where(rev < plan, p.fixed_cost_adjustment, p.fixed_cost_adjustment_up)
+        adjust = 1.0 - np.exp(-rate * dt)
+        # adaptive expectation of the firm's own growth (base-year firms and entrants start
+        # from their growth of this, their first step); costs are planned along it and close
+        # part of the gap to the actual revenue each step
+        last = np.where(first, self.rev_year_start[idx], self.rev_last[idx])
+        growth = np.log(rev / np.maximum(last, 1e-9)) / dt
+        g_exp = self.growth_exp[idx]
+        g_exp = self.growth_exp[idx] = np.where(first, growth, g_exp + adjust * (growth - g_exp))
+        log_plan = np.log(np.maximum(plan, 1e-9)) + g_exp * dt
+        log_plan += adjust * (np.log(rev) - log_plan)
+        # base-year firms and entrants (no plan yet) plan for their current revenue
+        plan = self.rev_plan[idx] = np.where(first, rev, np.exp(log_plan))
+        self.rev_last[idx] = rev
         # Start-up losses: young firms that are still small.
         young = np.exp(-self.age[idx] * dt / p.young_firm_years) * (
             self.revenue[idx] < p.revenue_ref
         )
         tech_rel = np.clip(np.log(np.maximum(self.tech[idx], 1e-6)), -1.0, 1.0)
-        self.margin[idx] = (
+        planned = (
             p.operating_margin
             + self.margin_fe[idx]
             + p.tech_to_margin * tech_rel
             - p.young_firm_loss * young
         )
-        self.age[idx] += 1
+        # the fixed costs of the planned revenue over the actual, to first order in the gap
+        self.margin[idx] = planned - p.fixed_cost_share * np.log(plan / rev)
+        self.rd_cur[idx] += self.rd_q[idx]
 
     def valuation_update(self, idx, p) -> None:
         """Valuation: revenue multiple with a technology premium; start-ups keep their last post."""
@@ -438,16 +517,32 @@ class FirmPopulation:
         )
         return np.clip(h, 0.0, 0.9)
 
-    def hte_eligible(self, idx, dt: float) -> np.ndarray:
-        """HTE criteria (Guokefahuo [2016] No. 32): R&D intensity (all R&D spent, including what
-        start-ups spend from venture money and grants, over revenue) by revenue band and S&T staff
-        >= 10% of employees. The criterion of owning IP is taken as met: it accepts utility models
-        and software copyrights, which the model does not track and nearly all such firms hold."""
-        rev = self.revenue[idx]
-        rdint = self.rd_q[idx] / dt / np.maximum(rev, 1e-9)
-        threshold = np.where(rev < 0.5, 0.05, np.where(rev < 2.0, 0.04, 0.03))
+    def hte_eligible(self, idx, steps_per_year: int, relabel: float = 0.0) -> np.ndarray:
+        """HTE criteria (Guokefahuo [2016] No. 32, art. 11, and its work guidelines), at the end
+        of a year, over the current year and the two before (`rd_cur`, `rd_y1`, `rd_y2` and the
+        same for revenue; a firm younger than three years counts the years since founding):
+        - registered at least one year (`age`);
+        - R&D intensity (all R&D spent, including what start-ups spend from venture money and
+          grants, over revenue) of the window at least 5% if the latest year's revenue is below
+          50m yuan, 4% for 50m-200m, 3% above; the R&D a firm reports can exceed what it spends
+          by the share `relabel` (other expenses relabelled as R&D to pass the threshold, Chen,
+          Liu, Suarez Serrato and Xu 2021; the model's R&D statistics are actual spending);
+        - S&T staff (researchers) at least 10% of employees;
+        - in Beijing (a firm that moved production out is certified elsewhere).
+        Taken as met: owning IP for the main products (it accepts utility models and software
+        copyrights, which the model does not track and nearly all such firms hold), high-tech
+        products and services at least 60% of revenue (the model's firms are technology-based
+        firms by construction and have no product mix) and the innovation-capability score."""
+        rd = self.rd_cur[idx] + self.rd_y1[idx] + self.rd_y2[idx]
+        rev_w = self.rev_cur[idx] + self.rev_y1[idx] + self.rev_y2[idx]
+        rdint = (1.0 + relabel) * rd / np.maximum(rev_w, 1e-9)
+        latest = self.rev_cur[idx]  # revenue of the year just ended, 100m yuan
+        threshold = np.where(latest < 0.5, 0.05, np.where(latest < 2.0, 0.04, 0.03))
         staff = self.researchers[idx] / np.maximum(self.employees[idx], 1.0)
-        return (rdint >= threshold) & (staff >= 0.10) & self.in_beijing(idx)
+        registered = self.age[idx] >= steps_per_year
+        return (
+            registered & (rev_w > 0) & (rdint >= threshold) & (staff >= 0.10) & self.in_beijing(idx)
+        )
 
     def relocation_candidates(
         self, idx, p, rng, relocation_lever: float
