@@ -38,6 +38,7 @@ INCUMBENT, SPIN_OFF, INCUBATOR, RETURNEE, FOREIGN_RD = range(5)
 STAGES = ("bootstrap", "angel", "series_a", "series_b", "series_c_plus", "listed")
 LISTED = 5
 MAX_LAPLACE_SCALE = 0.9  # a yearly Laplace shock needs scale < 1 for its centring term
+MAX_EXPECTED_GROWTH = 1.0  # expected growth priced into valuations, log-points a year
 MAX_MARKET_GROWTH = 1.0  # trend growth of a sector's market, log-points a year (see grow)
 
 _FIELDS = {
@@ -71,6 +72,11 @@ _FIELDS = {
     "purchases_q": np.float64,  # technology bought this quarter, 100m yuan
     "grants_q": np.int64,  # patents granted this quarter
     "rev_year_start": np.float64,  # revenue at the start of the year (growth statistics)
+    # capital market (issue 15)
+    "vc_cash": np.float64,  # venture money raised and not yet spent (part of cash), 100m yuan
+    "growth_exp": np.float64,  # expected revenue growth: smoothed log growth, per year
+    "rev_prev": np.float64,  # revenue at the last valuation update (growth expectations)
+    "rev_at_round": np.float64,  # revenue when the last round closed (step-up of pre-money)
 }
 
 
@@ -188,10 +194,10 @@ class FirmPopulation:
         return rd
 
     def pay_out(self, idx, p, clock, money) -> None:
-        """Firms holding cash beyond their needs pay it out to owners."""
-        cap = p.cash_cap_to_revenue * self.revenue[idx] + np.where(
-            self.stage[idx] >= 1, self.last_post[idx] * 0.5, 0.0
-        )
+        """Firms holding cash beyond their needs pay it out to owners: the needs are working
+        cash (`cash_cap_to_revenue` x revenue) and the venture money still earmarked for the
+        runway (`vc_cash`)."""
+        cap = p.cash_cap_to_revenue * self.revenue[idx] + self.vc_cash[idx]
         excess = np.clip(self.cash[idx] - cap, 0.0, None) * clock.per_step(0.5)
         self.cash[idx] -= excess
         money.transfer("firms", "households", excess.sum())
@@ -242,13 +248,21 @@ class FirmPopulation:
         and any subsidy; never more than the cash at hand."""
         rev_step = self.revenue[idx] * dt
         ip_factor = 1.0 + p.ip_rd_elasticity * (ip_protection - STATUS_QUO_IP)
-        # Venture-backed start-ups (small, unlisted) burn part of the money they raised on R&D.
+        # Venture money is spent over a runway: a firm spends the share `vc_burn_rate` a year of
+        # the venture money it still holds (exponential runway of 1 / vc_burn_rate years). For a
+        # start-up (small, unlisted) the share `vc_burn_rd_share` of that spending is R&D; the
+        # rest pays the operating losses of its margin. The burn is a flow tied to the money
+        # raised, not to the cash a firm happens to hold.
+        spent = np.minimum(self.vc_cash[idx], self.cash[idx]) * (1.0 - np.exp(-p.vc_burn_rate * dt))
+        self.vc_cash[idx] = np.clip(
+            np.minimum(self.vc_cash[idx], self.cash[idx]) - spent, 0.0, None
+        )
         startup = (
             (self.stage[idx] >= 1)
             & (self.stage[idx] < LISTED)
             & (self.revenue[idx] < p.revenue_ref)
         )
-        burn = np.where(startup, p.vc_burn_rate * dt * p.vc_burn_rd_share * self.cash[idx], 0.0)
+        burn = np.where(startup, p.vc_burn_rd_share * spent, 0.0)
         desired = self.rd_pref[idx] * rev_step * ip_factor + burn + subsidy
         return np.clip(np.minimum(desired, self.cash[idx]), 0.0, None)
 
@@ -371,14 +385,35 @@ class FirmPopulation:
         self.age[idx] += 1
 
     def valuation_update(self, idx, p) -> None:
-        """Valuation: revenue multiple with a technology premium; start-ups keep their last post."""
-        v = (
+        """Valuation from growth expectations: revenue x the sector's base multiple x
+        exp(growth_valuation_k x expected growth) x a technology premium. Expected growth is the
+        firm's recent revenue growth, smoothed (weight `growth_expectation_weight` a year on the
+        latest growth). Venture-backed firms are worth at least their last post-money (no down
+        rounds are modelled)."""
+        dt = self.dt  # step length in years (set with the 2015 state, sim.model.setup)
+        rev = np.maximum(self.revenue[idx], 1e-9)
+        prev = np.where(self.rev_prev[idx] > 0, self.rev_prev[idx], rev)
+        g = np.log(rev / np.maximum(prev, 1e-9)) / dt
+        w = 1.0 - (1.0 - p.growth_expectation_weight) ** dt
+        self.growth_exp[idx] += w * (g - self.growth_exp[idx])
+        self.rev_prev[idx] = rev
+        self.valuation[idx] = np.maximum(
+            self.fundamental_value(idx, p),
+            np.where(self.stage[idx] >= 1, self.last_post[idx], 0.0),
+        )
+
+    dt = 0.25  # step length in years; sim.model.setup sets the model's own
+
+    def fundamental_value(self, idx, p) -> np.ndarray:
+        """Revenue x sector multiple x exp(k x expected growth) x tech premium, 100m yuan."""
+        base = p.revenue_multiple * np.asarray(p.sector_multiple_factors, dtype=float)
+        ge = np.clip(self.growth_exp[idx], -MAX_EXPECTED_GROWTH, MAX_EXPECTED_GROWTH)
+        return (
             self.revenue[idx]
-            * p.revenue_multiple
+            * base[self.sector[idx]]
+            * np.exp(p.growth_valuation_k * ge)
             * np.maximum(self.tech[idx], 1e-3) ** p.tech_valuation_elasticity
         )
-        floor = self.last_post[idx] * np.where(self.stage[idx] >= 1, 1.0, 0.0)
-        self.valuation[idx] = np.maximum(v, floor)
 
     def exit_hazard(self, idx, p, dt: float) -> np.ndarray:
         """Annual closure probability: high for young and small firms."""

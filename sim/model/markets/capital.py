@@ -42,6 +42,7 @@ class CapitalMarket:
         self.vc_invested = 0.0
         self.deals = 0
         self.loans_issued = 0.0
+        self.loan_demand = 0.0  # loans asked for this year (served or rationed)
         # Money this year from funds' region to firms' region (equity and loans), simulated units.
         self.flow = np.zeros((N_REGIONS, N_REGIONS))
         self.dry_powder_ref = 1.0  # equity investors' cash in 2015 (set_reference)
@@ -52,6 +53,11 @@ class CapitalMarket:
         self.vc_invested = 0.0
         self.deals = 0
         self.loans_issued = 0.0
+        self.loan_demand = 0.0
+
+    def loan_served_share(self) -> float:
+        """Share of this year's loan demand the banks served (the rest was rationed)."""
+        return self.loans_issued / self.loan_demand if self.loan_demand > 0 else 1.0
 
     def clear(self, levers: dict, step: int, climate: float) -> tuple[np.ndarray, np.ndarray]:
         """One quarter: debt service, loans, equity rounds, exits; returns (listed, acquired)."""
@@ -89,7 +95,13 @@ class CapitalMarket:
         sizes_by_stage = np.array(
             [p.round_size_angel, p.round_size_a, p.round_size_b, p.round_size_c, p.round_size_c]
         )
-        size = sizes_by_stage[f.stage[cand]] * rng.lognormal(0.0, 0.5, cand.size)
+        # Money chasing deals: with more dry powder than in 2015 rounds are larger (and priced
+        # higher, _fill), so extra capital is deployed rather than left idle.
+        size = (
+            sizes_by_stage[f.stage[cand]]
+            * rng.lognormal(0.0, 0.5, cand.size)
+            * self.abundance(climate) ** p.valuation_chasing
+        )
         order = np.argsort(-signal, kind="stable")
         cand, size = cand[order], size[order]
         first = f.stage[cand] == 0
@@ -102,6 +114,26 @@ class CapitalMarket:
         )
 
     @staticmethod
+    def expected_flow(p, stage, age_years, tech, short, supply_first, supply_later) -> float:
+        """Expected yearly venture investment in a state (used for the 2015 steady state): for
+        first rounds (angels) and later rounds, the lesser of what investors offer and what the
+        qualifying applicants ask for (eligible firms x yearly application rate x chance that
+        their signal clears the 2015 screening threshold x mean round size)."""
+        from scipy.special import ndtr
+
+        eligible = (stage < LISTED) & (age_years < p.venture_max_age_years)
+        apply = np.minimum(p.funding_apply_rate * np.where(short, 2.0, 1.0), 1.0)
+        noise = max(p.screening_noise, 1e-9)
+        clear = ndtr((np.log(np.maximum(tech, 1e-6)) - p.screening_threshold) / noise)
+        sizes = np.array(
+            [p.round_size_angel, p.round_size_a, p.round_size_b, p.round_size_c, p.round_size_c]
+        )
+        mean_size = sizes[np.clip(stage, 0, 4)] * np.exp(0.5**2 / 2.0)  # lognormal(0, 0.5)
+        ask = np.where(eligible, apply * clear * mean_size, 0.0)
+        first = stage == 0
+        return float(min(supply_first, ask[first].sum()) + min(supply_later, ask[~first].sum()))
+
+    @staticmethod
     def dry_powder(funds) -> float:
         """Uninvested capital of the equity investors (all funds but banks)."""
         return float(funds.cash[funds.kind != BANK].sum())
@@ -111,13 +143,18 @@ class CapitalMarket:
         `screening_threshold`; it does not depend on any lever."""
         self.dry_powder_ref = max(self.dry_powder(funds), 1e-12)
 
+    def abundance(self, climate: float) -> float:
+        """Equity investors' dry powder (climate-adjusted) relative to 2015."""
+        powder = self.dry_powder(self.funds) * climate
+        return max(powder, 1e-12) / self.dry_powder_ref
+
     def screening_threshold(self, climate: float) -> float:
         """The bar an applicant's signal must clear: lower when equity investors hold more dry
         powder (climate-adjusted) than in 2015, higher when they hold less (money chasing
         deals)."""
-        powder = self.dry_powder(self.funds) * climate
-        abundance = max(powder, 1e-12) / self.dry_powder_ref
-        return self.p.screening_threshold - self.p.money_chasing_deals * float(np.log(abundance))
+        return self.p.screening_threshold - self.p.money_chasing_deals * float(
+            np.log(self.abundance(climate))
+        )
 
     def _fill(self, step, climate, firms_idx, size, suppliers, guidance_cap: float) -> None:
         f, funds, p, rng = self.firms, self.funds, self.p, self.clock.streams["capital"]
@@ -143,8 +180,20 @@ class CapitalMarket:
         firm_of = firms_idx[d_idx]
         raised = np.bincount(d_idx, weights=amount, minlength=served)
         deal_firms = firms_idx[:served]
-        # Valuation: pre-money = current valuation, at least the round size times a floor multiple.
-        pre = np.maximum(f.valuation[deal_firms], raised * p.min_premoney_multiple)
+        # Staged pre-money: the firm's valuation, raised when dry powder is abundant (money
+        # chasing deals, Gompers and Lerner 2000); for a backed firm that grew since its last
+        # round, at least the last post-money stepped up by its revenue growth; at least the
+        # round size times a floor multiple.
+        chase = self.abundance(climate) ** p.valuation_chasing
+        grew = np.where(
+            f.rev_at_round[deal_firms] > 0,
+            np.maximum(f.revenue[deal_firms] / np.maximum(f.rev_at_round[deal_firms], 1e-12), 1.0),
+            1.0,
+        )
+        step_up = np.where(f.stage[deal_firms] >= 1, f.last_post[deal_firms] * grew, 0.0)
+        pre = np.maximum(
+            np.maximum(f.valuation[deal_firms] * chase, step_up), raised * p.min_premoney_multiple
+        )
         post = pre + raised
         # Dilute earlier stakes in these firms.
         if self.h_firm.size:
@@ -161,6 +210,8 @@ class CapitalMarket:
         np.add.at(self.flow, (funds.region[fund_of], f.region[firm_of]), amount)
         funds.cash[funds.cash < 0] = 0.0  # guard against round-off only (syndicate never overdraws)
         f.cash[deal_firms] += raised
+        f.vc_cash[deal_firms] += raised  # spent over the runway (FirmPopulation.decide_rd)
+        f.rev_at_round[deal_firms] = f.revenue[deal_firms]
         self.money.transfer("funds", "firms", raised.sum())
         f.stage[deal_firms] = np.minimum(f.stage[deal_firms] + 1, LISTED - 1)
         f.last_funded[deal_firms] = step
@@ -224,6 +275,7 @@ class CapitalMarket:
         )
         ok = amount > 0
         cand, amount = cand[ok], amount[ok]
+        self.loan_demand += amount.sum()
         score = f.margin[cand] * f.revenue[cand] + rng.normal(0, 1e-3, cand.size)
         order = np.argsort(-score, kind="stable")
         cand, amount = cand[order], amount[order]
@@ -248,7 +300,13 @@ class CapitalMarket:
         per_step = self.clock.per_step
         live = f.live
         stage = f.stage[live]
-        ipo_cand = (stage >= 2) & (stage < LISTED) & (f.valuation[live] >= p.ipo_min_valuation)
+        # Any unlisted firm large enough and with the operating history the listing rules ask
+        # for can list, venture-backed or not: the candidate pool is not empty in 2015.
+        ipo_cand = (
+            (stage < LISTED)
+            & (f.valuation[live] >= p.ipo_min_valuation)
+            & (f.age[live] * self.clock.dt >= p.ipo_min_age_years)
+        )
         ipo = live[ipo_cand & (rng.random(live.size) < per_step(min(0.99, p.ipo_hazard * depth)))]
         acq_cand = (stage >= 1) & (stage < LISTED) & ~np.isin(live, ipo)
         acquired = live[acq_cand & (rng.random(live.size) < per_step(p.acquisition_hazard))]
