@@ -291,6 +291,7 @@ def _init_firms(m) -> None:
     rd_int = np.minimum(rd_shape * own_rd / (rd_shape * revenue).sum(), 0.6)
     rd_year = rd_int * revenue
     researchers = p.researcher_cost_share * rd_year / p.rd_cost_per_fte
+    ge0 = _growth_expectation_2015(p, revenue, startup, rng)
     slots = f.add(
         n,
         sector=sector,
@@ -314,8 +315,8 @@ def _init_firms(m) -> None:
         vc_cash=vc_cash,
         # expected growth in a steady state: the market's trend, plus the premium of the
         # venture-backed start-ups
-        growth_exp=p.revenue_growth + np.where(startup, p.venture_growth_premium, 0.0),
-        rev_prev=revenue,
+        growth_exp=ge0,
+        log_rev_trend=np.log(np.maximum(revenue, 1e-9)) - ge0 / _lam(p),
         rev_at_round=np.where(backed, revenue, 0.0),
     )
     f.dt = m.dt
@@ -337,6 +338,23 @@ def _init_firms(m) -> None:
     f.hte[order[:k]] = True
     m.hte_shortfall_2015 = max(0, k - elig.size)
     f.attach(slots, add_views(m, Firm, slots))
+
+
+def _lam(p) -> float:
+    """Rate (a year) at which growth expectations forget (FirmPopulation.valuation_update)."""
+    return float(-np.log(1.0 - min(p.growth_expectation_weight, 0.999)))
+
+
+def _growth_expectation_2015(p, revenue, startup, rng) -> np.ndarray:
+    """Expected growth in 2015 at its steady state: the market trend (plus the start-ups'
+    premium) and the smoothed record of past growth shocks. With yearly Laplace shocks of scale
+    b (FirmPopulation.grow) and weight w a year on the latest growth, the smoothed shocks have
+    the variance w / (2 - w) x 2 b^2: drawn as a Laplace law of that variance."""
+    b = p.growth_shock * (np.maximum(revenue, 1e-4) / p.revenue_ref) ** (-p.growth_shock_size_slope)
+    b = np.clip(b, 0.2 * p.growth_shock, min(6.0 * p.growth_shock, 0.9))
+    w = p.growth_expectation_weight
+    noise = rng.laplace(0.0, 1.0, revenue.size) * b * np.sqrt(w / (2.0 - w))
+    return p.revenue_growth + np.where(startup, p.venture_growth_premium, 0.0) + noise
 
 
 def _listing_draw(p, revenue, age_years, rng) -> np.ndarray:

@@ -38,7 +38,7 @@ INCUMBENT, SPIN_OFF, INCUBATOR, RETURNEE, FOREIGN_RD = range(5)
 STAGES = ("bootstrap", "angel", "series_a", "series_b", "series_c_plus", "listed")
 LISTED = 5
 MAX_LAPLACE_SCALE = 0.9  # a yearly Laplace shock needs scale < 1 for its centring term
-MAX_EXPECTED_GROWTH = 1.0  # expected growth priced into valuations, log-points a year
+MAX_EXPECTED_GROWTH = 1.0  # expected growth priced into valuations, log-points a year (judgement)
 MAX_MARKET_GROWTH = 1.0  # trend growth of a sector's market, log-points a year (see grow)
 
 _FIELDS = {
@@ -75,7 +75,7 @@ _FIELDS = {
     # capital market (issue 15)
     "vc_cash": np.float64,  # venture money raised and not yet spent (part of cash), 100m yuan
     "growth_exp": np.float64,  # expected revenue growth: smoothed log growth, per year
-    "rev_prev": np.float64,  # revenue at the last valuation update (growth expectations)
+    "log_rev_trend": np.float64,  # smoothed log revenue (growth expectations)
     "rev_at_round": np.float64,  # revenue when the last round closed (step-up of pre-money)
 }
 
@@ -387,16 +387,20 @@ class FirmPopulation:
     def valuation_update(self, idx, p) -> None:
         """Valuation from growth expectations: revenue x the sector's base multiple x
         exp(growth_valuation_k x expected growth) x a technology premium. Expected growth is the
-        firm's recent revenue growth, smoothed (weight `growth_expectation_weight` a year on the
-        latest growth). Venture-backed firms are worth at least their last post-money (no down
-        rounds are modelled)."""
+        firm's recent revenue growth, smoothed: log revenue minus its exponentially smoothed
+        level (rate lam = -ln(1 - growth_expectation_weight) a year), times lam. For steady
+        growth g this is g; a one-off jump fades at the rate lam. Venture-backed firms are worth
+        at least their last post-money (no down rounds are modelled)."""
         dt = self.dt  # step length in years (set with the 2015 state, sim.model.setup)
-        rev = np.maximum(self.revenue[idx], 1e-9)
-        prev = np.where(self.rev_prev[idx] > 0, self.rev_prev[idx], rev)
-        g = np.log(rev / np.maximum(prev, 1e-9)) / dt
-        w = 1.0 - (1.0 - p.growth_expectation_weight) ** dt
-        self.growth_exp[idx] += w * (g - self.growth_exp[idx])
-        self.rev_prev[idx] = rev
+        lam = -np.log(1.0 - min(p.growth_expectation_weight, 0.999))
+        log_rev = np.log(np.maximum(self.revenue[idx], 1e-9))
+        # A new firm (both fields still 0) starts expecting the market's trend growth.
+        new = (self.log_rev_trend[idx] == 0.0) & (self.growth_exp[idx] == 0.0)
+        self.log_rev_trend[idx] = np.where(
+            new, log_rev - p.revenue_growth / lam, self.log_rev_trend[idx]
+        )
+        self.log_rev_trend[idx] += (1.0 - np.exp(-lam * dt)) * (log_rev - self.log_rev_trend[idx])
+        self.growth_exp[idx] = lam * (log_rev - self.log_rev_trend[idx])
         self.valuation[idx] = np.maximum(
             self.fundamental_value(idx, p),
             np.where(self.stage[idx] >= 1, self.last_post[idx], 0.0),

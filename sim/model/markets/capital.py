@@ -81,9 +81,11 @@ class CapitalMarket:
         )
         cand = live[eligible]
         short = f.cash[cand] < 2.0 * np.maximum(f.rd_q[cand], 0.002)
-        apply = rng.random(cand.size) < self.clock.per_step(p.funding_apply_rate) * np.where(
-            short, 2.0, 1.0
-        )
+        # Investors holding more dry powder than in 2015 source more deals: they approach more
+        # firms, so the yearly chance of an application rises with abundance.
+        abundance = self.abundance(climate)
+        rate = min(p.funding_apply_rate * abundance**p.deal_sourcing_elasticity, 0.95)
+        apply = rng.random(cand.size) < self.clock.per_step(rate) * np.where(short, 2.0, 1.0)
         cand = cand[apply]
         if cand.size == 0:
             return
@@ -100,7 +102,7 @@ class CapitalMarket:
         size = (
             sizes_by_stage[f.stage[cand]]
             * rng.lognormal(0.0, 0.5, cand.size)
-            * self.abundance(climate) ** p.valuation_chasing
+            * abundance**p.valuation_chasing
         )
         order = np.argsort(-signal, kind="stable")
         cand, size = cand[order], size[order]
@@ -279,8 +281,11 @@ class CapitalMarket:
         score = f.margin[cand] * f.revenue[cand] + rng.normal(0, 1e-3, cand.size)
         order = np.argsort(-score, kind="stable")
         cand, amount = cand[order], amount[order]
+        # Banks lend up to their remaining lending capacity (their cash: topped up to
+        # bank_lending_capacity_2015 each year, replenished by repayments); demand beyond it is
+        # rationed, the least profitable borrowers first (syndicate serves in rank order).
         banks = funds.of_kind(BANK)
-        offer = funds.deployable(banks, p, self.clock.dt)
+        offer = funds.cash[banks].copy()
         d_idx, s_idx, amt, served = syndicate(amount, offer)
         if served == 0:
             return
@@ -300,12 +305,15 @@ class CapitalMarket:
         per_step = self.clock.per_step
         live = f.live
         stage = f.stage[live]
-        # Any unlisted firm large enough and with the operating history the listing rules ask
-        # for can list, venture-backed or not: the candidate pool is not empty in 2015.
+        # Any unlisted firm that meets the listing rules (operating history, revenue, profit) and
+        # is valued at ipo_min_valuation can list, venture-backed or not: the candidate pool is
+        # not empty in 2015.
         ipo_cand = (
             (stage < LISTED)
             & (f.valuation[live] >= p.ipo_min_valuation)
             & (f.age[live] * self.clock.dt >= p.ipo_min_age_years)
+            & (f.revenue[live] >= p.ipo_min_revenue)
+            & (f.margin[live] > 0)
         )
         ipo = live[ipo_cand & (rng.random(live.size) < per_step(min(0.99, p.ipo_hazard * depth)))]
         acq_cand = (stage >= 1) & (stage < LISTED) & ~np.isin(live, ipo)
