@@ -316,7 +316,7 @@ def _init_firms(m) -> None:
         # expected growth in a steady state: the market's trend, plus the premium of the
         # venture-backed start-ups
         growth_exp=ge0,
-        log_rev_trend=np.log(np.maximum(revenue, 1e-9)) - ge0 / _lam(p),
+        log_rev_trend=np.log(np.maximum(revenue, 1e-9)) - ge0 * FirmPopulation.trend_gap(p, m.dt),
         rev_at_round=np.where(backed, revenue, 0.0),
     )
     f.dt = m.dt
@@ -338,11 +338,6 @@ def _init_firms(m) -> None:
     f.hte[order[:k]] = True
     m.hte_shortfall_2015 = max(0, k - elig.size)
     f.attach(slots, add_views(m, Firm, slots))
-
-
-def _lam(p) -> float:
-    """Rate (a year) at which growth expectations forget (FirmPopulation.valuation_update)."""
-    return float(-np.log(1.0 - min(p.growth_expectation_weight, 0.999)))
 
 
 def _growth_expectation_2015(p, revenue, startup, rng) -> np.ndarray:

@@ -388,25 +388,33 @@ class FirmPopulation:
         """Valuation from growth expectations: revenue x the sector's base multiple x
         exp(growth_valuation_k x expected growth) x a technology premium. Expected growth is the
         firm's recent revenue growth, smoothed: log revenue minus its exponentially smoothed
-        level (rate lam = -ln(1 - growth_expectation_weight) a year), times lam. For steady
-        growth g this is g; a one-off jump fades at the rate lam. Venture-backed firms are worth
+        level (weight `growth_expectation_weight` a year), scaled so that steady growth g gives
+        g (`trend_gap`); a one-off jump fades at that weight a year. Venture-backed firms are worth
         at least their last post-money (no down rounds are modelled)."""
         dt = self.dt  # step length in years (set with the 2015 state, sim.model.setup)
-        lam = -np.log(1.0 - min(p.growth_expectation_weight, 0.999))
+        gap = self.trend_gap(p, dt)  # log revenue above its trend per unit of steady growth
+        a = 1.0 - (1.0 - min(p.growth_expectation_weight, 0.999)) ** dt
         log_rev = np.log(np.maximum(self.revenue[idx], 1e-9))
         # A new firm (both fields still 0) starts expecting the market's trend growth.
         new = (self.log_rev_trend[idx] == 0.0) & (self.growth_exp[idx] == 0.0)
         self.log_rev_trend[idx] = np.where(
-            new, log_rev - p.revenue_growth / lam, self.log_rev_trend[idx]
+            new, log_rev - p.revenue_growth * gap, self.log_rev_trend[idx]
         )
-        self.log_rev_trend[idx] += (1.0 - np.exp(-lam * dt)) * (log_rev - self.log_rev_trend[idx])
-        self.growth_exp[idx] = lam * (log_rev - self.log_rev_trend[idx])
+        self.log_rev_trend[idx] += a * (log_rev - self.log_rev_trend[idx])
+        self.growth_exp[idx] = (log_rev - self.log_rev_trend[idx]) / gap
         self.valuation[idx] = np.maximum(
             self.fundamental_value(idx, p),
             np.where(self.stage[idx] >= 1, self.last_post[idx], 0.0),
         )
 
     dt = 0.25  # step length in years; sim.model.setup sets the model's own
+
+    @staticmethod
+    def trend_gap(p, dt: float) -> float:
+        """Log revenue minus its smoothed level (weight a a step) for a firm growing steadily
+        at 1 a year: dt (1 - a) / a. Expected growth is the actual gap over this."""
+        a = 1.0 - (1.0 - min(p.growth_expectation_weight, 0.999)) ** dt
+        return dt * (1.0 - a) / a
 
     def fundamental_value(self, idx, p) -> np.ndarray:
         """Revenue x sector multiple x exp(k x expected growth) x tech premium, 100m yuan."""
