@@ -9,8 +9,9 @@ How it clears (each quarter): applicants are ranked by a noisy signal of their q
 level), sorted once (O(n log n)); only those above the screening threshold are considered, and
 investors lower that threshold when they hold more uninvested capital than in 2015 (and raise it
 in a capital winter): money chases deals; the ranked rounds are filled from the suppliers' offered capital
-laid out in random order (`allocation.syndicate`), so a round may be syndicated across funds and no
-fund invests more than it offered. Valuations: pre-money from the firm's valuation; earlier stakes
+laid out in random order (`allocation.syndicate_skipping`), so a round may be syndicated across
+funds and no fund invests more than it offered; a round the remaining offer cannot cover is skipped
+and the next ones are filled. Valuations: pre-money from the firm's valuation; earlier stakes
 are diluted. Exits: listings (hazard scaled by `exit_market_depth`) and acquisitions return
 stake x valuation to the funds; closures write stakes off. Money is conserved through the ledger.
 """
@@ -22,7 +23,7 @@ import numpy as np
 from sim.model.agents.firm import LISTED
 from sim.model.agents.fund import ANGEL, BANK, GUIDANCE, STATE_VC, VENTURE
 from sim.model.agents.region import N_REGIONS
-from sim.model.markets.allocation import syndicate
+from sim.model.markets.allocation import syndicate, syndicate_skipping
 
 
 class CapitalMarket:
@@ -175,13 +176,16 @@ class CapitalMarket:
                 offer[is_g] *= cap / g_total
         perm = rng.permutation(suppliers.size)
         suppliers, offer = suppliers[perm], offer[perm]
-        d_idx, s_idx, amount, served = syndicate(size, offer)
+        d_idx, s_idx, amount, served_idx = syndicate_skipping(size, offer)
+        served = served_idx.size
         if served == 0:
             return
         fund_of = suppliers[s_idx]
         firm_of = firms_idx[d_idx]
-        raised = np.bincount(d_idx, weights=amount, minlength=served)
-        deal_firms = firms_idx[:served]
+        # position of each participation's round among the served rounds
+        seg = np.searchsorted(served_idx, d_idx)
+        raised = np.bincount(seg, weights=amount, minlength=served)
+        deal_firms = firms_idx[served_idx]
         # Staged pre-money: the firm's valuation, raised when dry powder is abundant (money
         # chasing deals, Gompers and Lerner 2000); for a backed firm that grew since its last
         # round, at least the last post-money stepped up by its revenue growth; at least the
@@ -204,7 +208,7 @@ class CapitalMarket:
             pos = np.clip(np.searchsorted(sorted_firms, self.h_firm), 0, served - 1)
             hit = (sorted_firms[pos] == self.h_firm) & self.h_open
             self.h_stake[hit] *= (pre / post)[sorter][pos[hit]]
-        post_of_seg = post[d_idx]
+        post_of_seg = post[seg]
         self._append(fund_of, firm_of, amount / post_of_seg, amount)
         # Money: funds -> firms.
         np.subtract.at(funds.cash, fund_of, amount)
