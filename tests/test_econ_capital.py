@@ -230,3 +230,18 @@ def test_capital_winter_cuts_investment_by_a_plausible_amount(tmp_path, level):
     # before the winter the runs are the same (common random numbers)
     before = np.mean([y[2017]["vc"] / x[2017]["vc"] for x, y in zip(a, b, strict=True)])
     assert before == pytest.approx(1.0, abs=0.02)
+
+
+def test_syndicate_skipping_skips_a_round_it_cannot_cover_and_never_overdraws():
+    from sim.model.markets.allocation import syndicate, syndicate_skipping
+
+    demand = np.array([3.0, 20.0, 2.0, 4.0])
+    supply = np.array([4.0, 5.0])
+    # the plain clearing stops at the round of 20
+    assert syndicate(demand, supply)[3] == 1
+    d_idx, s_idx, amount, served = syndicate_skipping(demand, supply)
+    assert served.tolist() == [0, 2, 3]
+    got = np.bincount(d_idx, weights=amount, minlength=demand.size)
+    assert np.allclose(got[served], demand[served]) and got[1] == 0.0
+    drawn = np.bincount(s_idx, weights=amount, minlength=supply.size)
+    assert (drawn <= supply + 1e-12).all()

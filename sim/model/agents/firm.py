@@ -253,16 +253,17 @@ class FirmPopulation:
         # start-up (small, unlisted) the share `vc_burn_rd_share` of that spending is R&D; the
         # rest pays the operating losses of its margin. The burn is a flow tied to the money
         # raised, not to the cash a firm happens to hold.
-        spent = np.minimum(self.vc_cash[idx], self.cash[idx]) * (1.0 - np.exp(-p.vc_burn_rate * dt))
-        self.vc_cash[idx] = np.clip(
-            np.minimum(self.vc_cash[idx], self.cash[idx]) - spent, 0.0, None
-        )
-        startup = (
-            (self.stage[idx] >= 1)
-            & (self.stage[idx] < LISTED)
-            & (self.revenue[idx] < p.revenue_ref)
-        )
-        burn = np.where(startup, p.vc_burn_rd_share * spent, 0.0)
+        burn = np.zeros(idx.size)
+        has = np.flatnonzero(self.vc_cash[idx] > 0)  # few firms hold venture money
+        if has.size:
+            j = idx[has]
+            held = np.minimum(self.vc_cash[j], self.cash[j])
+            spent = held * (1.0 - np.exp(-p.vc_burn_rate * dt))
+            self.vc_cash[j] = np.maximum(held - spent, 0.0)
+            startup = (
+                (self.stage[j] >= 1) & (self.stage[j] < LISTED) & (self.revenue[j] < p.revenue_ref)
+            )
+            burn[has] = np.where(startup, p.vc_burn_rd_share * spent, 0.0)
         desired = self.rd_pref[idx] * rev_step * ip_factor + burn + subsidy
         return np.clip(np.minimum(desired, self.cash[idx]), 0.0, None)
 
@@ -395,17 +396,18 @@ class FirmPopulation:
         gap = self.trend_gap(p, dt)  # log revenue above its trend per unit of steady growth
         a = 1.0 - (1.0 - min(p.growth_expectation_weight, 0.999)) ** dt
         log_rev = np.log(np.maximum(self.revenue[idx], 1e-9))
+        trend = self.log_rev_trend[idx]
         # A new firm (both fields still 0) starts expecting the market's trend growth.
-        new = (self.log_rev_trend[idx] == 0.0) & (self.growth_exp[idx] == 0.0)
-        self.log_rev_trend[idx] = np.where(
-            new, log_rev - p.revenue_growth * gap, self.log_rev_trend[idx]
-        )
-        self.log_rev_trend[idx] += a * (log_rev - self.log_rev_trend[idx])
-        self.growth_exp[idx] = (log_rev - self.log_rev_trend[idx]) / gap
-        self.valuation[idx] = np.maximum(
-            self.fundamental_value(idx, p),
-            np.where(self.stage[idx] >= 1, self.last_post[idx], 0.0),
-        )
+        new = (trend == 0.0) & (self.growth_exp[idx] == 0.0)
+        if new.any():
+            trend[new] = log_rev[new] - p.revenue_growth * gap
+        trend += a * (log_rev - trend)
+        self.log_rev_trend[idx] = trend
+        ge = (log_rev - trend) / gap
+        self.growth_exp[idx] = ge
+        value = self._fundamental(idx, p, log_rev, ge)
+        backed = self.stage[idx] >= 1
+        self.valuation[idx] = np.where(backed, np.maximum(value, self.last_post[idx]), value)
 
     dt = 0.25  # step length in years; sim.model.setup sets the model's own
 
@@ -418,13 +420,18 @@ class FirmPopulation:
 
     def fundamental_value(self, idx, p) -> np.ndarray:
         """Revenue x sector multiple x exp(k x expected growth) x tech premium, 100m yuan."""
-        base = p.revenue_multiple * np.asarray(p.sector_multiple_factors, dtype=float)
-        ge = np.clip(self.growth_exp[idx], -MAX_EXPECTED_GROWTH, MAX_EXPECTED_GROWTH)
-        return (
-            self.revenue[idx]
-            * base[self.sector[idx]]
-            * np.exp(p.growth_valuation_k * ge)
-            * np.maximum(self.tech[idx], 1e-3) ** p.tech_valuation_elasticity
+        log_rev = np.log(np.maximum(self.revenue[idx], 1e-300))
+        return self._fundamental(idx, p, log_rev, self.growth_exp[idx])
+
+    def _fundamental(self, idx, p, log_rev, growth_exp) -> np.ndarray:
+        log_base = np.log(p.revenue_multiple * np.asarray(p.sector_multiple_factors, dtype=float))
+        ge = np.clip(growth_exp, -MAX_EXPECTED_GROWTH, MAX_EXPECTED_GROWTH)
+        log_tech = np.log(np.maximum(self.tech[idx], 1e-3))
+        return np.exp(
+            log_rev
+            + log_base[self.sector[idx]]
+            + p.growth_valuation_k * ge
+            + p.tech_valuation_elasticity * log_tech
         )
 
     def exit_hazard(self, idx, p, dt: float) -> np.ndarray:

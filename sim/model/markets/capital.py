@@ -6,14 +6,20 @@ Who demands: young unlisted firms in Beijing that apply for their next round; fi
 that ask for loans (venture-backed firms without revenue qualify only under investment-loan
 linkage).
 How it clears (each quarter): applicants are ranked by a noisy signal of their quality (technology
-level), sorted once (O(n log n)); only those above the screening threshold are considered, and
-investors lower that threshold when they hold more uninvested capital than in 2015 (and raise it
-in a capital winter): money chases deals; the ranked rounds are filled from the suppliers' offered capital
-laid out in random order (`allocation.syndicate_skipping`), so a round may be syndicated across
-funds and no fund invests more than it offered; a round the remaining offer cannot cover is skipped
-and the next ones are filled. Valuations: pre-money from the firm's valuation; earlier stakes
-are diluted. Exits: listings (hazard scaled by `exit_market_depth`) and acquisitions return
-stake x valuation to the funds; closures write stakes off. Money is conserved through the ledger.
+level), sorted once (O(n log n)); only those above the screening threshold are considered. Money
+chases deals: when equity investors hold more uninvested capital than in 2015 (the abundance A,
+climate-adjusted, lower in a capital winter) they lower that threshold, approach more firms (the
+application rate rises), and offer larger rounds at higher pre-money. The ranked rounds are filled
+from the suppliers' offered capital laid out in random order (`allocation.syndicate_skipping`), so
+a round may be syndicated across funds, no fund invests more than it offered, and a round the
+remaining offer cannot cover is skipped for the next ones. Staged pre-money: the firm's valuation
+(growth expectations, FirmPopulation.valuation_update) times A^valuation_chasing, at least the last
+post-money stepped up by the firm's revenue growth since that round; earlier stakes are diluted.
+The money raised is the firm's venture cash, spent over a runway (FirmPopulation.decide_rd).
+Banks lend up to their remaining capacity; demand beyond it is rationed (loan_served_share).
+Exits: listings of any firm meeting the listing rules (hazard scaled by `exit_market_depth`) and
+acquisitions return stake x valuation to the funds; closures write stakes off. Money is conserved
+through the ledger.
 """
 
 from __future__ import annotations
