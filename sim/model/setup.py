@@ -37,6 +37,7 @@ from sim.model.agents.region import (
 )
 from sim.model.agents.university import INSTITUTE, UNIVERSITY, University, UniversityPopulation
 from sim.model.agents.view import add_views
+from sim.model.markets.capital import CapitalMarket
 from sim.model.markets.talent import HIGH_END, RESEARCHERS
 from sim.model.sectors import N_SECTORS
 
@@ -246,23 +247,24 @@ def _init_firms(m) -> None:
     young = age < p.venture_max_age_years * m.steps_per_year
     backed = young & (rng.random(n) < p.venture_backed_share_young)
     stage[backed] = rng.choice([1, 2, 3, 4], size=backed.sum(), p=[0.45, 0.3, 0.15, 0.1])
-    listed = np.argsort(-revenue)[: int(round(p.listed_share * n))]
-    stage[listed] = LISTED
-    cash = p.cash_to_revenue * revenue + np.where(backed, p.round_size_a, 0.0)
-    # Venture-backed start-ups spend part of their cash on R&D (FirmPopulation.decide_rd);
-    # that spending is part of firms' 2015 R&D, so their own R&D makes up the rest.
+    # Listed in 2015: a draw per firm, with a probability rising with size and age (logistic in
+    # log revenue and log age); its intercept is set so that the expected count is
+    # `listed_share` of the firms. No firm is listed by rank.
+    stage[_listing_draw(p, revenue, age * m.dt, rng)] = LISTED
+    # Venture-backed start-ups hold the venture money they raised and have not spent yet
+    # (FirmPopulation.decide_rd spends the share vc_burn_rate of it a year). In a steady state
+    # that stock is the yearly flow of venture investment times the runway; the 2015 flow is the
+    # lesser of what the equity investors offer in a year at their 2015 dry powder and deployment
+    # rate and what qualifying applicants ask for (set once technology is known, below).
     startup = (stage >= 1) & (stage < LISTED) & (revenue < p.revenue_ref)
-    burn_year = np.where(startup, p.vc_burn_rate * p.vc_burn_rd_share * cash, 0.0)
-    own_rd = max(
-        b.firm_rd_2015 * m.scale_firms - burn_year.sum(),
-        0.5 * b.firm_rd_2015 * m.scale_firms,
-    )
+    cash = p.cash_to_revenue * revenue
     # R&D intensity: dispersed, higher in small firms; rescaled to firms' own 2015 R&D.
     rd_int = rng.lognormal(0.0, p.rd_intensity_dispersion, n) * (revenue / np.median(revenue)) ** (
         -p.rd_intensity_size_slope
     )
     rd_int *= np.where(sector == N_SECTORS - 1, p.services_rd_factor, 1.0)
-    rd_int = rd_int * own_rd / (rd_int * revenue).sum()
+    rd_shape = rd_int.copy()
+    rd_int = rd_shape * b.firm_rd_2015 * m.scale_firms / (rd_shape * revenue).sum()
     rd_int = np.minimum(rd_int, 0.6)
     # Technology starts near each firm's steady state, where its gains match its sector's:
     # with gains ~ effort x tech^-catch_up, that level is effort^(1 / catch_up).
@@ -277,9 +279,23 @@ def _init_firms(m) -> None:
         np.bincount(sector, weights=tech, minlength=N_SECTORS)
         / np.maximum(np.bincount(sector, minlength=N_SECTORS), 1)
     )[sector]
+    short = cash < 2.0 * np.maximum(rd_int * revenue * m.dt, 0.002)  # as in CapitalMarket.rounds
+    vc_cash = _venture_stock_2015(
+        p, stage, backed & (stage < LISTED), age * m.dt, tech, short, m.scale_firms, rng
+    )
+    cash = cash + vc_cash
+    # That spending is part of firms' 2015 R&D (the R&D share of start-ups' spending), so their
+    # own R&D makes up the rest (technology above is set with the total).
+    spent = vc_cash * (1.0 - np.exp(-p.vc_burn_rate * m.dt)) / m.dt  # per year, as in a step
+    burn_year = np.where(startup, p.vc_burn_rd_share * spent, 0.0)
+    own_rd = max(
+        b.firm_rd_2015 * m.scale_firms - burn_year.sum(),
+        0.5 * b.firm_rd_2015 * m.scale_firms,
+    )
+    rd_int = np.minimum(rd_shape * own_rd / (rd_shape * revenue).sum(), 0.6)
     rd_year = rd_int * revenue
     researchers = p.researcher_cost_share * rd_year / p.rd_cost_per_fte
-    val = revenue * p.revenue_multiple * tech**p.tech_valuation_elasticity
+    ge0 = _growth_expectation_2015(p, revenue, startup, rng)
     slots = f.add(
         n,
         sector=sector,
@@ -298,11 +314,20 @@ def _init_firms(m) -> None:
         researchers=researchers,
         high_end=p.high_end_per_researcher_firm * researchers,
         tech=tech,
-        valuation=val,
-        last_post=np.where(backed, val, 0.0),
         last_funded=-1000,
         rev_year_start=revenue,
+        vc_cash=vc_cash,
+        # expected growth in a steady state: the market's trend, plus the premium of the
+        # venture-backed start-ups
+        growth_exp=ge0,
+        log_rev_trend=np.log(np.maximum(revenue, 1e-9)) - ge0 * FirmPopulation.trend_gap(p, m.dt),
+        rev_at_round=np.where(backed, revenue, 0.0),
     )
+    f.dt = m.dt
+    f.valuation[slots] = f.fundamental_value(slots, p)
+    # the last round of a backed firm: priced at its value (plus the money it still holds)
+    f.last_post[slots] = np.where(backed, f.valuation[slots] + vc_cash, 0.0)
+    f.valuation[slots] = np.maximum(f.valuation[slots], f.last_post[slots])
     f.margin[slots] = p.operating_margin + f.margin_fe[slots]
     stock = b.patent_stock_2015 * p.firm_patent_share * m.scale_firms
     w = rd_year * tech
@@ -334,6 +359,62 @@ def _init_firms(m) -> None:
     f._roll_hte_window(slots)
     m.hte_shortfall_2015 = max(0, k - elig.size)
     f.attach(slots, add_views(m, Firm, slots))
+
+
+def _growth_expectation_2015(p, revenue, startup, rng) -> np.ndarray:
+    """Expected growth in 2015 at its steady state: the market trend (plus the start-ups'
+    premium) and the smoothed record of past growth shocks. With yearly Laplace shocks of scale
+    b (FirmPopulation.grow) and weight w a year on the latest growth, the smoothed shocks have
+    the variance w / (2 - w) x 2 b^2: drawn as a Laplace law of that variance."""
+    b = p.growth_shock * (np.maximum(revenue, 1e-4) / p.revenue_ref) ** (-p.growth_shock_size_slope)
+    b = np.clip(b, 0.2 * p.growth_shock, min(6.0 * p.growth_shock, 0.9))
+    w = p.growth_expectation_weight
+    noise = rng.laplace(0.0, 1.0, revenue.size) * b * np.sqrt(w / (2.0 - w))
+    return p.revenue_growth + np.where(startup, p.venture_growth_premium, 0.0) + noise
+
+
+def _listing_draw(p, revenue, age_years, rng) -> np.ndarray:
+    """Which firms are listed in 2015: P(listed) = logistic(a + listing_size_slope x
+    log(revenue / revenue_ref) + listing_age_slope x log(1 + age)), `a` such that the
+    expected count is listed_share x n (bisection); one uniform draw per firm."""
+    n = revenue.size
+    x = p.listing_size_slope * np.log(np.maximum(revenue, 1e-9) / p.revenue_ref)
+    x = x + p.listing_age_slope * np.log1p(age_years)
+    target = p.listed_share * n
+    lo, hi = -60.0, 60.0
+    for _ in range(60):
+        a = 0.5 * (lo + hi)
+        if (1.0 / (1.0 + np.exp(-(a + x)))).sum() > target:
+            hi = a
+        else:
+            lo = a
+    prob = 1.0 / (1.0 + np.exp(-(0.5 * (lo + hi) + x)))
+    return rng.random(n) < prob
+
+
+def _venture_stock_2015(p, stage, backed, age_years, tech, short, scale_firms, rng) -> np.ndarray:
+    """Unspent venture money of each firm in 2015: the steady-state stock (yearly flow x
+    runway 1 / vc_burn_rate) of the 2015 venture flow (CapitalMarket.expected_flow), shared in
+    proportion to the round size of each backed firm's stage times the part of its last round
+    not yet spent (exp(-burn x time since the round), the time uniform over a year)."""
+    first = p.angel_supply_2015 * scale_firms * p.deployment_rate
+    later = (
+        (
+            p.venture_dry_powder_2015
+            + min(p.guidance_commitment_2015, p.guidance_coinvest_cap * p.venture_dry_powder_2015)
+            + p.state_vc_supply_2015
+        )
+        * scale_firms
+        * p.deployment_rate
+    )
+    flow = CapitalMarket.expected_flow(p, stage, age_years, tech, short, first, later)
+    stock = flow / max(p.vc_burn_rate, 1e-9)
+    sizes = np.array([0.0, p.round_size_angel, p.round_size_a, p.round_size_b, p.round_size_c])
+    w = np.where(backed, sizes[np.clip(stage, 0, 4)], 0.0)
+    w = w * np.exp(-p.vc_burn_rate * rng.random(stage.size))
+    if w.sum() <= 0:
+        return np.zeros(stage.size)
+    return stock * w / w.sum()
 
 
 def _hte_2015() -> float:

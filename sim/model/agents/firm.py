@@ -38,6 +38,7 @@ INCUMBENT, SPIN_OFF, INCUBATOR, RETURNEE, FOREIGN_RD = range(5)
 STAGES = ("bootstrap", "angel", "series_a", "series_b", "series_c_plus", "listed")
 LISTED = 5
 MAX_LAPLACE_SCALE = 0.9  # a yearly Laplace shock needs scale < 1 for its centring term
+MAX_EXPECTED_GROWTH = 1.0  # expected growth priced into valuations, log-points a year (judgement)
 MAX_MARKET_GROWTH = 1.0  # trend growth of a sector's market, log-points a year (see grow)
 MIN_FTE = 0.1  # smallest staff of a live firm, FTE (see grow)
 HTE_VALIDITY_YEARS = 3  # a certificate is valid three years (Guokefahuo [2016] No. 32, art. 8)
@@ -87,7 +88,12 @@ _FIELDS = {
     # operating leverage (issue 15)
     "rev_plan": np.float64,  # revenue the short-run fixed costs are set for, 100m yuan/yr
     "rev_last": np.float64,  # revenue at the last margin update, 100m yuan/yr
-    "growth_exp": np.float64,  # the firm's expected revenue growth, log-points a year
+    "cost_growth_exp": np.float64,  # growth the firm plans its fixed costs for, log-points a year
+    # capital market (issue 15)
+    "vc_cash": np.float64,  # venture money raised and not yet spent (part of cash), 100m yuan
+    "growth_exp": np.float64,  # expected revenue growth: smoothed log growth, per year
+    "log_rev_trend": np.float64,  # smoothed log revenue (growth expectations)
+    "rev_at_round": np.float64,  # revenue when the last round closed (step-up of pre-money)
 }
 
 
@@ -209,10 +215,10 @@ class FirmPopulation:
         return rd
 
     def pay_out(self, idx, p, clock, money) -> None:
-        """Firms holding cash beyond their needs pay it out to owners."""
-        cap = p.cash_cap_to_revenue * self.revenue[idx] + np.where(
-            self.stage[idx] >= 1, self.last_post[idx] * 0.5, 0.0
-        )
+        """Firms holding cash beyond their needs pay it out to owners: the needs are working
+        cash (`cash_cap_to_revenue` x revenue) and the venture money still earmarked for the
+        runway (`vc_cash`)."""
+        cap = p.cash_cap_to_revenue * self.revenue[idx] + self.vc_cash[idx]
         excess = np.clip(self.cash[idx] - cap, 0.0, None) * clock.per_step(0.5)
         self.cash[idx] -= excess
         money.transfer("firms", "households", excess.sum())
@@ -289,13 +295,22 @@ class FirmPopulation:
         and any subsidy; never more than the cash at hand."""
         rev_step = self.revenue[idx] * dt
         ip_factor = 1.0 + p.ip_rd_elasticity * (ip_protection - STATUS_QUO_IP)
-        # Venture-backed start-ups (small, unlisted) burn part of the money they raised on R&D.
-        startup = (
-            (self.stage[idx] >= 1)
-            & (self.stage[idx] < LISTED)
-            & (self.revenue[idx] < p.revenue_ref)
-        )
-        burn = np.where(startup, p.vc_burn_rate * dt * p.vc_burn_rd_share * self.cash[idx], 0.0)
+        # Venture money is spent over a runway: a firm spends the share `vc_burn_rate` a year of
+        # the venture money it still holds (exponential runway of 1 / vc_burn_rate years). For a
+        # start-up (small, unlisted) the share `vc_burn_rd_share` of that spending is R&D; the
+        # rest pays the operating losses of its margin. The burn is a flow tied to the money
+        # raised, not to the cash a firm happens to hold.
+        burn = np.zeros(idx.size)
+        has = np.flatnonzero(self.vc_cash[idx] > 0)  # few firms hold venture money
+        if has.size:
+            j = idx[has]
+            held = np.minimum(self.vc_cash[j], self.cash[j])
+            spent = held * (1.0 - np.exp(-p.vc_burn_rate * dt))
+            self.vc_cash[j] = np.maximum(held - spent, 0.0)
+            startup = (
+                (self.stage[j] >= 1) & (self.stage[j] < LISTED) & (self.revenue[j] < p.revenue_ref)
+            )
+            burn[has] = np.where(startup, p.vc_burn_rd_share * spent, 0.0)
         desired = self.rd_pref[idx] * rev_step * ip_factor + burn + subsidy
         return np.clip(np.minimum(desired, self.cash[idx]), 0.0, None)
 
@@ -474,8 +489,10 @@ class FirmPopulation:
         # part of the gap to the actual revenue each step
         last = np.where(first, self.rev_year_start[idx], self.rev_last[idx])
         growth = np.log(rev / np.maximum(last, 1e-9)) / dt
-        g_exp = self.growth_exp[idx]
-        g_exp = self.growth_exp[idx] = np.where(first, growth, g_exp + adjust * (growth - g_exp))
+        g_exp = self.cost_growth_exp[idx]
+        g_exp = self.cost_growth_exp[idx] = np.where(
+            first, growth, g_exp + adjust * (growth - g_exp)
+        )
         log_plan = np.log(np.maximum(plan, 1e-9)) + g_exp * dt
         log_plan += adjust * (np.log(rev) - log_plan)
         # base-year firms and entrants (no plan yet) plan for their current revenue
@@ -497,14 +514,53 @@ class FirmPopulation:
         self.rd_cur[idx] += self.rd_q[idx]
 
     def valuation_update(self, idx, p) -> None:
-        """Valuation: revenue multiple with a technology premium; start-ups keep their last post."""
-        v = (
-            self.revenue[idx]
-            * p.revenue_multiple
-            * np.maximum(self.tech[idx], 1e-3) ** p.tech_valuation_elasticity
+        """Valuation from growth expectations: revenue x the sector's base multiple x
+        exp(growth_valuation_k x expected growth) x a technology premium. Expected growth is the
+        firm's recent revenue growth, smoothed: log revenue minus its exponentially smoothed
+        level (weight `growth_expectation_weight` a year), scaled so that steady growth g gives
+        g (`trend_gap`); a one-off jump fades at that weight a year. Venture-backed firms are worth
+        at least their last post-money (no down rounds are modelled)."""
+        dt = self.dt  # step length in years (set with the 2015 state, sim.model.setup)
+        gap = self.trend_gap(p, dt)  # log revenue above its trend per unit of steady growth
+        a = 1.0 - (1.0 - min(p.growth_expectation_weight, 0.999)) ** dt
+        log_rev = np.log(np.maximum(self.revenue[idx], 1e-9))
+        trend = self.log_rev_trend[idx]
+        # A new firm (both fields still 0) starts expecting the market's trend growth.
+        new = (trend == 0.0) & (self.growth_exp[idx] == 0.0)
+        if new.any():
+            trend[new] = log_rev[new] - p.revenue_growth * gap
+        trend += a * (log_rev - trend)
+        self.log_rev_trend[idx] = trend
+        ge = (log_rev - trend) / gap
+        self.growth_exp[idx] = ge
+        value = self._fundamental(idx, p, log_rev, ge)
+        backed = self.stage[idx] >= 1
+        self.valuation[idx] = np.where(backed, np.maximum(value, self.last_post[idx]), value)
+
+    dt = 0.25  # step length in years; sim.model.setup sets the model's own
+
+    @staticmethod
+    def trend_gap(p, dt: float) -> float:
+        """Log revenue minus its smoothed level (weight a a step) for a firm growing steadily
+        at 1 a year: dt (1 - a) / a. Expected growth is the actual gap over this."""
+        a = 1.0 - (1.0 - min(p.growth_expectation_weight, 0.999)) ** dt
+        return dt * (1.0 - a) / a
+
+    def fundamental_value(self, idx, p) -> np.ndarray:
+        """Revenue x sector multiple x exp(k x expected growth) x tech premium, 100m yuan."""
+        log_rev = np.log(np.maximum(self.revenue[idx], 1e-300))
+        return self._fundamental(idx, p, log_rev, self.growth_exp[idx])
+
+    def _fundamental(self, idx, p, log_rev, growth_exp) -> np.ndarray:
+        log_base = np.log(p.revenue_multiple * np.asarray(p.sector_multiple_factors, dtype=float))
+        ge = np.clip(growth_exp, -MAX_EXPECTED_GROWTH, MAX_EXPECTED_GROWTH)
+        log_tech = np.log(np.maximum(self.tech[idx], 1e-3))
+        return np.exp(
+            log_rev
+            + log_base[self.sector[idx]]
+            + p.growth_valuation_k * ge
+            + p.tech_valuation_elasticity * log_tech
         )
-        floor = self.last_post[idx] * np.where(self.stage[idx] >= 1, 1.0, 0.0)
-        self.valuation[idx] = np.maximum(v, floor)
 
     def exit_hazard(self, idx, p, dt: float) -> np.ndarray:
         """Annual closure probability: high for young and small firms."""

@@ -6,13 +6,20 @@ Who demands: young unlisted firms in Beijing that apply for their next round; fi
 that ask for loans (venture-backed firms without revenue qualify only under investment-loan
 linkage).
 How it clears (each quarter): applicants are ranked by a noisy signal of their quality (technology
-level), sorted once (O(n log n)); only those above the screening threshold are considered, and
-investors lower that threshold when they hold more uninvested capital than in 2015 (and raise it
-in a capital winter): money chases deals; the ranked rounds are filled from the suppliers' offered capital
-laid out in random order (`allocation.syndicate`), so a round may be syndicated across funds and no
-fund invests more than it offered. Valuations: pre-money from the firm's valuation; earlier stakes
-are diluted. Exits: listings (hazard scaled by `exit_market_depth`) and acquisitions return
-stake x valuation to the funds; closures write stakes off. Money is conserved through the ledger.
+level), sorted once (O(n log n)); only those above the screening threshold are considered. Money
+chases deals: when equity investors hold more uninvested capital than in 2015 (the abundance A,
+climate-adjusted, lower in a capital winter) they lower that threshold, approach more firms (the
+application rate rises), and offer larger rounds at higher pre-money. The ranked rounds are filled
+from the suppliers' offered capital laid out in random order (`allocation.syndicate_skipping`), so
+a round may be syndicated across funds, no fund invests more than it offered, and a round the
+remaining offer cannot cover is skipped for the next ones. Staged pre-money: the firm's valuation
+(growth expectations, FirmPopulation.valuation_update) times A^valuation_chasing, at least the last
+post-money stepped up by the firm's revenue growth since that round; earlier stakes are diluted.
+The money raised is the firm's venture cash, spent over a runway (FirmPopulation.decide_rd).
+Banks lend up to their remaining capacity; demand beyond it is rationed (loan_served_share).
+Exits: listings of any firm meeting the listing rules (hazard scaled by `exit_market_depth`) and
+acquisitions return stake x valuation to the funds; closures write stakes off. Money is conserved
+through the ledger.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import numpy as np
 from sim.model.agents.firm import LISTED
 from sim.model.agents.fund import ANGEL, BANK, GUIDANCE, STATE_VC, VENTURE
 from sim.model.agents.region import N_REGIONS
-from sim.model.markets.allocation import syndicate
+from sim.model.markets.allocation import syndicate, syndicate_skipping
 
 
 class CapitalMarket:
@@ -42,6 +49,7 @@ class CapitalMarket:
         self.vc_invested = 0.0
         self.deals = 0
         self.loans_issued = 0.0
+        self.loan_demand = 0.0  # loans asked for this year (served or rationed)
         # Money this year from funds' region to firms' region (equity and loans), simulated units.
         self.flow = np.zeros((N_REGIONS, N_REGIONS))
         self.dry_powder_ref = 1.0  # equity investors' cash in 2015 (set_reference)
@@ -52,6 +60,11 @@ class CapitalMarket:
         self.vc_invested = 0.0
         self.deals = 0
         self.loans_issued = 0.0
+        self.loan_demand = 0.0
+
+    def loan_served_share(self) -> float:
+        """Share of this year's loan demand the banks served (the rest was rationed)."""
+        return self.loans_issued / self.loan_demand if self.loan_demand > 0 else 1.0
 
     def clear(self, levers: dict, step: int, climate: float) -> tuple[np.ndarray, np.ndarray]:
         """One quarter: debt service, loans, equity rounds, exits; returns (listed, acquired)."""
@@ -75,9 +88,11 @@ class CapitalMarket:
         )
         cand = live[eligible]
         short = f.cash[cand] < 2.0 * np.maximum(f.rd_q[cand], 0.002)
-        apply = rng.random(cand.size) < self.clock.per_step(p.funding_apply_rate) * np.where(
-            short, 2.0, 1.0
-        )
+        # Investors holding more dry powder than in 2015 source more deals: they approach more
+        # firms, so the yearly chance of an application rises with abundance.
+        abundance = self.abundance(climate)
+        rate = min(p.funding_apply_rate * abundance**p.deal_sourcing_elasticity, 0.95)
+        apply = rng.random(cand.size) < self.clock.per_step(rate) * np.where(short, 2.0, 1.0)
         cand = cand[apply]
         if cand.size == 0:
             return
@@ -89,7 +104,13 @@ class CapitalMarket:
         sizes_by_stage = np.array(
             [p.round_size_angel, p.round_size_a, p.round_size_b, p.round_size_c, p.round_size_c]
         )
-        size = sizes_by_stage[f.stage[cand]] * rng.lognormal(0.0, 0.5, cand.size)
+        # Money chasing deals: with more dry powder than in 2015 rounds are larger (and priced
+        # higher, _fill), so extra capital is deployed rather than left idle.
+        size = (
+            sizes_by_stage[f.stage[cand]]
+            * rng.lognormal(0.0, 0.5, cand.size)
+            * abundance**p.valuation_chasing
+        )
         order = np.argsort(-signal, kind="stable")
         cand, size = cand[order], size[order]
         first = f.stage[cand] == 0
@@ -102,6 +123,26 @@ class CapitalMarket:
         )
 
     @staticmethod
+    def expected_flow(p, stage, age_years, tech, short, supply_first, supply_later) -> float:
+        """Expected yearly venture investment in a state (used for the 2015 steady state): for
+        first rounds (angels) and later rounds, the lesser of what investors offer and what the
+        qualifying applicants ask for (eligible firms x yearly application rate x chance that
+        their signal clears the 2015 screening threshold x mean round size)."""
+        from scipy.special import ndtr
+
+        eligible = (stage < LISTED) & (age_years < p.venture_max_age_years)
+        apply = np.minimum(p.funding_apply_rate * np.where(short, 2.0, 1.0), 1.0)
+        noise = max(p.screening_noise, 1e-9)
+        clear = ndtr((np.log(np.maximum(tech, 1e-6)) - p.screening_threshold) / noise)
+        sizes = np.array(
+            [p.round_size_angel, p.round_size_a, p.round_size_b, p.round_size_c, p.round_size_c]
+        )
+        mean_size = sizes[np.clip(stage, 0, 4)] * np.exp(0.5**2 / 2.0)  # lognormal(0, 0.5)
+        ask = np.where(eligible, apply * clear * mean_size, 0.0)
+        first = stage == 0
+        return float(min(supply_first, ask[first].sum()) + min(supply_later, ask[~first].sum()))
+
+    @staticmethod
     def dry_powder(funds) -> float:
         """Uninvested capital of the equity investors (all funds but banks)."""
         return float(funds.cash[funds.kind != BANK].sum())
@@ -111,13 +152,18 @@ class CapitalMarket:
         `screening_threshold`; it does not depend on any lever."""
         self.dry_powder_ref = max(self.dry_powder(funds), 1e-12)
 
+    def abundance(self, climate: float) -> float:
+        """Equity investors' dry powder (climate-adjusted) relative to 2015."""
+        powder = self.dry_powder(self.funds) * climate
+        return max(powder, 1e-12) / self.dry_powder_ref
+
     def screening_threshold(self, climate: float) -> float:
         """The bar an applicant's signal must clear: lower when equity investors hold more dry
         powder (climate-adjusted) than in 2015, higher when they hold less (money chasing
         deals)."""
-        powder = self.dry_powder(self.funds) * climate
-        abundance = max(powder, 1e-12) / self.dry_powder_ref
-        return self.p.screening_threshold - self.p.money_chasing_deals * float(np.log(abundance))
+        return self.p.screening_threshold - self.p.money_chasing_deals * float(
+            np.log(self.abundance(climate))
+        )
 
     def _fill(self, step, climate, firms_idx, size, suppliers, guidance_cap: float) -> None:
         f, funds, p, rng = self.firms, self.funds, self.p, self.clock.streams["capital"]
@@ -136,15 +182,30 @@ class CapitalMarket:
                 offer[is_g] *= cap / g_total
         perm = rng.permutation(suppliers.size)
         suppliers, offer = suppliers[perm], offer[perm]
-        d_idx, s_idx, amount, served = syndicate(size, offer)
+        d_idx, s_idx, amount, served_idx = syndicate_skipping(size, offer)
+        served = served_idx.size
         if served == 0:
             return
         fund_of = suppliers[s_idx]
         firm_of = firms_idx[d_idx]
-        raised = np.bincount(d_idx, weights=amount, minlength=served)
-        deal_firms = firms_idx[:served]
-        # Valuation: pre-money = current valuation, at least the round size times a floor multiple.
-        pre = np.maximum(f.valuation[deal_firms], raised * p.min_premoney_multiple)
+        # position of each participation's round among the served rounds
+        seg = np.searchsorted(served_idx, d_idx)
+        raised = np.bincount(seg, weights=amount, minlength=served)
+        deal_firms = firms_idx[served_idx]
+        # Staged pre-money: the firm's valuation, raised when dry powder is abundant (money
+        # chasing deals, Gompers and Lerner 2000); for a backed firm that grew since its last
+        # round, at least the last post-money stepped up by its revenue growth; at least the
+        # round size times a floor multiple.
+        chase = self.abundance(climate) ** p.valuation_chasing
+        grew = np.where(
+            f.rev_at_round[deal_firms] > 0,
+            np.maximum(f.revenue[deal_firms] / np.maximum(f.rev_at_round[deal_firms], 1e-12), 1.0),
+            1.0,
+        )
+        step_up = np.where(f.stage[deal_firms] >= 1, f.last_post[deal_firms] * grew, 0.0)
+        pre = np.maximum(
+            np.maximum(f.valuation[deal_firms] * chase, step_up), raised * p.min_premoney_multiple
+        )
         post = pre + raised
         # Dilute earlier stakes in these firms.
         if self.h_firm.size:
@@ -153,7 +214,7 @@ class CapitalMarket:
             pos = np.clip(np.searchsorted(sorted_firms, self.h_firm), 0, served - 1)
             hit = (sorted_firms[pos] == self.h_firm) & self.h_open
             self.h_stake[hit] *= (pre / post)[sorter][pos[hit]]
-        post_of_seg = post[d_idx]
+        post_of_seg = post[seg]
         self._append(fund_of, firm_of, amount / post_of_seg, amount)
         # Money: funds -> firms.
         np.subtract.at(funds.cash, fund_of, amount)
@@ -161,6 +222,8 @@ class CapitalMarket:
         np.add.at(self.flow, (funds.region[fund_of], f.region[firm_of]), amount)
         funds.cash[funds.cash < 0] = 0.0  # guard against round-off only (syndicate never overdraws)
         f.cash[deal_firms] += raised
+        f.vc_cash[deal_firms] += raised  # spent over the runway (FirmPopulation.decide_rd)
+        f.rev_at_round[deal_firms] = f.revenue[deal_firms]
         self.money.transfer("funds", "firms", raised.sum())
         f.stage[deal_firms] = np.minimum(f.stage[deal_firms] + 1, LISTED - 1)
         f.last_funded[deal_firms] = step
@@ -224,11 +287,15 @@ class CapitalMarket:
         )
         ok = amount > 0
         cand, amount = cand[ok], amount[ok]
+        self.loan_demand += amount.sum()
         score = f.margin[cand] * f.revenue[cand] + rng.normal(0, 1e-3, cand.size)
         order = np.argsort(-score, kind="stable")
         cand, amount = cand[order], amount[order]
+        # Banks lend up to their remaining lending capacity (their cash: topped up to
+        # bank_lending_capacity_2015 each year, replenished by repayments); demand beyond it is
+        # rationed, the least profitable borrowers first (syndicate serves in rank order).
         banks = funds.of_kind(BANK)
-        offer = funds.deployable(banks, p, self.clock.dt)
+        offer = funds.cash[banks].copy()
         d_idx, s_idx, amt, served = syndicate(amount, offer)
         if served == 0:
             return
@@ -248,7 +315,16 @@ class CapitalMarket:
         per_step = self.clock.per_step
         live = f.live
         stage = f.stage[live]
-        ipo_cand = (stage >= 2) & (stage < LISTED) & (f.valuation[live] >= p.ipo_min_valuation)
+        # Any unlisted firm that meets the listing rules (operating history, revenue, profit) and
+        # is valued at ipo_min_valuation can list, venture-backed or not: the candidate pool is
+        # not empty in 2015.
+        ipo_cand = (
+            (stage < LISTED)
+            & (f.valuation[live] >= p.ipo_min_valuation)
+            & (f.age[live] * self.clock.dt >= p.ipo_min_age_years)
+            & (f.revenue[live] >= p.ipo_min_revenue)
+            & (f.margin[live] > 0)
+        )
         ipo = live[ipo_cand & (rng.random(live.size) < per_step(min(0.99, p.ipo_hazard * depth)))]
         acq_cand = (stage >= 1) & (stage < LISTED) & ~np.isin(live, ipo)
         acquired = live[acq_cand & (rng.random(live.size) < per_step(p.acquisition_hazard))]
