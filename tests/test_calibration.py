@@ -117,7 +117,7 @@ def test_calibrate_end_to_end_holdout(tmp_path, capsys, monkeypatch):
     d = rec["distance"]
     assert d["estimate_on_fresh_seeds"] == min(d["candidates_on_fresh_seeds"])
     dist = pd.read_csv(tmp_path / "cal" / "search" / "design_distances.csv")
-    assert len(dist) == 22 and (dist.distance > 0).all()
+    assert len(dist) == 24 and (dist.distance > 0).all()
     # A holdout run never writes the model's defaults.
     after = before.read_text() if before.exists() else None
     assert after == existed

@@ -236,7 +236,9 @@ PILLAR_TARGETS = [
     # of the basic share; by 2030 that offsets its gain (measured by this test), so check to 2025.
     ("plan", "basic_research_share", range(2016, 2026), 0.03),
     ("plan", "invention_patents_per_10k", range(2016, 2031), 0.0),
-    ("plan", "tech_flow_to_tianjin_hebei", range(2016, 2031), 0.2),
+    # The calibrated Jing-Jin-Ji border friction (border_jjj 0.58, issue 15) leaves less for the
+    # unified market to remove than before (0.18): the plan's 2016 gain is about 0.2, not more.
+    ("plan", "tech_flow_to_tianjin_hebei", range(2016, 2031), 0.15),
     ("plan", "firm_entries", range(2016, 2031), 0.15),
     ("plan", "high_end_talent", range(2016, 2031), 0.0),
 ]

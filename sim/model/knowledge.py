@@ -37,7 +37,10 @@ def produce_knowledge(u, p, clock, levers: dict, cost_index: float, scale: float
 def star_ratio(u, p) -> np.ndarray:
     """Each unit's high-end talent per researcher relative to 2015 (setup gives every unit
     `high_end_per_researcher_university`), bounded to [0.1, 10]."""
-    ratio = u.high_end / np.maximum(u.researchers, 1e-9) / p.high_end_per_researcher_university
+    ref = p.high_end_per_researcher_university
+    if ref <= 0:  # no high-end talent per researcher in 2015: nothing to compare with
+        return np.ones(u.n)
+    ratio = u.high_end / np.maximum(u.researchers, 1e-9) / ref
     return np.clip(ratio, 0.1, 10.0)
 
 
