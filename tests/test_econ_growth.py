@@ -150,3 +150,33 @@ def test_smallest_firms_have_the_most_volatile_employment():
     sd = [float(np.std(x)) for x in by_q]
     assert min(sd[0], sd[1]) > max(sd[3], sd[4]), sd
     assert MIN_FTE < 1.0
+
+
+def test_basic_research_default_reproduces_the_2015_share():
+    # The lever's 2015 value is derived from the (calibrated) parameters: basic research 2015
+    # (13.8% of R&D) over the fiscal research funding of universities and institutes; the
+    # historical scenario scales it by the observed share (seeds/policy_record.yaml).
+    import yaml
+
+    from sim.inputs import data
+    from sim.inputs.levers import registry
+    from sim.inputs.paths import SCENARIOS
+    from sim.model.setup import base_year
+
+    b = base_year(Params({}))
+    share = data.observed("basic_research_share", 2015) / 100
+    derived = share * data.observed("rd_expenditure", 2015) / b.fiscal_research_2015
+    default = registry()["basic_research_priority"].default
+    assert default == pytest.approx(derived, abs=6e-4)
+    hist = yaml.safe_load((SCENARIOS / "historical.yaml").read_text(encoding="utf-8"))
+    sched = hist["levers"]["basic_research_priority"]
+    for year in (2018, 2019):
+        obs = data.observed("basic_research_share", year)
+        assert sched[year] == pytest.approx(default * obs / 13.8, abs=6e-4)
+    # With every lever at its 2015 value the first year's basic share continues 2015's.
+    shares = []
+    for seed in SEEDS:
+        m = InnovationModel(short_scenario(2016), scale=0.05, rng=seed)
+        m.run()
+        shares.append(m.annual[2016]["basic_research_share"])
+    assert abs(np.mean(shares) / 13.8 - 1) < 0.08, shares

@@ -86,7 +86,7 @@ def test_page_renders_and_redraws_after_steps():
 # the model factory: scenario, sliders, seed
 # ------------------------------------------------------------------------------------------------
 def test_factory_applies_the_scenario_and_the_moved_sliders():
-    m = page_model(scenario="plan", seed="7", ip_protection=0.9, basic_research_priority=0.365)
+    m = page_model(scenario="plan", seed="7", ip_protection=0.9, basic_research_priority=0.36)
     assert (m.scenario_name, m.seed, m.scale) == ("plan", 7, SCALE)
     # a moved slider holds for the whole run; one at its 2015 value follows the scenario
     assert m.overridden == {"ip_protection": 0.9}
@@ -98,13 +98,13 @@ def test_factory_applies_the_scenario_and_the_moved_sliders():
 
 
 def test_pinned_sliders_override_every_slider_lever():
-    m = page_model(scenario="plan", pin_levers=True, basic_research_priority=0.365)
-    assert m.overridden == {"basic_research_priority": 0.365}
-    assert {m.levers.at(y)["basic_research_priority"] for y in (2016, 2020, 2030)} == {0.365}
+    m = page_model(scenario="plan", pin_levers=True, basic_research_priority=0.36)
+    assert m.overridden == {"basic_research_priority": 0.36}
+    assert {m.levers.at(y)["basic_research_priority"] for y in (2016, 2020, 2030)} == {0.36}
 
 
 def test_slider_values_with_browser_rounding_count_as_2015():
-    assert ui.lever_overrides({"basic_research_priority": 0.36500000000000005}) == {}
+    assert ui.lever_overrides({"basic_research_priority": 0.3600000000000005}) == {}
     assert ui.lever_overrides({"basic_research_priority": 0.37}) == {
         "basic_research_priority": 0.37
     }
