@@ -4,6 +4,10 @@ leave `innosim run`'s indicators.csv byte-identical.
 The digests were recorded on main before anything moved (commit 7bbce82), with
 `innosim run scenarios/NAME.yaml --seed 7 --scale S --replicates 2`. A change that is meant to
 alter the model's behaviour updates them in the same commit and says why.
+
+Updated for issue 15 (the economics rebuilt: R&D capital and growth, valuation and the capital
+market, the technology market's matching, wages and talent, HTE rules and operating leverage,
+and the recalibration): every indicator is meant to change.
 """
 
 from __future__ import annotations
@@ -18,12 +22,12 @@ from sim.app.cli import main
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 GOLDEN = {
-    ("baseline", 0.05): "48456db59a32c286b134d4e3e70a579545df7b13fa93342b91fab6d7cbb54955",
-    ("baseline", 0.2): "14d46745322c067a09c17425ca1b6f9f847f27b04aec99dd174c58efc2fcbbc1",
-    ("plan", 0.05): "e35c215be96fc349839529265b6e2f22bf22422e30da57ab4d8480198d336a05",
-    ("plan", 0.2): "c1bff152ef74d2ba1fd155c9e2e4d8d3631406195c858dd5a6bdf898d7044c7a",
-    ("historical", 0.05): "15cb4c375456abbac22ec524277eab053fbcd5bb46987c83b293a0944cb77bd1",
-    ("historical", 0.2): "b672b1494932df5d0874db05af139e07d1f67dfb3a33b7689e631cfae907d731",
+    ("baseline", 0.05): "34b03e473c8e926b8cee4231422ada8ef5285705599861816beef8c2e58b965d",
+    ("baseline", 0.2): "009c348af29c9cd5f1349a62dd9e425bb671c31b3702a59f14656ce3c565cac1",
+    ("plan", 0.05): "19c1892646afe2836501dde2772ba03e2e3976b594a63a1a662629915c9024ea",
+    ("plan", 0.2): "36636aa1c760315d09df6710a26a8e9df17c9873a29221771eb9a6a8e23de16e",
+    ("historical", 0.05): "852af18a65eeb3c56bbf2d13570f37544325110acf4705d7f00b3403e300a218",
+    ("historical", 0.2): "f484dbc09881f9bdb40ca2070a2d20ecc96424c93fb6b24dff524b40f7dc06c2",
 }
 
 
