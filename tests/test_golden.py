@@ -22,12 +22,12 @@ from sim.app.cli import main
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 GOLDEN = {
-    ("baseline", 0.05): "34b03e473c8e926b8cee4231422ada8ef5285705599861816beef8c2e58b965d",
-    ("baseline", 0.2): "009c348af29c9cd5f1349a62dd9e425bb671c31b3702a59f14656ce3c565cac1",
-    ("plan", 0.05): "19c1892646afe2836501dde2772ba03e2e3976b594a63a1a662629915c9024ea",
-    ("plan", 0.2): "36636aa1c760315d09df6710a26a8e9df17c9873a29221771eb9a6a8e23de16e",
-    ("historical", 0.05): "852af18a65eeb3c56bbf2d13570f37544325110acf4705d7f00b3403e300a218",
-    ("historical", 0.2): "f484dbc09881f9bdb40ca2070a2d20ecc96424c93fb6b24dff524b40f7dc06c2",
+    ("baseline", 0.05): "40e06329f837dd43f5c06efd602e3e02f1e5193c9e1576d7defb5ffd99b0fadb",
+    ("baseline", 0.2): "6f1929a0099c45f7f34743f5832a834564ed60aad6418deba80fba4baa51367f",
+    ("plan", 0.05): "0d68c45c5d116589bd76dd585ef6bd4368e00559cbc6fc1903236fa42ac48c0b",
+    ("plan", 0.2): "4177cda6099a466bfe997022526ea408f25ea3c7008e9ccdb73c5059c345698e",
+    ("historical", 0.05): "9a1c770953f11860228bfa3fe083dd7d6a25dc327e6bf1a8b24a2f20573e3bfd",
+    ("historical", 0.2): "7bad3d2496853ea0c7571ef3b0b65979af055bca92aafbe6b24f87b4d357fe10",
 }
 
 

@@ -99,6 +99,7 @@ _FIELDS = {
 
 STATUS_QUO_IP = status_quo("ip_protection")
 _IN_BEIJING = np.isin(np.arange(N_REGIONS), BEIJING)  # region -> is a Beijing zone
+_IS_KEY = np.isin(np.arange(N_SECTORS), KEY_FIELDS)  # sector -> is one of the eight key fields
 
 
 class FirmPopulation:
@@ -197,7 +198,7 @@ class FirmPopulation:
         grant = np.zeros(idx.size)
         if annual <= 0:
             return grant
-        eligible = self.in_beijing(idx) & np.isin(self.sector[idx], KEY_FIELDS)
+        eligible = self.in_beijing(idx) & _IS_KEY[self.sector[idx]]
         weight = np.where(eligible, self.rd_pref[idx] * self.revenue[idx], 0.0)
         if weight.sum() <= 0:
             return grant
@@ -355,7 +356,7 @@ class FirmPopulation:
         # Technology bought on the market last step adds to the gain; national technology
         # innovation centers (task 5) help firms in the key fields absorb it.
         budget = np.maximum(self.revenue[idx] * dt + self.rd_q[idx], 1e-6)
-        absorb = 1.0 + p.platform_effect * platforms * np.isin(self.sector[idx], KEY_FIELDS)
+        absorb = 1.0 + p.platform_effect * platforms * _IS_KEY[self.sector[idx]]
         gain += p.purchase_tech_effect * absorb * np.minimum(self.purchases_q[idx] / budget, 1.0)
         # Diminishing returns: firms far ahead of their sector advance more slowly.
         return np.minimum(gain * np.maximum(self.tech[idx], 1e-3) ** (-p.tech_catch_up), 0.5)
@@ -369,7 +370,7 @@ class FirmPopulation:
         """This step's addition to R&D capital: own R&D plus technology bought on the market
         (capitalised as acquired R&D, as the 2008 SNA does; national technology innovation
         centers, task 5, raise what firms of the key fields absorb of it)."""
-        absorb = 1.0 + p.platform_effect * platforms * np.isin(self.sector[idx], KEY_FIELDS)
+        absorb = 1.0 + p.platform_effect * platforms * _IS_KEY[self.sector[idx]]
         return self.rd_q[idx] + p.purchase_capitalisation * absorb * self.purchases_q[idx]
 
     def accumulate_rd_capital(self, idx, p, access, dt: float, platforms: float) -> None:
@@ -480,23 +481,27 @@ class FirmPopulation:
         the planned one (the
         2015 state is a steady state). The step's R&D is booked into the HTE certification window."""
         rev = np.maximum(self.revenue[idx], 1e-9)
-        plan, first = self.rev_plan[idx], self.rev_plan[idx] <= 0
+        log_rev = np.log(rev)
+        plan = self.rev_plan[idx]
+        first = plan <= 0
         # costs are sticky: they are cut more slowly than they are raised
-        rate = np.where(rev < plan, p.fixed_cost_adjustment, p.fixed_cost_adjustment_up)
-        adjust = 1.0 - np.exp(-rate * dt)
+        a_down = 1.0 - np.exp(-p.fixed_cost_adjustment * dt)
+        a_up = 1.0 - np.exp(-p.fixed_cost_adjustment_up * dt)
+        adjust = np.where(rev < plan, a_down, a_up)
         # adaptive expectation of the firm's own growth (base-year firms and entrants start
         # from their growth of this, their first step); costs are planned along it and close
         # part of the gap to the actual revenue each step
         last = np.where(first, self.rev_year_start[idx], self.rev_last[idx])
-        growth = np.log(rev / np.maximum(last, 1e-9)) / dt
+        growth = (log_rev - np.log(np.maximum(last, 1e-9))) / dt
         g_exp = self.cost_growth_exp[idx]
         g_exp = self.cost_growth_exp[idx] = np.where(
             first, growth, g_exp + adjust * (growth - g_exp)
         )
         log_plan = np.log(np.maximum(plan, 1e-9)) + g_exp * dt
-        log_plan += adjust * (np.log(rev) - log_plan)
+        log_plan += adjust * (log_rev - log_plan)
         # base-year firms and entrants (no plan yet) plan for their current revenue
-        plan = self.rev_plan[idx] = np.where(first, rev, np.exp(log_plan))
+        log_plan = np.where(first, log_rev, log_plan)
+        self.rev_plan[idx] = np.exp(log_plan)
         self.rev_last[idx] = rev
         # Start-up losses: young firms that are still small.
         young = np.exp(-self.age[idx] * dt / p.young_firm_years) * (
@@ -510,7 +515,7 @@ class FirmPopulation:
             - p.young_firm_loss * young
         )
         # the fixed costs of the planned revenue over the actual, to first order in the gap
-        self.margin[idx] = planned - p.fixed_cost_share * np.log(plan / rev)
+        self.margin[idx] = planned - p.fixed_cost_share * (log_plan - log_rev)
         self.rd_cur[idx] += self.rd_q[idx]
 
     def valuation_update(self, idx, p) -> None:
