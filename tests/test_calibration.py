@@ -116,6 +116,12 @@ def test_calibrate_end_to_end_holdout(tmp_path, capsys, monkeypatch):
         assert lo <= e["value"] <= hi
     d = rec["distance"]
     assert d["estimate_on_fresh_seeds"] == min(d["candidates_on_fresh_seeds"])
+    # Profiled parameters are re-estimated on their grid given the others: the chosen point is
+    # the grid's best, and it is the estimate.
+    for name, pr in rec["profile"].items():
+        assert len(pr["grid"]) == calibration.PROFILE_POINTS
+        assert pr["chosen"] == pytest.approx(pr["grid"][int(np.argmin(pr["distance"]))])
+        assert rec["parameters"][name]["value"] == pytest.approx(pr["chosen"], abs=1e-6)
     dist = pd.read_csv(tmp_path / "cal" / "search" / "design_distances.csv")
     assert len(dist) == 24 and (dist.distance > 0).all()
     # A holdout run never writes the model's defaults.

@@ -22,12 +22,12 @@ from sim.app.cli import main
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 GOLDEN = {
-    ("baseline", 0.05): "40e06329f837dd43f5c06efd602e3e02f1e5193c9e1576d7defb5ffd99b0fadb",
-    ("baseline", 0.2): "6f1929a0099c45f7f34743f5832a834564ed60aad6418deba80fba4baa51367f",
-    ("plan", 0.05): "0d68c45c5d116589bd76dd585ef6bd4368e00559cbc6fc1903236fa42ac48c0b",
-    ("plan", 0.2): "4177cda6099a466bfe997022526ea408f25ea3c7008e9ccdb73c5059c345698e",
-    ("historical", 0.05): "9a1c770953f11860228bfa3fe083dd7d6a25dc327e6bf1a8b24a2f20573e3bfd",
-    ("historical", 0.2): "7bad3d2496853ea0c7571ef3b0b65979af055bca92aafbe6b24f87b4d357fe10",
+    ("baseline", 0.05): "88a8004d9396bb7dfe187555f651e64f1717b363899ed8795a8d3ef06fe223f5",
+    ("baseline", 0.2): "e6776c8edae29dc52d2459d2d264fff835ee3df8bdf17be93a193c2f1c62bec8",
+    ("plan", 0.05): "552338c9a5659f908e86820c1518a75756125e0809fc5094e60ec103ed248446",
+    ("plan", 0.2): "ce3c40f030cc2e28ac1cd1214d2f532e0069d905086211a0307752dfec487bb3",
+    ("historical", 0.05): "4a003fac53e2d7bf0506eac8ea23e046e28f5918dcbbc5bbb427f4a1ba8fa470",
+    ("historical", 0.2): "6260ae910370a848fc4bd56782083451a2381eba7326ed0bcfaa624b773dd944",
 }
 
 

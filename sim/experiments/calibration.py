@@ -48,6 +48,7 @@ class Setup:
     exclude: list[dict]
     priors: dict[str, tuple[float, float]]  # parameter -> (mean, sd) of a normal prior
     observation_log_sd: float  # the log error one weight-1 observation is expected to have
+    profile: tuple[str, ...] = ()  # parameters re-estimated on a 1-D grid given the others
 
 
 def prior_penalty(setup: Setup, params, total_weight: float) -> float:
@@ -76,7 +77,40 @@ def load_setup() -> Setup:
         exclude=list(raw.get("exclude", [])),
         priors=priors,
         observation_log_sd=float(raw.get("observation_log_sd", 0.1)),
+        profile=tuple(k for k, v in raw["free"].items() if v.get("profile")),
     )
+
+
+PROFILE_POINTS = 9  # grid points of a profiled parameter
+
+
+def profile_step(
+    setup: Setup, base_sc, estimate: dict, moments, *, replicates, seed, scale, workers
+):
+    """Re-estimate each `profile: true` parameter on a grid over its bounds, the others fixed at
+    `estimate`, on fresh seeds (`seed`). For a parameter that moves few outcomes (the growth of
+    the non-technology economy moves GDP and R&D intensity only), a sparse design leaves it
+    unidentified although the record pins it down given the rest: a 1-D profile finds it.
+    Returns the updated estimate and, per parameter, the grid and its distances."""
+    total_w = float(moments.weight.sum())
+    est, details = dict(estimate), {}
+    for name in setup.profile:
+        lo, hi = setup.free[name]
+        grid = [float(x) for x in np.linspace(lo, hi, PROFILE_POINTS)]
+        cands = [{**est, name: g} for g in grid]
+        frames = _run_candidates(base_sc, cands, replicates, seed, scale, workers)
+        scores = []
+        for f, params in zip(frames, cands, strict=True):
+            means = f.groupby(["indicator", "year"], as_index=False).value.mean()
+            scores.append(distance(means, moments) + prior_penalty(setup, params, total_w))
+        j = int(np.argmin(scores))
+        est[name] = grid[j]
+        details[name] = {
+            "grid": [round(g, 6) for g in grid],
+            "distance": [float(x) for x in scores],
+            "chosen": round(grid[j], 6),
+        }
+    return est, details
 
 
 def _usable_record(setup: Setup) -> pd.DataFrame:
@@ -304,6 +338,20 @@ def _calibrate(
         scores.append(data_scores[-1] + prior_penalty(setup, params, total_w))
     k = int(np.argmin(scores))
     estimate = cand_params[k]
+    profiled = {}
+    if setup.profile:
+        estimate, profiled = profile_step(
+            setup,
+            base_sc,
+            estimate,
+            moments,
+            replicates=2 * replicates,
+            seed=check_seed,
+            scale=scale,
+            workers=workers,
+        )
+        scores[k] = min(min(v["distance"]) for v in profiled.values())
+        data_scores[k] = scores[k] - prior_penalty(setup, estimate, total_w)
     defs = definitions()
     record = {
         "calibrated": _dt.date.today().isoformat(),
@@ -347,6 +395,8 @@ def _calibrate(
         prior.groupby(["indicator", "year"], as_index=False).value.mean(), moments
     ) + prior_penalty(setup, prior_params, total_w)
     record["identification"] = identification(design, y)
+    if profiled:
+        record["profile"] = profiled
     (out / "calibration.yaml").write_text(yaml.safe_dump(record, sort_keys=False), "utf-8")
     pd.DataFrame({"point": dist.index, "distance": y}).join(design.reset_index(drop=True)).to_csv(
         out / "design_distances.csv", index=False
