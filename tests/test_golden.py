@@ -22,12 +22,12 @@ from sim.app.cli import main
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 GOLDEN = {
-    ("baseline", 0.05): "88a8004d9396bb7dfe187555f651e64f1717b363899ed8795a8d3ef06fe223f5",
-    ("baseline", 0.2): "e6776c8edae29dc52d2459d2d264fff835ee3df8bdf17be93a193c2f1c62bec8",
-    ("plan", 0.05): "552338c9a5659f908e86820c1518a75756125e0809fc5094e60ec103ed248446",
-    ("plan", 0.2): "ce3c40f030cc2e28ac1cd1214d2f532e0069d905086211a0307752dfec487bb3",
-    ("historical", 0.05): "4a003fac53e2d7bf0506eac8ea23e046e28f5918dcbbc5bbb427f4a1ba8fa470",
-    ("historical", 0.2): "6260ae910370a848fc4bd56782083451a2381eba7326ed0bcfaa624b773dd944",
+    ("baseline", 0.05): "979c2413428ece623cab5b3bcf181575a54706078a923b5b76a956597386f420",
+    ("baseline", 0.2): "2bc9e9a445d6184f31c90bcd5add9bf9ac5a58084c95a7eebb2726232290afa2",
+    ("plan", 0.05): "d4ffb035c3b5dbaf8e58e79f4cd8179691feb5f966998c6ef2e7d8bdb771103a",
+    ("plan", 0.2): "f3bf4a921580d6907f71f64774b64a713d89849fb4a376a549ec4300f17b056c",
+    ("historical", 0.05): "163006abbacf2588e6511ef5075c5db26147b7b77859e4533cdc2bb83e3b0084",
+    ("historical", 0.2): "27c1dbb84349f6f7f1ab8c5f5e37b6968f8d3af85a230cf577351a1667f2f7ab",
 }
 
 

@@ -134,9 +134,15 @@ class RegionPopulation:
         d = self.distance[np.ix_(BEIJING, BEIJING)]
         a = p.wage_arbitrage_rate * np.exp(-d / p.commuting_km)
         np.fill_diagonal(a, 0.0)
-        arb = a @ dev - a.sum(axis=1) * dev
+        total = a.sum(axis=1)
+        # each zone moves toward the arbitrage-weighted mean of the others' deviations by the
+        # share 1 - exp(-total x dt) (the exact step of the linear pull over dt, never more than
+        # the whole gap: an explicit step overshot and diverged where zones are close together)
+        others = np.where(total > 0, (a @ dev) / np.maximum(total, 1e-300), dev)
+        pull = -np.expm1(-total * dt)
         step = min(1.0, p.wage_adjustment_rate * dt)
-        self.wage_dev[BEIJING] = dev + step * (target_dev - dev) + dt * arb
+        moved = dev + step * (target_dev - dev)
+        self.wage_dev[BEIJING] = moved + pull * (others - moved)
         self.wage = self.wage_2015 * self.wage_trend * np.exp(self.wage_dev)
 
     def set_housing(self, p, talent_ratio: np.ndarray) -> None:
