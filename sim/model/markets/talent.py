@@ -33,6 +33,7 @@ OUTSIDE = np.array([TIANJIN, HEBEI, REST_OF_CHINA, ABROAD])
 DOMESTIC_OUTSIDE = np.array([TIANJIN, HEBEI, REST_OF_CHINA])
 
 RESEARCHERS, HIGH_END = 0, 1
+MAX_BALANCE = 1e6  # bound of the 2015 migration-balance factors (see TalentMarket.calibrate)
 
 
 class TalentMarket:
@@ -167,14 +168,18 @@ class TalentMarket:
             for o in OUTSIDE:
                 out_bj = (pool[k, BEIJING] * rates[k, BEIJING, o]).sum()
                 in_bj = pool[k, o] * rates[k, o, BEIJING].sum()
-                self.balance[k, o, BEIJING] = out_bj / max(in_bj, 1e-12) if in_bj > 0 else 1.0
+                # balance factors are bounded (MAX_BALANCE either way): in parameter corners
+                # with rates near zero the ratio overflowed to inf and the pools to nan
+                b = out_bj / max(in_bj, 1e-12) if in_bj > 0 else 1.0
+                self.balance[k, o, BEIJING] = float(np.clip(b, 1 / MAX_BALANCE, MAX_BALANCE))
                 for o2 in OUTSIDE:
                     if o2 <= o:
                         continue
                     ab = pool[k, o] * rates[k, o, o2]
                     ba = pool[k, o2] * rates[k, o2, o]
                     if ab > 0 and ba > 0:
-                        c = np.sqrt(ba / ab)
+                        with np.errstate(over="ignore"):
+                            c = float(np.clip(np.sqrt(ba / ab), 1 / MAX_BALANCE, MAX_BALANCE))
                         self.balance[k, o, o2], self.balance[k, o2, o] = c, 1.0 / c
         self.tightness_2015 = self.tightness(self._demands())
         self.talent_2015 = self.talent_by_zone()
