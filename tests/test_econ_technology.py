@@ -149,3 +149,21 @@ def test_university_share_stays_in_a_band_to_2030():
     assert 9 < med[2016] < 15, med
     assert 7 < med[2020] < 20, med
     assert 4.5 < med[2030] < 25, med
+
+
+def test_a_kinds_offer_does_not_depend_on_how_its_input_is_split_over_sellers():
+    """Diminishing returns act on each kind's input as a whole (TechnologyMarket.offers): one
+    seller with 9 researchers and nine with 1 offer the same; per seller, the nine offered 3x."""
+    from sim.model.markets.technology import _diminishing
+
+    m = InnovationModel(SHORT, scale=SCALE, rng=1)
+    e = m.p.applied_offer_elasticity
+    one = _diminishing(np.array([9.0, 0.0]), m.p)
+    nine = _diminishing(np.ones(9), m.p)
+    assert one.sum() == pytest.approx(9.0**e) == pytest.approx(nine.sum())
+    assert nine == pytest.approx(np.full(9, 9.0**e / 9))  # each its share of the input
+    # a unit's input is linear in its applied researchers (constant returns per unit)
+    u = m.universities
+    base = u.technology_offer(m.p).copy()
+    u.researchers *= 2.0
+    assert u.technology_offer(m.p) == pytest.approx(2.0 * base)

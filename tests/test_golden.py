@@ -7,7 +7,8 @@ alter the model's behaviour updates them in the same commit and says why.
 
 Updated for issue 15 (the economics rebuilt: R&D capital and growth, valuation and the capital
 market, the technology market's matching, wages and talent, HTE rules and operating leverage,
-and the recalibration): every indicator is meant to change.
+and the recalibration): every indicator is meant to change. Updated again when the technology
+offer's diminishing returns moved from each seller to each kind of seller as a whole (ODD 7.8).
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from sim.app.cli import main
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 GOLDEN = {
-    ("baseline", 0.05): "979c2413428ece623cab5b3bcf181575a54706078a923b5b76a956597386f420",
-    ("baseline", 0.2): "2bc9e9a445d6184f31c90bcd5add9bf9ac5a58084c95a7eebb2726232290afa2",
-    ("plan", 0.05): "d4ffb035c3b5dbaf8e58e79f4cd8179691feb5f966998c6ef2e7d8bdb771103a",
-    ("plan", 0.2): "f3bf4a921580d6907f71f64774b64a713d89849fb4a376a549ec4300f17b056c",
-    ("historical", 0.05): "163006abbacf2588e6511ef5075c5db26147b7b77859e4533cdc2bb83e3b0084",
-    ("historical", 0.2): "27c1dbb84349f6f7f1ab8c5f5e37b6968f8d3af85a230cf577351a1667f2f7ab",
+    ("baseline", 0.05): "d261bde75e89283e6112799ead4e233b231c8c4c637cbf20382d39ffbfee9c3e",
+    ("baseline", 0.2): "9b2c54c1f3e4e57b510106c26d42c1becb04db0bd1f7980d2e9840d89066fd5c",
+    ("plan", 0.05): "8bc08c219eae5fc7e4a4dfc01c616e506fbe4cd799ab4b47f2f448b1a52ddc28",
+    ("plan", 0.2): "f4cab0f0b406753dc62ebb388d8bcfe698935d7f07cf53c5ebc88a6fcff62e60",
+    ("historical", 0.05): "7371aef680e71c3d3dbc2bec7c28dc6edf573b7ba6940905b75cc645f56a5107",
+    ("historical", 0.2): "0aa6dd417390f3e8a7ea36c7a740d860d7d0bc755367da90b0e217f7da6ededf",
 }
 
 

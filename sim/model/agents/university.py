@@ -104,15 +104,15 @@ class UniversityPopulation:
 
         The input is the unit's researchers in applied research (researchers x the applied share
         of its research spending), a real input like firms' researchers on the other side of the
-        market, with the same diminishing returns (applied_offer_elasticity). Spending deflated by
-        the research cost index is not used: money concentrates in the largest units over time, so
-        with per-unit diminishing returns the sum of offers fell while real applied research rose.
-        cost_index is kept for the call form."""
+        market, at constant returns per unit: the diminishing returns (applied_offer_elasticity)
+        act on the units' input as a whole (TechnologyMarket.offers), so that the sum of offers
+        does not depend on how researchers are spread over units. cost_index is kept for the
+        call form."""
         quality = np.sqrt(self.knowledge / max(self.knowledge.mean(), 1e-12))
         time = 1.0 + p.admin_burden_effect * burden_reduction
         spend = self.basic_q + self.applied_q
         applied_share = np.where(spend > 0, self.applied_q / np.maximum(spend, 1e-300), 0.0)
-        effort = (self.researchers * applied_share) ** p.applied_offer_elasticity
+        effort = self.researchers * applied_share
         return effort * quality * self.tto * self.effort * time
 
     def spin_off_rate(self, p, mobility: float) -> np.ndarray:
