@@ -148,7 +148,7 @@ class FirmPopulation:
             arr = getattr(self, name)
             arr[: keep.size] = arr[keep]
             arr[keep.size : self.size] = 0
-        agents = [self.agents[i] for i in keep]
+        agents = list(map(self.agents.__getitem__, keep.tolist()))
         for new, agent in enumerate(agents):
             agent.slot = new
         self.agents[: keep.size] = agents
@@ -158,14 +158,21 @@ class FirmPopulation:
 
     def attach(self, slots: np.ndarray, agents: list) -> None:
         """Record the Mesa agents (views) of the firms in `slots` and their ids."""
-        for s, agent in zip(slots.tolist(), agents, strict=True):
-            self.agents[s] = agent
-            self.firm_id[s] = agent.unique_id
+        slots = slots.tolist()
+        if len(slots) != len(agents):
+            raise ValueError(f"{len(slots)} slots for {len(agents)} agents")
+        if slots and slots == list(range(slots[0], slots[0] + len(slots))):
+            self.agents[slots[0] : slots[0] + len(slots)] = agents  # entrants: a run of slots
+        else:
+            for s, agent in zip(slots, agents, strict=True):
+                self.agents[s] = agent
+        self.firm_id[slots] = [agent.unique_id for agent in agents]
 
     def detach(self, slots: np.ndarray) -> list:
         """Forget the Mesa agents of `slots`; returns them (to deregister)."""
-        agents = [self.agents[s] for s in slots.tolist()]
-        for s in slots.tolist():
+        slots = slots.tolist()
+        agents = list(map(self.agents.__getitem__, slots))
+        for s in slots:
             self.agents[s] = None
         return agents
 
@@ -412,7 +419,8 @@ class FirmPopulation:
         self.sector_gain = np.full(N_SECTORS, p.rd_output_elasticity * g)
 
     def grow(self, idx, p, rng, demand_growth: float, dt: float, draws=None):
-        """Revenue and employment dynamics for one step.
+        """Revenue and employment dynamics for one step; returns log revenue (floored at 1e-9, as
+        `valuation_update` takes it).
 
         Each sector's market grows at the sector rate (revenue_growth + demand + the effect of the
         sector's technical progress); firms compete for shares of it. A firm's own shock, its
@@ -450,22 +458,22 @@ class FirmPopulation:
         before = np.bincount(sector, weights=rev, minlength=N_SECTORS)
         after = np.bincount(sector, weights=new, minlength=N_SECTORS)
         norm = np.where(after > 0, before * np.exp(market) / np.maximum(after, 1e-300), 1.0)
-        self.revenue[idx] = new * norm[sector]
+        revenue = self.revenue[idx] = new * norm[sector]
         # Staff in FTE follows what revenue pays for. A micro firm whose revenue pays for less
         # than one FTE shrinks toward it (founders part-time or unpaid), down to MIN_FTE: with a
         # floor of one, a third of firms (the micro entrants) sat at it and the smallest firms'
         # employment never moved, against the stylised fact that the smallest firms' growth is
         # the most volatile (Stanley et al. 1996; Haltiwanger, Jarmin and Miranda 2013).
-        target_emp = self.revenue[idx] / p.revenue_per_employee
+        target_emp = revenue / p.revenue_per_employee
+        emp = self.employees[idx]
         self.employees[idx] = np.maximum(
-            MIN_FTE,
-            self.employees[idx]
-            * (target_emp / self.employees[idx]) ** min(1.0, p.employment_adjustment * dt),
+            MIN_FTE, emp * (target_emp / emp) ** min(1.0, p.employment_adjustment * dt)
         )
-        self.update_margin(idx, p, dt)
+        log_rev = self.update_margin(idx, p, dt, revenue)
         self.age[idx] += 1
+        return log_rev
 
-    def update_margin(self, idx, p, dt: float) -> None:
+    def update_margin(self, idx, p, dt: float, revenue=None) -> np.ndarray:
         """Operating margin (before R&D) after this step's growth, with operating leverage.
 
         The planned margin is the firm's normal margin: the default plus its fixed effect and
@@ -479,11 +487,15 @@ class FirmPopulation:
         `fixed_cost_share x (rev_plan / revenue - 1)`: a sales drop below plan turns low-margin
         firms into loss-makers until costs are cut; when revenue follows its trend the margin is
         the planned one (the
-        2015 state is a steady state). The step's R&D is booked into the HTE certification window."""
-        rev = np.maximum(self.revenue[idx], 1e-9)
+        2015 state is a steady state). The step's R&D is booked into the HTE certification window.
+        `revenue` is `self.revenue[idx]` if the caller has it; returns log revenue (floored at
+        1e-9)."""
+        if revenue is None:
+            revenue = self.revenue[idx]
+        rev = np.maximum(revenue, 1e-9)
         log_rev = np.log(rev)
         plan = self.rev_plan[idx]
-        first = plan <= 0
+        first = np.flatnonzero(plan <= 0)  # base-year firms and entrants: few
         # costs are sticky: they are cut more slowly than they are raised
         a_down = 1.0 - np.exp(-p.fixed_cost_adjustment * dt)
         a_up = 1.0 - np.exp(-p.fixed_cost_adjustment_up * dt)
@@ -491,22 +503,26 @@ class FirmPopulation:
         # adaptive expectation of the firm's own growth (base-year firms and entrants start
         # from their growth of this, their first step); costs are planned along it and close
         # part of the gap to the actual revenue each step
-        last = np.where(first, self.rev_year_start[idx], self.rev_last[idx])
-        growth = (log_rev - np.log(np.maximum(last, 1e-9))) / dt
+        last = self.rev_last[idx]
+        if first.size:
+            last[first] = self.rev_year_start[idx[first]]
+        growth = log_rev - np.log(np.maximum(last, 1e-9))
+        growth /= dt
         g_exp = self.cost_growth_exp[idx]
-        g_exp = self.cost_growth_exp[idx] = np.where(
-            first, growth, g_exp + adjust * (growth - g_exp)
-        )
-        log_plan = np.log(np.maximum(plan, 1e-9)) + g_exp * dt
+        g_exp += adjust * (growth - g_exp)
+        if first.size:
+            g_exp[first] = growth[first]
+        self.cost_growth_exp[idx] = g_exp
+        log_plan = np.log(np.maximum(plan, 1e-9))
+        log_plan += g_exp * dt
         log_plan += adjust * (log_rev - log_plan)
         # base-year firms and entrants (no plan yet) plan for their current revenue
-        log_plan = np.where(first, log_rev, log_plan)
+        if first.size:
+            log_plan[first] = log_rev[first]
         self.rev_plan[idx] = np.exp(log_plan)
         self.rev_last[idx] = rev
         # Start-up losses: young firms that are still small.
-        young = np.exp(-self.age[idx] * dt / p.young_firm_years) * (
-            self.revenue[idx] < p.revenue_ref
-        )
+        young = np.exp(-self.age[idx] * dt / p.young_firm_years) * (revenue < p.revenue_ref)
         tech_rel = np.clip(np.log(np.maximum(self.tech[idx], 1e-6)), -1.0, 1.0)
         planned = (
             p.operating_margin
@@ -517,18 +533,21 @@ class FirmPopulation:
         # the fixed costs of the planned revenue over the actual, to first order in the gap
         self.margin[idx] = planned - p.fixed_cost_share * (log_plan - log_rev)
         self.rd_cur[idx] += self.rd_q[idx]
+        return log_rev
 
-    def valuation_update(self, idx, p) -> None:
+    def valuation_update(self, idx, p, log_rev=None) -> None:
         """Valuation from growth expectations: revenue x the sector's base multiple x
         exp(growth_valuation_k x expected growth) x a technology premium. Expected growth is the
         firm's recent revenue growth, smoothed: log revenue minus its exponentially smoothed
         level (weight `growth_expectation_weight` a year), scaled so that steady growth g gives
         g (`trend_gap`); a one-off jump fades at that weight a year. Venture-backed firms are worth
-        at least their last post-money (no down rounds are modelled)."""
+        at least their last post-money (no down rounds are modelled). `log_rev` is
+        log(max(revenue, 1e-9)) of `idx` if the caller has it (`grow` returns it)."""
         dt = self.dt  # step length in years (set with the 2015 state, sim.model.setup)
         gap = self.trend_gap(p, dt)  # log revenue above its trend per unit of steady growth
         a = 1.0 - (1.0 - min(p.growth_expectation_weight, 0.999)) ** dt
-        log_rev = np.log(np.maximum(self.revenue[idx], 1e-9))
+        if log_rev is None:
+            log_rev = np.log(np.maximum(self.revenue[idx], 1e-9))
         trend = self.log_rev_trend[idx]
         # A new firm (both fields still 0) starts expecting the market's trend growth.
         new = (trend == 0.0) & (self.growth_exp[idx] == 0.0)
@@ -539,8 +558,9 @@ class FirmPopulation:
         ge = (log_rev - trend) / gap
         self.growth_exp[idx] = ge
         value = self._fundamental(idx, p, log_rev, ge)
-        backed = self.stage[idx] >= 1
-        self.valuation[idx] = np.where(backed, np.maximum(value, self.last_post[idx]), value)
+        backed = np.flatnonzero(self.stage[idx] >= 1)  # venture-backed firms: few
+        value[backed] = np.maximum(value[backed], self.last_post[idx[backed]])
+        self.valuation[idx] = value
 
     dt = 0.25  # step length in years; sim.model.setup sets the model's own
 

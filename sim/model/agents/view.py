@@ -8,7 +8,12 @@ subclass only because Mesa keys `agents_by_type` by class (`model.agents_by_type
 
 from __future__ import annotations
 
+import gc
+import weakref
+from collections import deque
+
 import mesa
+import numpy as np
 
 
 class AgentView(mesa.Agent):
@@ -37,27 +42,60 @@ def add_views(model, cls: type[AgentView], slots) -> list[AgentView]:
 
     Does for each what `cls(model, slot)` does (an id from Mesa's per-model counter, then the
     model's three registries: `_agents`, the AgentSet of `cls`, all agents) without the per-call
-    overhead: at full scale thousands of firms enter a year. Ids follow the order of `slots`."""
-    slots = [int(s) for s in slots]
+    overhead: at full scale thousands of firms enter a year. Ids follow the order of `slots`.
+
+    The two AgentSets (weak-keyed) get one shared weak reference per agent without a callback
+    (`weakref.ref(agent)`, which CPython caches on the agent), built in C: a callback would only
+    drop an agent that died while registered, and the model's `_agents` holds every registered
+    agent strongly until `remove_views` (or Mesa's `Agent.remove`) deregisters it. One weak
+    reference per agent instead of two is also one object fewer for the garbage collector to
+    traverse at every full collection (tens of thousands of firms)."""
+    slots = slots.tolist() if isinstance(slots, np.ndarray) else [int(s) for s in slots]
     agents: list[AgentView] = []
     if slots and cls not in model._agents_by_type:  # the first agent creates the AgentSet
         agents.append(cls(model, slots[0]))
         slots = slots[1:]
+    if not slots:
+        return agents
     ids = mesa.Agent._ids[model]
-    batch = {}
-    for s in slots:
-        agent = cls.__new__(cls)
-        agent.model, agent.unique_id, agent.pos, agent.slot = model, next(ids), None, s
-        agents.append(agent)
-        batch[agent] = None
-    model._agents.update(batch)
-    model._agents_by_type[cls]._agents.update(batch)
-    model._all_agents._agents.update(batch)
+    new = cls.__new__
+    batch = []
+    append = batch.append
+    # Every object made here outlives the batch (agents, their weak references): the collector
+    # would only traverse them. It is paused (if it runs) while they are made, so the batch
+    # counts as one young-generation collection instead of one per 700 objects, and the full
+    # collections those would trigger (each traversing every object of the process) are fewer.
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        for s in slots:
+            agent = new(cls)
+            agent.model = model
+            agent.unique_id = next(ids)
+            agent.pos = None
+            agent.slot = s
+            append(agent)
+        model._agents.update(dict.fromkeys(batch))
+        refs = dict.fromkeys(map(weakref.ref, batch))
+        model._agents_by_type[cls]._agents.data.update(refs)
+        model._all_agents._agents.data.update(refs)
+    finally:
+        if paused:
+            gc.enable()
+    agents.extend(batch)
     return agents
 
 
 def remove_views(model, cls: type[AgentView], agents) -> None:
     """Deregister agents that left (what `Agent.remove` does, as a batch)."""
     of_type, everyone = model._agents_by_type[cls]._agents, model._all_agents._agents
+    registered = model._agents
     for agent in agents:
-        del model._agents[agent], of_type[agent], everyone[agent]
+        del registered[agent]
+    refs = list(map(weakref.ref, agents))  # equal (same referent) to the registered ones
+    deque(map(of_type.data.__delitem__, refs), maxlen=0)
+    deque(map(everyone.data.__delitem__, refs), maxlen=0)
+    # what WeakKeyDictionary.__delitem__ does besides deleting: a pending removal (an agent
+    # that died while the set was being iterated) is scrubbed before the next len()
+    of_type._dirty_len = everyone._dirty_len = True
