@@ -103,8 +103,8 @@ def test_expected_growth_follows_steady_growth():
     f.growth_exp[idx] = 0.0
     f.log_rev_trend[idx] = np.log(f.revenue[idx])
     for _ in range(60):
-        f.revenue[idx] *= np.exp(0.3 * f.dt)
-        f.valuation_update(idx, p)
+        f.revenue[idx] *= np.exp(0.3 * m.dt)
+        f.valuation_update(idx, p, m.dt)
     assert f.growth_exp[idx][0] == pytest.approx(0.3, rel=0.05)
 
 

@@ -223,7 +223,7 @@ class InnovationModel(mesa.Model):
         # keyed by year: a firm's growth shock is one draw a year, spread over its quarters
         shock = c.draws("growth", year, f.firm_id[live])
         log_rev = f.grow(live, p, self.streams["growth"], jump / dt, dt, shock)
-        f.valuation_update(live, p, log_rev)
+        f.valuation_update(live, p, dt, log_rev)
         f.pay_out(live, p, c, self.money)
 
     def _start_of_year(self, year: int, lev: dict) -> None:

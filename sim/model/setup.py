@@ -323,7 +323,6 @@ def _init_firms(m) -> None:
         log_rev_trend=np.log(np.maximum(revenue, 1e-9)) - ge0 * FirmPopulation.trend_gap(p, m.dt),
         rev_at_round=np.where(backed, revenue, 0.0),
     )
-    f.dt = m.dt
     f.valuation[slots] = f.fundamental_value(slots, p)
     # the last round of a backed firm: priced at its value (plus the money it still holds)
     f.last_post[slots] = np.where(backed, f.valuation[slots] + vc_cash, 0.0)

@@ -535,15 +535,15 @@ class FirmPopulation:
         self.rd_cur[idx] += self.rd_q[idx]
         return log_rev
 
-    def valuation_update(self, idx, p, log_rev=None) -> None:
+    def valuation_update(self, idx, p, dt: float, log_rev=None) -> None:
         """Valuation from growth expectations: revenue x the sector's base multiple x
         exp(growth_valuation_k x expected growth) x a technology premium. Expected growth is the
         firm's recent revenue growth, smoothed: log revenue minus its exponentially smoothed
         level (weight `growth_expectation_weight` a year), scaled so that steady growth g gives
         g (`trend_gap`); a one-off jump fades at that weight a year. Venture-backed firms are worth
         at least their last post-money (no down rounds are modelled). `log_rev` is
-        log(max(revenue, 1e-9)) of `idx` if the caller has it (`grow` returns it)."""
-        dt = self.dt  # step length in years (set with the 2015 state, sim.model.setup)
+        log(max(revenue, 1e-9)) of `idx` if the caller has it (`grow` returns it); `dt` is the
+        step length in years."""
         gap = self.trend_gap(p, dt)  # log revenue above its trend per unit of steady growth
         a = 1.0 - (1.0 - min(p.growth_expectation_weight, 0.999)) ** dt
         if log_rev is None:
@@ -561,8 +561,6 @@ class FirmPopulation:
         backed = np.flatnonzero(self.stage[idx] >= 1)  # venture-backed firms: few
         value[backed] = np.maximum(value[backed], self.last_post[idx[backed]])
         self.valuation[idx] = value
-
-    dt = 0.25  # step length in years; sim.model.setup sets the model's own
 
     @staticmethod
     def trend_gap(p, dt: float) -> float:
