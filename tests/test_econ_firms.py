@@ -225,15 +225,21 @@ def _closures(scenario, seed, **params):
 
 def test_demand_shock_closes_firms_through_operating_leverage():
     """Paired seeds: the 2020 demand shock raises 2020 closures and leaves fewer firms in 2022
-    than the plan; without fixed costs (and the runway rule) the shock closes fewer firms."""
+    than the plan; without fixed costs (and the runway rule) the shock closes fewer firms.
+
+    Measured over seeds 1-8 (full-scale equivalents): extra closures 287 with operating leverage
+    against 14 without, before the technology offer's returns moved to each kind of seller (ODD
+    7.8); 231 against 134 after, since micro firms no longer live on inflated technology sales
+    and some fail in the shock even without fixed costs. The gap (97, s.e. about 53 across
+    seeds) needs the eight seeds to show its sign."""
     extra, extra_flex, lost = [], [], []
     flex = {"fixed_cost_share": 0.0, "insolvency_runway_years": 0.0}
-    for seed in (1, 2, 3, 4):
+    for seed in range(1, 9):
         (a, fa), (b, fb) = _closures("plan", seed), _closures("shock_pandemic", seed)
         (c, _), (d, _) = _closures("plan", seed, **flex), _closures("shock_pandemic", seed, **flex)
         extra.append(b.annual[2020]["firm_exits"] - a.annual[2020]["firm_exits"])
         extra_flex.append(d.annual[2020]["firm_exits"] - c.annual[2020]["firm_exits"])
         lost.append(fb[2022] / fa[2022] - 1)
     assert np.mean(extra) > 0 and min(extra) > 0
-    assert np.mean(extra) > np.mean(extra_flex) + 100
+    assert np.mean(extra) > np.mean(extra_flex)
     assert np.mean(lost) < 0
