@@ -138,7 +138,9 @@ def test_university_share_stays_in_a_band_to_2030():
     """Before issue 15 the share fell from 12% (2015) to about 1% in 2020 and 0.4% in 2030:
     firms' offers grew with researchers x technology level, units' with the square root of
     spending deflated by the research cost index, and the market was demand-driven, so shares
-    of sales followed shares of offers."""
+    of sales followed shares of offers. With diminishing returns per seller, micro entrants'
+    splitting of researchers still lowered it to about 8.7% by 2030; with returns on each kind's
+    input as a whole it stays at 10-15% (ODD 7.8)."""
     shares = {y: [] for y in (2016, 2020, 2030)}
     for seed in SEEDS:
         m = InnovationModel("baseline", scale=SCALE, rng=seed)
@@ -147,8 +149,8 @@ def test_university_share_stays_in_a_band_to_2030():
             shares[y].append(m.annual[y]["university_share_of_tech_sales"])
     med = {y: float(np.median(v)) for y, v in shares.items()}
     assert 9 < med[2016] < 15, med
-    assert 7 < med[2020] < 20, med
-    assert 4.5 < med[2030] < 25, med
+    assert 9 < med[2020] < 20, med
+    assert 10 < med[2030] < 25, med
 
 
 def test_a_kinds_offer_does_not_depend_on_how_its_input_is_split_over_sellers():
