@@ -25,9 +25,11 @@ $(DEV): pyproject.toml | $(BIN)/python
 demo: $(DEMO)
 	$(BIN)/innosim run scenarios/baseline.yaml --out reports/baseline --force
 
-## Run the default (fast) test suite, on every core (pytest-xdist; 6.5 min on 2 cores, 10 min on one)
+## Run the default (fast) test suite: most of it on every core (pytest-xdist), then the tests that
+## time signals, worker deaths or memory (marker `serial`) alone, so that load cannot skew them
 test: $(DEV)
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto -m "not slow and not benchmark and not serial"
+	$(BIN)/python -m pytest -q -m "serial and not slow and not benchmark"
 
 lint: $(DEV)
 	$(BIN)/ruff check sim tests benchmarks

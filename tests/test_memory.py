@@ -20,6 +20,8 @@ from sim.experiments.store import Store
 from sim.experiments.sweep import run_sweep
 from sim.model import InnovationModel
 
+pytestmark = pytest.mark.serial  # timing-sensitive: run alone (Makefile `test`)
+
 RUNS, WARM_UP, MAX_GROWTH_MB = 120, 20, 12.0
 
 

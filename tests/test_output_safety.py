@@ -26,6 +26,8 @@ from sim.experiments import atomic
 from sim.experiments.atomic import STAMP, claim, foreign_entries, staged_folder
 from sim.inputs.errors import InputError
 
+pytestmark = pytest.mark.serial  # timing-sensitive: run alone (Makefile `test`)
+
 SHORT = "name: short\ntime: {start_year: 2016, end_year: 2017}\nreplicates: 1\nscale: 0.02\n"
 LONG = "name: long\ntime: {start_year: 2016, end_year: 2030}\nreplicates: 4\nscale: 0.05\n"
 
@@ -447,6 +449,32 @@ def test_ctrl_c_while_workers_start_is_one_truthful_line(long_inputs, command, d
         assert "no output written" in err, err
     assert not _gone_within(kids | _children(proc.pid), 5)
     assert [p.name for p in work.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_worker_whose_parent_leaves_mid_handshake_ends_without_a_traceback():
+    """The race behind a stray traceback under the one-line message: Ctrl-C lands while the
+    parent is still writing a new worker's start-up data, the pipe closes, and the worker's
+    bootstrap reads EOF. The wrapped bootstrap ends it quietly; the bare one prints a traceback."""
+    import multiprocessing.spawn
+
+    from sim.experiments.executors import _quiet_bootstrap
+
+    def start(argv: list[str]) -> subprocess.CompletedProcess:
+        read, write = os.pipe()
+        os.close(write)  # the parent is gone before it sent anything
+        argv = [a.replace("PIPE", str(read)) for a in argv]
+        try:
+            return subprocess.run(
+                argv, pass_fds=(read,), capture_output=True, text=True, timeout=60
+            )
+        finally:
+            os.close(read)
+
+    bare = multiprocessing.spawn.get_command_line(pipe_handle=0)
+    bare = [os.fsdecode(a).replace("pipe_handle=0", "pipe_handle=PIPE") for a in bare]
+    loud, quiet = start(bare), start(_quiet_bootstrap(bare))
+    assert "EOFError" in loud.stderr  # the race is real without the wrapper
+    assert (quiet.returncode, quiet.stderr) == (1, "")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ from sim.experiments.store import Store
 from sim.experiments.sweep import run_sweep
 from sim.inputs.paths import ROOT
 
+pytestmark = pytest.mark.serial  # timing-sensitive: run alone (Makefile `test`)
+
 SAMPLES, REPLICATES = 10, 3
 TOTAL = SAMPLES * REPLICATES
 

@@ -120,11 +120,25 @@ def _spawn_deaf_to_sigint(real, *args):
     """Start a process (fork and exec) with SIGINT blocked, which it inherits and keeps, so that
     Ctrl-C reaches only the parent. Blocked, not ignored, in this thread for the milliseconds of
     the call: a Ctrl-C meanwhile is taken by another thread or kept pending, never discarded."""
+    path, argv, passfds = args
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        return real(*args)
+        return real(path, _quiet_bootstrap(argv), passfds)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+def _quiet_bootstrap(argv: list[str]) -> list[str]:
+    """The worker's command line with its bootstrap (`-c 'from multiprocessing.spawn import
+    spawn_main; spawn_main(...)'`) wrapped so that a parent interrupted while it was still
+    sending the worker its start-up data (the pipe closes early: EOFError) ends the worker
+    quietly with status 1, instead of a traceback under the parent's one-line message."""
+    if "-c" not in argv:
+        return argv  # a frozen executable: no bootstrap code to wrap
+    i = argv.index("-c") + 1
+    wrapped = list(argv)
+    wrapped[i] = f"try:\n    {argv[i]}\nexcept EOFError:\n    raise SystemExit(1)"
+    return wrapped
 
 
 WATCH_S = 0.5
