@@ -94,7 +94,7 @@ def test_calibrate_end_to_end_holdout(tmp_path, capsys, monkeypatch):
             "--out",
             "cal",
             "--budget",
-            "24",
+            "28",
             "--replicates",
             "1",
             "--scale",
@@ -123,7 +123,7 @@ def test_calibrate_end_to_end_holdout(tmp_path, capsys, monkeypatch):
         assert pr["chosen"] == pytest.approx(pr["grid"][int(np.argmin(pr["distance"]))])
         assert rec["parameters"][name]["value"] == pytest.approx(pr["chosen"], abs=1e-6)
     dist = pd.read_csv(tmp_path / "cal" / "search" / "design_distances.csv")
-    assert len(dist) == 24 and (dist.distance > 0).all()
+    assert len(dist) == 28 and (dist.distance > 0).all()
     # A holdout run never writes the model's defaults.
     after = before.read_text() if before.exists() else None
     assert after == existed

@@ -9,7 +9,7 @@ import pytest
 from sim.inputs.params import Params
 from sim.inputs.scenario import load_scenario
 from sim.model import InnovationModel
-from sim.model.agents.firm import HTE_VALIDITY_YEARS, FirmPopulation
+from sim.model.agents.firm import HTE_VALIDITY_YEARS, INCUMBENT, FirmPopulation, hte_rd_threshold
 from sim.model.agents.region import BEIJING
 
 SPY = 4  # steps per year in the hand-built populations
@@ -71,6 +71,89 @@ def test_hte_staff_criterion_and_beijing():
     f.researchers[idx[1]] = 4.0  # 8% of 50 employees
     f.region[idx[2]] = 3  # outside Beijing (Tianjin or Hebei)
     assert f.hte_eligible(idx, SPY).tolist() == [True, False, False]
+
+
+def test_hte_staff_must_work_half_the_year():
+    """S&T staff count only if they work at least 183 days (Guokefahuo [2016] No. 195): a micro
+    firm whose research is a founder's part-time work (0.4 FTE, 40% of its staff) has none."""
+    f, idx = population(3, employees=1.0)
+    set_window(f, idx, [0.1] * 3, [1.0] * 3)
+    f.researchers[idx] = [0.4, 0.5, 2.0]
+    assert f.hte_eligible(idx, SPY).all()  # the 10% share alone lets all three pass
+    assert P.hte_staff_min_fte == pytest.approx(183 / 365, abs=0.005)
+    assert f.hte_eligible(idx, SPY, 0.0, P.hte_staff_min_fte).tolist() == [False, True, True]
+
+
+def test_firms_within_reach_of_the_threshold_raise_their_rd_to_it():
+    """The notch (Chen, Liu, Suarez Serrato and Xu 2021): firms just below the R&D threshold
+    jump to it, firms far below or already above keep their R&D, and none lowers it."""
+    f, idx = population(6, revenue=1.0)  # 4% band
+    need = 0.04 / (1.0 + P.hte_relabel_limit)
+    share = np.array([0.5, 0.7, 0.99, 1.2, 0.8, 0.8])
+    f.rd_pref[idx] = share * need
+    f.researchers[idx[5]] = 0.3  # would stay below half an FTE even after the raise
+    aims = np.array([True, True, True, True, False, True])
+    p = Params({**load_scenario("baseline").parameters, "hte_bunching_reach": 0.6})
+    got = f.hte_bunching(idx, p, aims) / need
+    np.testing.assert_allclose(got, [0.5, 1.0, 1.0, 1.2, 0.8, 0.8])
+    assert (hte_rd_threshold(np.array([0.4, 1.0, 3.0])) == [0.05, 0.04, 0.03]).all()
+
+
+def test_2015_rd_bunches_at_the_threshold_and_keeps_its_total():
+    """The base year holds the notch's steady state: a mass of firms at the threshold, the same
+    total of firms' R&D as without it, and fewer of the record's 2015 HTEs missing for want of
+    eligible firms."""
+    out = {}
+    for reach in (1.0, P.hte_bunching_reach):
+        sc = load_scenario("historical").with_parameters({"hte_bunching_reach": reach})
+        m = InnovationModel(sc, scale=0.05, rng=1)
+        f, s = m.firms, m.firms.live
+        need = hte_rd_threshold(f.revenue[s]) / (1.0 + P.hte_relabel_limit)
+        at = np.isclose(f.rd_pref[s], need, rtol=1e-9).mean()
+        out[reach] = (at, (f.rd_pref[s] * f.revenue[s]).sum(), m.hte_shortfall_2015)
+    (at0, rd0, short0), (at1, rd1, short1) = out[1.0], out[P.hte_bunching_reach]
+    assert at0 < 0.005 < 0.05 < at1
+    assert rd1 == pytest.approx(rd0, rel=1e-6)
+    assert short0 > 0 and short1 < 0.6 * short0  # scale 0.05, seed 1: 142 and 73 firms
+
+
+def _hte_path(seed: int, years=(2020, 2030), **params) -> dict[int, tuple[float, float, float]]:
+    """Historical run at scale 0.05: at each year end in `years`, the HTE count, the share of
+    HTEs founded after 2015, the count of live Beijing firms and the share of them founded
+    after 2015."""
+    sc = load_scenario("historical").with_parameters(params)
+    m = InnovationModel(sc, scale=0.05, rng=seed)
+    f, spy, out = m.firms, m.steps_per_year, {}
+    for s in range(m.clock.horizon):
+        m.step()
+        year = m.start_year + s // spy
+        if s % spy == spy - 1 and year in years:
+            live = f.live
+            bj = live[f.in_beijing(live)]
+            h = bj[f.hte[bj]]
+            new = f.origin != INCUMBENT
+            out[year] = (h.size, new[h].mean(), bj.size, new[bj].mean())
+    return out
+
+
+def test_hte_count_does_not_track_the_live_micro_start_ups():
+    """Issue 15: with the 183-day staff rule and the notch, firms founded after 2015 are far
+    fewer among HTEs than among firms in 2020, and the count stops growing after 2020 while
+    the firm population keeps growing. Paired against the same rules without them (a tenth of
+    a researcher is enough, no bunching), where the entrants' share of HTEs is higher and the
+    count grows with the firms. Figures in the closing note of issue 15."""
+    under, slower = [], []
+    for seed in (1, 2, 3):
+        rules = _hte_path(seed)
+        loose = _hte_path(seed, hte_staff_min_fte=0.0, hte_bunching_reach=1.0)
+        (n20, ent20, firms20, new20), (n30, _, firms30, _) = rules[2020], rules[2030]
+        grew, loose_grew = n30 / n20, loose[2030][0] / loose[2020][0]
+        assert ent20 < loose[2020][1] - 0.15  # scale 0.05: 50-51% vs 73-74%
+        assert grew < loose_grew - 0.3  # 0.99-1.22 vs 1.54-1.70
+        assert loose_grew > 0.9 * firms30 / firms20  # loose: the count grows with the firms
+        under.append(new20 - ent20)  # 13 points
+        slower.append(grew / (firms30 / firms20))  # 0.6-0.8
+    assert np.mean(under) > 0.05 and max(slower) < 0.85
 
 
 # --- certification, validity and review -----------------------------------------------------

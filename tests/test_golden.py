@@ -23,12 +23,12 @@ from sim.app.cli import main
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 GOLDEN = {
-    ("baseline", 0.05): "d261bde75e89283e6112799ead4e233b231c8c4c637cbf20382d39ffbfee9c3e",
-    ("baseline", 0.2): "9b2c54c1f3e4e57b510106c26d42c1becb04db0bd1f7980d2e9840d89066fd5c",
-    ("plan", 0.05): "8bc08c219eae5fc7e4a4dfc01c616e506fbe4cd799ab4b47f2f448b1a52ddc28",
-    ("plan", 0.2): "f4cab0f0b406753dc62ebb388d8bcfe698935d7f07cf53c5ebc88a6fcff62e60",
-    ("historical", 0.05): "7371aef680e71c3d3dbc2bec7c28dc6edf573b7ba6940905b75cc645f56a5107",
-    ("historical", 0.2): "0aa6dd417390f3e8a7ea36c7a740d860d7d0bc755367da90b0e217f7da6ededf",
+    ("baseline", 0.05): "a94b1fbaf81e9dcb77159d9ad38cd3c7259ad91c0a6599778c234b6773399e0e",
+    ("baseline", 0.2): "2528b976549b17a539ec0f7c807fc7236387ac2d9f8d43bea2fd0c8d5ccfbebb",
+    ("plan", 0.05): "a73836f90ac9e61dfa2367cc8ae236866e2ece3c3f252274c7e8ad9aab5d0069",
+    ("plan", 0.2): "2fa4f3ac16827d862786ff3c5ca63d6da031aba89be753ad4a59a7d9a374d730",
+    ("historical", 0.05): "35e61fd433bb00577bef1ef76806b351194420b1aa0c3af2675656ebebab7da6",
+    ("historical", 0.2): "7b377671bdc3627e02379422d53a994cad8a5fe0a5787f66dffa42aa6a8f82b5",
 }
 
 

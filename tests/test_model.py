@@ -537,11 +537,13 @@ def test_money_chases_deals():
 
 def test_guidance_fund_scale_raises_venture_investment():
     """More public money in guidance funds (and the private money it draws) means more dry
-    powder, so more applicants clear the bar (paired seeds, 2016-2018)."""
+    powder, so more applicants clear the bar (paired seeds, 2016-2018). At scale 0.1: +20%
+    (seeds 1-3); at the default test scale 0.02 the few rounds make single seeds swing either
+    way (seeds 1-6: -8% to +19%)."""
     deals = {}
     for scale in (1.0, 3.0):
         deals[scale] = sum(
-            run_model(seed=s, guidance_fund_scale=scale).annual[y]["vc_amount"]
+            run_model(seed=s, scale=0.1, guidance_fund_scale=scale).annual[y]["vc_amount"]
             for s in (1, 2, 3)
             for y in SHORT_YEARS
         )

@@ -356,7 +356,12 @@ def _calibrate(
     record = {
         "calibrated": _dt.date.today().isoformat(),
         "method": "simulated minimum distance: LHS sweep + RBF surrogate + L-BFGS-B, "
-        "candidates re-run on fresh seeds",
+        "candidates re-run on fresh seeds"
+        + (
+            "; profiled parameters re-estimated on a 1-D grid given the others (profile_step)"
+            if profiled
+            else ""
+        ),
         "settings": {
             "budget": budget,
             "replicates": replicates,

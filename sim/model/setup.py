@@ -17,7 +17,7 @@ import numpy as np
 from sim.inputs import data
 from sim.inputs.levers import registry, status_quo
 from sim.model import knowledge
-from sim.model.agents.firm import INCUMBENT, LISTED, Firm, FirmPopulation
+from sim.model.agents.firm import INCUMBENT, LISTED, Firm, FirmPopulation, hte_rd_threshold
 from sim.model.agents.fund import ANGEL, BANK, GUIDANCE, STATE_VC, VENTURE, Fund, FundPopulation
 from sim.model.agents.fund import KINDS as FUND_KINDS
 from sim.model.agents.region import (
@@ -293,6 +293,7 @@ def _init_firms(m) -> None:
         0.5 * b.firm_rd_2015 * m.scale_firms,
     )
     rd_int = np.minimum(rd_shape * own_rd / (rd_shape * revenue).sum(), 0.6)
+    rd_int = _bunched_2015(p, rd_int, revenue, employees, own_rd)
     rd_year = rd_int * revenue
     researchers = p.researcher_cost_share * rd_year / p.rd_cost_per_fte
     ge0 = _growth_expectation_2015(p, revenue, startup, rng)
@@ -347,7 +348,7 @@ def _init_firms(m) -> None:
         rd_w[slots] = (rd_year + burn_year) * part
         rev_w[slots] = revenue * part
     k = int(round(_hte_2015() * m.scale_firms))
-    elig = slots[f.hte_eligible(slots, spy, p.hte_relabel_limit)]
+    elig = slots[f.hte_eligible(slots, spy, p.hte_relabel_limit, p.hte_staff_min_fte)]
     order = elig[np.argsort(-f.rd_pref[elig])][:k]
     f.hte[order] = True
     hte_rng = m.streams["hte"]
@@ -414,6 +415,25 @@ def _venture_stock_2015(p, stage, backed, age_years, tech, short, scale_firms, r
     if w.sum() <= 0:
         return np.zeros(stage.size)
     return stock * w / w.sum()
+
+
+def _bunched_2015(p, rd_int, revenue, employees, total) -> np.ndarray:
+    """2015 R&D intensities with the HTE notch: firms within reach of the threshold sit at it
+    (the steady state of FirmPopulation.hte_bunching, every firm having had years to decide),
+    and the others are scaled so that firms' own R&D keeps its 2015 total."""
+    need = hte_rd_threshold(revenue) / (1.0 + p.hte_relabel_limit)
+    lift = need / np.maximum(rd_int, 1e-12)
+    staff = p.researcher_cost_share * rd_int * revenue / p.rd_cost_per_fte * lift
+    ok = (
+        (rd_int < need)
+        & (rd_int >= p.hte_bunching_reach * need)
+        & (staff >= 0.10 * employees)
+        & (staff >= p.hte_staff_min_fte)
+    )
+    bunched = (need * revenue)[ok].sum()
+    rest = (rd_int * revenue)[~ok].sum()
+    scale = max(total - bunched, 0.0) / max(rest, 1e-300)
+    return np.where(ok, need, np.minimum(rd_int * scale, 0.6))
 
 
 def _hte_2015() -> float:

@@ -98,6 +98,14 @@ _FIELDS = {
 
 
 STATUS_QUO_IP = status_quo("ip_protection")
+
+
+def hte_rd_threshold(revenue) -> np.ndarray:
+    """R&D intensity an HTE must report (Guokefahuo [2016] No. 32, art. 11(5)), by the latest
+    year's revenue in 100m yuan: 5% below 50m yuan, 4% for 50m-200m, 3% above."""
+    return np.where(revenue < 0.5, 0.05, np.where(revenue < 2.0, 0.04, 0.03))
+
+
 _IN_BEIJING = np.isin(np.arange(N_REGIONS), BEIJING)  # region -> is a Beijing zone
 _IS_KEY = np.isin(np.arange(N_SECTORS), KEY_FIELDS)  # sector -> is one of the eight key fields
 
@@ -278,7 +286,7 @@ class FirmPopulation:
         certain: it knows the procedure and keeps its benefits) and is re-certified only if it
         is still eligible. Between reviews a firm keeps its certificate. The year's R&D and
         revenue then move into the firm's trailing three-year window."""
-        elig = self.hte_eligible(idx, steps_per_year, p.hte_relabel_limit)
+        elig = self.hte_eligible(idx, steps_per_year, p.hte_relabel_limit, p.hte_staff_min_fte)
         hte = self.hte[idx]
         due = hte & (step - self.hte_since[idx] >= HTE_VALIDITY_YEARS * steps_per_year)
         apply = ~hte & elig & (rng.random(idx.size) < p.hte_application_rate)
@@ -286,7 +294,34 @@ class FirmPopulation:
         self.hte[idx[due & ~elig]] = False
         self.hte[renew] = True
         self.hte_since[renew] = step
+        # Firms short of the R&D threshold but within reach of it raise their R&D to it (the
+        # notch; `hte_bunching`): certified firms to keep the certificate, others once they
+        # set out to apply (as aware as applicants, `hte_application_rate`).
+        aims = self.hte[idx] | (rng.random(idx.size) < p.hte_application_rate)
+        self.rd_pref[idx] = self.hte_bunching(idx, p, aims)
         self._roll_hte_window(idx)
+
+    def hte_bunching(self, idx, p, aims) -> np.ndarray:
+        """R&D intensity chosen under the HTE notch (Chen, Liu, Suarez Serrato and Xu 2021): the
+        15% rather than 25% income tax rate is a jump in the value of a firm whose R&D intensity
+        reaches the threshold (art. 11; reported R&D may exceed actual by `hte_relabel_limit`),
+        so firms just below it raise their R&D to the threshold and firms far below do not.
+        A firm that `aims` at certification and already spends at least `hte_bunching_reach`
+        of the actual intensity it needs, and whose researchers (which follow R&D spending)
+        would then meet the staff criteria, sets its preferred intensity to that need. Returns
+        the preferred intensities of `idx` (unchanged for the others; no firm lowers its R&D)."""
+        rd = self.rd_pref[idx]
+        need = hte_rd_threshold(self.revenue[idx]) / (1.0 + p.hte_relabel_limit)
+        lift = need / np.maximum(rd, 1e-12)
+        staff = self.researchers[idx] * lift
+        ok = (
+            aims
+            & (rd < need)
+            & (rd >= p.hte_bunching_reach * need)
+            & (staff >= 0.10 * np.maximum(self.employees[idx], 1.0))
+            & (staff >= p.hte_staff_min_fte)
+        )
+        return np.where(ok, need, rd)
 
     def _roll_hte_window(self, idx) -> None:
         """Start a new year in the trailing three-year R&D and revenue window."""
@@ -596,7 +631,9 @@ class FirmPopulation:
         )
         return np.clip(h, 0.0, 0.9)
 
-    def hte_eligible(self, idx, steps_per_year: int, relabel: float = 0.0) -> np.ndarray:
+    def hte_eligible(
+        self, idx, steps_per_year: int, relabel: float = 0.0, min_staff_fte: float = 0.0
+    ) -> np.ndarray:
         """HTE criteria (Guokefahuo [2016] No. 32, art. 11, and its work guidelines), at the end
         of a year, over the current year and the two before (`rd_cur`, `rd_y1`, `rd_y2` and the
         same for revenue; a firm younger than three years counts the years since founding):
@@ -606,7 +643,10 @@ class FirmPopulation:
           50m yuan, 4% for 50m-200m, 3% above; the R&D a firm reports can exceed what it spends
           by the share `relabel` (other expenses relabelled as R&D to pass the threshold, Chen,
           Liu, Suarez Serrato and Xu 2021; the model's R&D statistics are actual spending);
-        - S&T staff (researchers) at least 10% of employees;
+        - S&T staff (researchers) at least 10% of employees; S&T staff are people who worked at
+          least 183 days in the year (Guokefahuo [2016] No. 195, the work guidelines): a firm has some
+          only if its researchers add up to at least `min_staff_fte` (half an FTE: micro firms
+          whose research is one founder's part-time work have none);
         - in Beijing (a firm that moved production out is certified elsewhere).
         Taken as met: owning IP for the main products (it accepts utility models and software
         copyrights, which the model does not track and nearly all such firms hold), high-tech
@@ -615,12 +655,17 @@ class FirmPopulation:
         rd = self.rd_cur[idx] + self.rd_y1[idx] + self.rd_y2[idx]
         rev_w = self.rev_cur[idx] + self.rev_y1[idx] + self.rev_y2[idx]
         rdint = (1.0 + relabel) * rd / np.maximum(rev_w, 1e-9)
-        latest = self.rev_cur[idx]  # revenue of the year just ended, 100m yuan
-        threshold = np.where(latest < 0.5, 0.05, np.where(latest < 2.0, 0.04, 0.03))
-        staff = self.researchers[idx] / np.maximum(self.employees[idx], 1.0)
+        threshold = hte_rd_threshold(self.rev_cur[idx])  # by the revenue of the year just ended
+        researchers = self.researchers[idx]
+        staff = researchers / np.maximum(self.employees[idx], 1.0)
         registered = self.age[idx] >= steps_per_year
         return (
-            registered & (rev_w > 0) & (rdint >= threshold) & (staff >= 0.10) & self.in_beijing(idx)
+            registered
+            & (rev_w > 0)
+            & (rdint >= threshold)
+            & (staff >= 0.10)
+            & (researchers >= min_staff_fte)
+            & self.in_beijing(idx)
         )
 
     def relocation_candidates(
