@@ -334,6 +334,67 @@ SCENARIO_CASES = [
         "shocks.demand",
         "out of order",
     ),
+    # --- evaluation rules (issue 16) -------------------------------------------------------------
+    Case(
+        "evaluation: unknown indicator",
+        "evaluation: {years: [2017], rules: [{indicator: rd_intensty, below: 6, lever: public_rd_growth, change: 1}]}\n",
+        "evaluation.rules.0.indicator",
+        "unknown indicator 'rd_intensty' (did you mean 'rd_intensity'?)",
+    ),
+    Case(
+        "evaluation: unknown lever",
+        "evaluation: {years: [2017], rules: [{indicator: rd_intensity, below: 6, lever: public_rd, change: 1}]}\n",
+        "evaluation.rules.0.lever",
+        "unknown lever 'public_rd'",
+    ),
+    Case(
+        "evaluation: change leaves the lever's range",
+        "evaluation: {years: [2017], rules: [{indicator: rd_intensity, below: 6, lever: public_rd_growth, change: 15}]}\n",
+        "evaluation.rules.0.change",
+        "outside its range [0, 20]",
+    ),
+    Case(
+        "evaluation: both thresholds",
+        "evaluation: {years: [2017], rules: [{indicator: rd_intensity, below: 6, above: 7, lever: public_rd_growth, change: 1}]}\n",
+        "evaluation.rules.0",
+        "exactly one of below: or above:",
+    ),
+    Case(
+        "evaluation: no threshold",
+        "evaluation: {years: [2017], rules: [{indicator: rd_intensity, lever: public_rd_growth, change: 1}]}\n",
+        "evaluation.rules.0",
+        "exactly one of below: or above:",
+    ),
+    Case(
+        "evaluation: year outside the horizon",
+        "evaluation: {years: [2040], rules: [{indicator: rd_intensity, below: 6, lever: public_rd_growth, change: 1}]}\n",
+        "evaluation.years",
+        "outside the horizon",
+    ),
+    Case(
+        "evaluation: years out of order",
+        "evaluation: {years: [2018, 2017], rules: [{indicator: rd_intensity, below: 6, lever: public_rd_growth, change: 1}]}\n",
+        "evaluation.years",
+        "in increasing order",
+    ),
+    Case(
+        "evaluation: change as text",
+        "evaluation: {years: [2017], rules: [{indicator: rd_intensity, below: 6, lever: public_rd_growth, change: '1'}]}\n",
+        "evaluation.rules.0.change",
+        "expected a number",
+    ),
+    Case(
+        "evaluation: unknown key",
+        "evaluation: {years: [2017], rules: [{indicator: rd_intensity, below: 6, lever: public_rd_growth, chnge: 1}]}\n",
+        "evaluation.rules.0.chnge",
+        "did you mean 'change'",
+    ),
+    Case(
+        "evaluation: no rules",
+        "evaluation: {years: [2017], rules: []}\n",
+        "evaluation.rules",
+        "at least 1",
+    ),
     # --- extends --------------------------------------------------------------------------------
     Case(
         "extends a missing file", "extends: nowhere.yaml\n", "extends", "'nowhere.yaml' not found"

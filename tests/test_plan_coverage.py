@@ -130,6 +130,7 @@ EXPECTED = [
     "shock_capital_winter",
     "shock_pandemic",
     "shock_talent_restriction",
+    "plan_adaptive",
 ]
 
 
@@ -291,3 +292,16 @@ def test_shock_hurts_what_it_hits_when_it_hits(runs, scenario, start, hits):
         got = _each_year(runs, scenario, "plan", indicator, years)
         bad = {y: round(g, 4) for y, g in zip(years, got, strict=True) if not g < worst}
         assert not bad, f"{scenario}, {indicator}: changes not below {worst} in {bad}"
+
+
+def test_plan_adaptive_is_the_plan_until_its_first_evaluation_then_adjusts(runs):
+    """The plan's safeguard (四(三)): up to the first evaluation (end of 2017) the runs are the
+    plan's, draw for draw; the R&D-intensity rule misses in every replicate (the plan's
+    intensity stays below 6% of GDP), so public R&D grows faster from 2018 than under the plan
+    and R&D expenditure rises against it (scale 0.05, seeds 1-4: +0.4% in 2018, +6-13% in
+    2030)."""
+    for x, z in zip(runs["plan_adaptive"], runs["plan"], strict=True):
+        for y in (2016, 2017):
+            assert x[y] == z[y]
+    assert _paired(runs, "plan_adaptive", "plan", "rd_expenditure", [2018]) > 0.0
+    assert _paired(runs, "plan_adaptive", "plan", "rd_expenditure", [2030]) > 0.03

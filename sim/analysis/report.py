@@ -53,8 +53,10 @@ def write_report(
     name: str,
     description: str,
     meta: dict,
+    evaluations: pd.DataFrame | None = None,
 ) -> Path:
-    """Write plots/ and report.md into out_dir; returns the report's path."""
+    """Write plots/ and report.md into out_dir; returns the report's path. `evaluations` (the
+    checks of the scenario's evaluation rules) adds the section "Evaluation and adjustment"."""
     out_dir = Path(out_dir)
     plot_key_indicators(indicators, out_dir)
     lines = [f"# innosim report: {name}", "", description.strip(), "", "| run | |", "|---|---|"]
@@ -77,6 +79,8 @@ def write_report(
         att["median"] = att["median"].map(_fmt)
         att["probability"] = att.probability.map(lambda p: f"{p:.2f}")
         lines.append(_markdown(att))
+    if evaluations is not None:
+        lines += ["", *evaluation_section(evaluations)]
     lines += ["", "## Trajectories", "", "![overview](plots/overview.png)", ""]
     for ind in INDICATORS:
         if (out_dir / "plots" / f"{ind}.png").exists():
@@ -84,6 +88,37 @@ def write_report(
     path = out_dir / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def evaluation_section(evaluations: pd.DataFrame) -> list[str]:
+    """Markdown lines: per rule and evaluation year, the share of replicates in which the rule
+    was triggered, the median indicator value and the median lever value from the next year."""
+    lines = ["## Evaluation and adjustment", ""]
+    if evaluations.empty:
+        return lines + ["No evaluation year falls inside the simulated horizon."]
+    n = evaluations.replicate.nunique()
+    g = evaluations.groupby(["rule", "label", "year"], sort=True)
+    table = g.agg(
+        value=("indicator_value", "median"),
+        triggered=("triggered", "mean"),
+        lever=("new_lever_value", "median"),
+    ).reset_index()
+    table = pd.DataFrame(
+        {
+            "rule": table.label,
+            "year": table.year,
+            "indicator (median)": table.value.map(_fmt),
+            "triggered (share of replicates)": table.triggered.map(lambda x: f"{x:.2f}"),
+            "lever from next year (median)": table.lever.map(_fmt),
+        }
+    )
+    return lines + [
+        f"Each rule is checked at the end of each evaluation year in each of the {n} replicate(s);",
+        "a rule that misses its threshold adds its change to the lever from the next year on",
+        "(`evaluations.csv` has every check).",
+        "",
+        _markdown(table),
+    ]
 
 
 def _fmt(x: float) -> str:

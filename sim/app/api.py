@@ -18,7 +18,7 @@ import pandas as pd
 
 from sim.analysis.targets import attainment, target_table
 from sim.experiments.design import Sweep, SweepSpec
-from sim.experiments.runs import run_replicates
+from sim.experiments.runs import Replicates, run_replicates, run_replicates_detailed
 from sim.inputs.scenario import Scenario, load_scenario
 
 
@@ -47,6 +47,33 @@ def run(
         scale=sc.scale if scale is None else scale,
         workers=workers,
         progress=progress,
+    )
+
+
+def run_detailed(
+    scenario: str | Path | dict | Scenario | None = None,
+    *,
+    seed: int | None = None,
+    scale: float | None = None,
+    replicates: int | None = None,
+    overrides: dict | None = None,
+    workers: int = 1,
+    progress: bool = False,
+    agents: bool = False,
+) -> Replicates:
+    """As `run`, returning the indicators, the firms' yearly records (with `agents=True`) and
+    the checks of the scenario's evaluation rules (`.indicators`, `.firms`, `.evaluations`)."""
+    sc = load_scenario(scenario)
+    if overrides:
+        sc = sc.with_levers(overrides)
+    return run_replicates_detailed(
+        sc,
+        replicates=sc.replicates if replicates is None else replicates,
+        seed=sc.seed if seed is None else seed,
+        scale=sc.scale if scale is None else scale,
+        workers=workers,
+        progress=progress,
+        agents=agents,
     )
 
 

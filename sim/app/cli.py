@@ -492,27 +492,16 @@ def _run(args, sc, out: Path) -> int:
     seed = sc.seed if args.seed is None else args.seed
     scale = args.scale or sc.scale
     t0 = time.perf_counter()
-    firms = None
-    if args.agents:
-        from sim.experiments.runs import run_replicates_with_firms
-
-        df, firms = run_replicates_with_firms(
-            sc,
-            replicates=replicates,
-            seed=seed,
-            scale=scale,
-            workers=args.workers,
-            progress=not args.quiet,
-        )
-    else:
-        df = api.run(
-            sc,
-            seed=seed,
-            scale=scale,
-            replicates=replicates,
-            workers=args.workers,
-            progress=not args.quiet,
-        )
+    result = api.run_detailed(
+        sc,
+        seed=seed,
+        scale=scale,
+        replicates=replicates,
+        workers=args.workers,
+        progress=not args.quiet,
+        agents=args.agents,
+    )
+    df, firms, evaluations = result.indicators, result.firms, result.evaluations
     elapsed = time.perf_counter() - t0
     att = attainment(df)
     resolved = sc.resolved()
@@ -522,6 +511,8 @@ def _run(args, sc, out: Path) -> int:
         if firms is not None:
             firms.to_parquet(tmp / "firms.parquet", index=False)
         att.to_csv(tmp / "attainment.csv", index=False)
+        if sc.evaluation is not None:
+            evaluations.to_csv(tmp / "evaluations.csv", index=False)
         with open(tmp / "scenario.resolved.yaml", "w", encoding="utf-8") as fh:
             yaml.safe_dump(resolved, fh, sort_keys=False, allow_unicode=True)
         meta = {
@@ -534,7 +525,15 @@ def _run(args, sc, out: Path) -> int:
         }
         if firms is not None:
             meta["firm records"] = f"firms.parquet ({len(firms):,} firm-years; `innosim facts`)"
-        write_report(tmp, df, att, sc.name, sc.description, meta)
+        write_report(
+            tmp,
+            df,
+            att,
+            sc.name,
+            sc.description,
+            meta,
+            evaluations=evaluations if sc.evaluation is not None else None,
+        )
     if not args.quiet:
         print(format_summary(summary_table(df, att)))
         print(

@@ -8,6 +8,7 @@ on how many workers run them or in which order.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,24 @@ from sim.inputs.errors import raise_if_signalled
 from sim.inputs.scenario import Scenario, load_scenario
 
 COLUMNS = ["scenario", "replicate", "seed", "year", "indicator", "value"]
+# evaluations.csv: one row per check of an evaluation rule (sim.model.evaluation)
+EVALUATION_COLUMNS = [
+    "scenario",
+    "replicate",
+    "year",
+    "rule",
+    "label",
+    "indicator",
+    "indicator_value",
+    "triggered",
+    "lever",
+    "new_lever_value",  # the lever's value from the next year on, after this check
+]
+
+
+def evaluation_frame(records: list[dict]) -> pd.DataFrame:
+    """A run's evaluation checks as a frame (columns EVALUATION_COLUMNS[2:]), empty if none."""
+    return pd.DataFrame(records, columns=EVALUATION_COLUMNS[2:])
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
@@ -32,12 +51,14 @@ def run_one(
     scale: float,
     overrides: dict | None = None,
     agents: bool = False,
+    evaluations: bool = False,
 ):
     """One model run to the end of the horizon; returns year, indicator, value.
 
     With `agents=True` returns `(indicators, firms)`: the firms' yearly records as well
     (`sim.experiments.firm_records`; the model is stepped and observed, not changed, and its indicators are
-    the same as without records).
+    the same as without records). With `evaluations=True` the checks of the scenario's
+    evaluation rules (a frame, EVALUATION_COLUMNS without scenario and replicate) come last.
     """
     import mesa
 
@@ -48,11 +69,15 @@ def run_one(
     try:
         if not agents:
             model.run()
-            return model.indicator_frame()
-        from sim.experiments.firm_records import record_run
+            out = (model.indicator_frame(),)
+        else:
+            from sim.experiments.firm_records import record_run
 
-        firms = record_run(model)
-        return model.indicator_frame(), firms
+            firms = record_run(model)
+            out = (model.indicator_frame(), firms)
+        if evaluations:
+            out += (evaluation_frame(model.evaluations()),)
+        return out[0] if len(out) == 1 else out
     finally:
         # Mesa keeps a per-model id counter in a class-level dict: drop it so the model can be freed.
         mesa.Agent._ids.pop(model, None)
@@ -61,13 +86,14 @@ def run_one(
 def _task(args):
     # The scenario is the validated object itself (pickled to a worker process): not validated again.
     sc, seed, scale, overrides, replicate, agents = args
-    out = run_one(sc, seed, scale, overrides, agents=agents)
-    df, firms = out if agents else (out, None)
+    out = run_one(sc, seed, scale, overrides, agents=agents, evaluations=True)
+    df, firms, checks = out if agents else (out[0], None, out[1])
     df.insert(0, "seed", seed)
     df.insert(0, "replicate", replicate)
+    checks.insert(0, "replicate", replicate)
     if firms is not None:
         firms["replicate"] = np.int16(replicate)
-    return replicate, df, firms
+    return replicate, df, firms, checks
 
 
 def run_replicates(
@@ -80,7 +106,7 @@ def run_replicates(
     progress: bool = False,
 ) -> pd.DataFrame:
     """All replicates of one scenario as a tidy frame (columns COLUMNS), ordered by replicate."""
-    out, _ = _replicates(scenario, replicates, seed, scale, overrides, workers, progress, False)
+    out, _, _ = _replicates(scenario, replicates, seed, scale, overrides, workers, progress, False)
     return out
 
 
@@ -95,7 +121,36 @@ def run_replicates_with_firms(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """As `run_replicates`, plus the firms' yearly records of every replicate
     (`sim.experiments.firm_records.COLUMNS`, ordered by replicate and year)."""
-    return _replicates(scenario, replicates, seed, scale, overrides, workers, progress, True)
+    out, firms, _ = _replicates(
+        scenario, replicates, seed, scale, overrides, workers, progress, True
+    )
+    return out, firms
+
+
+@dataclass(frozen=True)
+class Replicates:
+    """What `innosim run` writes: indicators, the firms' records (if asked) and the checks of
+    the scenario's evaluation rules (EVALUATION_COLUMNS; empty without rules)."""
+
+    indicators: pd.DataFrame
+    firms: pd.DataFrame | None
+    evaluations: pd.DataFrame
+
+
+def run_replicates_detailed(
+    scenario,
+    replicates: int,
+    seed: int,
+    scale: float,
+    overrides: dict | None = None,
+    workers: int = 1,
+    progress: bool = False,
+    agents: bool = False,
+) -> Replicates:
+    """As `run_replicates`, with the firms' records (`agents`) and the evaluation checks."""
+    return Replicates(
+        *_replicates(scenario, replicates, seed, scale, overrides, workers, progress, agents)
+    )
 
 
 def _replicates(scenario, replicates, seed, scale, overrides, workers, progress, agents):
@@ -105,19 +160,20 @@ def _replicates(scenario, replicates, seed, scale, overrides, workers, progress,
     workers = max(1, min(workers or 1, replicates, os.cpu_count() or 1))
     results: dict[int, pd.DataFrame] = {}
     firms: dict[int, pd.DataFrame] = {}
+    checks: dict[int, pd.DataFrame] = {}
     bar = tqdm(total=replicates, desc=f"{sc.name}", unit="run", disable=not progress)
     try:
         if workers == 1:
             outputs = map(_task, tasks)
-            for r, df, fr in outputs:
-                results[r], firms[r] = df, fr
+            for r, df, fr, ch in outputs:
+                results[r], firms[r], checks[r] = df, fr, ch
                 bar.update()
                 raise_if_signalled()
         else:
             ex = WorkerPool(workers)
             try:
-                for r, df, fr in ex.map(_task, tasks):
-                    results[r], firms[r] = df, fr
+                for r, df, fr, ch in ex.map(_task, tasks):
+                    results[r], firms[r], checks[r] = df, fr, ch
                     bar.update()
                     raise_if_signalled()
             finally:
@@ -126,7 +182,10 @@ def _replicates(scenario, replicates, seed, scale, overrides, workers, progress,
         bar.close()
     out = pd.concat([results[r] for r in range(replicates)], ignore_index=True)
     out.insert(0, "scenario", sc.name)
+    evals = pd.concat([checks[r] for r in range(replicates)], ignore_index=True)
+    evals.insert(0, "scenario", sc.name)
+    evals = evals[EVALUATION_COLUMNS]
     if not agents:
-        return out[COLUMNS], None
+        return out[COLUMNS], None, evals
     records = pd.concat([firms[r] for r in range(replicates)], ignore_index=True)
-    return out[COLUMNS], records
+    return out[COLUMNS], records, evals

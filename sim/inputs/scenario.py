@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from sim.inputs.errors import InputError
+from sim.inputs.evaluation import Evaluation, Rule, check_evaluation
 from sim.inputs.levers import registry
 from sim.inputs.params import definitions
 from sim.inputs.paths import is_bare_name, shipped_scenario, shipped_scenarios
@@ -110,6 +111,10 @@ class Scenario(BaseModel):
     levers: dict[str, Value] = Field(default_factory=dict)
     shocks: dict[str, Value] = Field(default_factory=dict)
     parameters: dict[str, float | list[float]] = Field(default_factory=dict)
+    evaluation: Evaluation | None = Field(
+        None,
+        description="rules checked at given years that change levers (sim/inputs/evaluation.py)",
+    )
     innosim_version: str | None = Field(None, description="written by resolved(); informational")
     model_fingerprint: str | None = Field(
         None, description="written by resolved(): hash of the model's code and data"
@@ -151,6 +156,8 @@ class Scenario(BaseModel):
                 raise unknown("shocks", sid, SHOCKS)
             _check_schedule(f"shocks.{sid}", v, years, _shock_error)
         _check_parameters(self.parameters)
+        if self.evaluation is not None:
+            check_evaluation(self.evaluation, years, self.levers)
         return self
 
     @property
@@ -164,6 +171,8 @@ class Scenario(BaseModel):
         try:
             new = _LEVER_VALUES.validate_python(dict(overrides))
             _check_levers(new, self.years)
+            if self.evaluation is not None:  # the rules' worst case on the new schedules
+                check_evaluation(self.evaluation, self.years, {**self.levers, **new})
         except ValueError:  # pydantic's ValidationError is a ValueError too
             data = self.model_dump()
             data["levers"] = {**data["levers"], **overrides}
@@ -367,4 +376,8 @@ def _fields_at(parent: tuple) -> list[str]:
     """Valid keys of the mapping at `parent` (for "did you mean")."""
     if parent == ("time",):
         return list(TimeSpec.model_fields)
+    if parent == ("evaluation",):
+        return list(Evaluation.model_fields)
+    if len(parent) == 3 and parent[:2] == ("evaluation", "rules"):
+        return list(Rule.model_fields)
     return [k for k in Scenario.model_fields if k != "source"]

@@ -1,7 +1,8 @@
 """InnovationModel: Beijing's innovation system, one step per quarter (by default) 2016-2030.
 
 Schedule of one step (see docs/ODD.md, "Process overview"):
- 1. policy: levers and shocks for the calendar year; first step of a year: funds raise capital
+ 1. policy: levers (with the changes of earlier evaluations) and shocks for the calendar year;
+    first step of a year: funds raise capital
  2. regions set their attractiveness
  3. universities/institutes receive public R&D funding, do basic and applied research, produce
     knowledge
@@ -13,7 +14,8 @@ Schedule of one step (see docs/ODD.md, "Process overview"):
  8. capital market: debt service, loans, equity rounds, listings and acquisitions
  9. firms grow, are valued, pay out excess cash; closures; entry (spin-offs, incubator start-ups,
     returnees, foreign R&D centers)
-10. last step of a year: relocation, HTE certification, fund distributions, annual indicators
+10. last step of a year: relocation, HTE certification, fund distributions, annual indicators,
+    evaluation of the scenario's rules (evaluation years)
 
 This module only wires the parts and keeps the schedule: agents' state and decisions are in
 `agents/`, the markets in `markets/`, time and randomness in `clock`, the 2015 state in `setup`.
@@ -36,6 +38,7 @@ from sim.model.agents.firm import Firm
 from sim.model.agents.region import BEIJING, REGIONS
 from sim.model.agents.view import add_views, remove_views
 from sim.model.clock import STREAMS, Clock, seed_of
+from sim.model.evaluation import Evaluator
 from sim.model.markets.capital import CapitalMarket
 from sim.model.markets.talent import TalentMarket
 from sim.model.markets.technology import TechnologyMarket
@@ -67,6 +70,7 @@ class InnovationModel(mesa.Model):
         self.scale = float(scale)
         self.p = p = Params(self.scenario.parameters)
         self.levers = LeverSettings(self.scenario.levers)
+        self.evaluator = Evaluator.of(self.scenario.evaluation)  # evaluate and adjust
         self.shocks = ShockSettings(self.scenario.shocks)
         t = self.scenario.time
         self.clock = c = Clock(t.start_year, t.end_year, t.steps_per_year, seed)
@@ -115,7 +119,7 @@ class InnovationModel(mesa.Model):
         sub = s % self.steps_per_year
         p, r = self.p, self.regions
         # 1. policy
-        lev = self.lever_values = self.levers.at(year)
+        lev = self.lever_values = self.evaluator.adjust(self.levers.at(year))
         self.shocks.update(year)
         if sub == 0:
             self._start_of_year(year, lev)
@@ -249,6 +253,7 @@ class InnovationModel(mesa.Model):
         self.funds.distribute(p, self.money)
         self.net_talent_inflow += self.talent_market.net_inflow_beijing.sum()
         self.annual[year] = indicators.annual_indicators(self, year)
+        self.evaluator.evaluate(year, self.annual[year], self.levers.at(year + 1))
         for listener in self.listeners:
             listener.compacting(f)
         remap = f.compact()
@@ -288,6 +293,10 @@ class InnovationModel(mesa.Model):
     def indicator_frame(self):
         """Annual indicators of this run as a tidy pandas DataFrame (year, indicator, value)."""
         return indicators.to_frame(self.annual)
+
+    def evaluations(self) -> list[dict]:
+        """Every check of the scenario's evaluation rules so far (`sim.model.evaluation`)."""
+        return list(self.evaluator.records)
 
     def run(self) -> None:
         """Run to the end of the horizon."""
