@@ -25,10 +25,10 @@ SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 GOLDEN = {
     ("baseline", 0.05): "a94b1fbaf81e9dcb77159d9ad38cd3c7259ad91c0a6599778c234b6773399e0e",
     ("baseline", 0.2): "2528b976549b17a539ec0f7c807fc7236387ac2d9f8d43bea2fd0c8d5ccfbebb",
-    ("plan", 0.05): "a73836f90ac9e61dfa2367cc8ae236866e2ece3c3f252274c7e8ad9aab5d0069",
-    ("plan", 0.2): "2fa4f3ac16827d862786ff3c5ca63d6da031aba89be753ad4a59a7d9a374d730",
-    ("historical", 0.05): "35e61fd433bb00577bef1ef76806b351194420b1aa0c3af2675656ebebab7da6",
-    ("historical", 0.2): "7b377671bdc3627e02379422d53a994cad8a5fe0a5787f66dffa42aa6a8f82b5",
+    ("plan", 0.05): "83499b090c1d63188c4828724dd3b5235241fdc2455cc51ea1af538a6fdf49d6",
+    ("plan", 0.2): "e347ea1c2fc06560e01271a157d30f8bbbe402519a337f691c2f6ef9fda52f69",
+    ("historical", 0.05): "bf8fe1de2a48af5d497459aaac7dcc3130cfab198be6a999d6c09224f22f1d47",
+    ("historical", 0.2): "8145b13a3dae1eb369958be3eb3918ba730b999a8c61c4948275607d1332a88c",
 }
 
 

@@ -30,7 +30,12 @@ import numpy as np
 from sim.inputs.levers import status_quo
 from sim.model.agents.region import BEIJING, HEBEI, N_REGIONS, NO_PLACE, TIANJIN
 from sim.model.agents.view import AgentView
-from sim.model.sectors import KEY_FIELDS, MANUFACTURING, N_SECTORS
+from sim.model.sectors import (
+    INNOVATION_CENTER_SECTORS,
+    LEAP_SECTORS,
+    MANUFACTURING,
+    N_SECTORS,
+)
 
 OWNERSHIP = ("private", "state_owned", "foreign")
 ORIGINS = ("incumbent", "spin_off", "incubator", "returnee", "foreign_rd_center")
@@ -107,7 +112,10 @@ def hte_rd_threshold(revenue) -> np.ndarray:
 
 
 _IN_BEIJING = np.isin(np.arange(N_REGIONS), BEIJING)  # region -> is a Beijing zone
-_IS_KEY = np.isin(np.arange(N_SECTORS), KEY_FIELDS)  # sector -> is one of the eight key fields
+# sector -> in a field of the technology leap projects (task 6) / of the national technology
+# innovation centers (task 5); the plan's two lists differ (sim/model/sectors.py)
+_IS_LEAP = np.isin(np.arange(N_SECTORS), LEAP_SECTORS)
+_HAS_CENTER = np.isin(np.arange(N_SECTORS), INNOVATION_CENTER_SECTORS)
 
 
 class FirmPopulation:
@@ -208,12 +216,13 @@ class FirmPopulation:
 
     def receive_leap_grants(self, idx, annual: float, scale: float, dt: float, money):
         """Technology leap projects (task 6): the year's fiscal co-funding, paid each quarter to
-        Beijing firms of the eight key fields in proportion to their planned R&D. Returns the
+        Beijing firms in the fields of the eight leap projects (task 6's list, sectors.
+        LEAP_SECTORS) in proportion to their planned R&D. Returns the
         grant of every firm in `idx` (added to its cash)."""
         grant = np.zeros(idx.size)
         if annual <= 0:
             return grant
-        eligible = self.in_beijing(idx) & _IS_KEY[self.sector[idx]]
+        eligible = self.in_beijing(idx) & _IS_LEAP[self.sector[idx]]
         weight = np.where(eligible, self.rd_pref[idx] * self.revenue[idx], 0.0)
         if weight.sum() <= 0:
             return grant
@@ -396,9 +405,9 @@ class FirmPopulation:
         )
         gain = p.tech_progress * dt * effort * access**p.knowledge_elasticity * luck
         # Technology bought on the market last step adds to the gain; national technology
-        # innovation centers (task 5) help firms in the key fields absorb it.
+        # innovation centers (task 5) help firms in their fields absorb it.
         budget = np.maximum(self.revenue[idx] * dt + self.rd_q[idx], 1e-6)
-        absorb = 1.0 + p.platform_effect * platforms * _IS_KEY[self.sector[idx]]
+        absorb = 1.0 + p.platform_effect * platforms * _HAS_CENTER[self.sector[idx]]
         gain += p.purchase_tech_effect * absorb * np.minimum(self.purchases_q[idx] / budget, 1.0)
         # Diminishing returns: firms far ahead of their sector advance more slowly.
         return np.minimum(gain * np.maximum(self.tech[idx], 1e-3) ** (-p.tech_catch_up), 0.5)
@@ -411,8 +420,8 @@ class FirmPopulation:
     def _rd_investment(self, idx, p, platforms: float) -> np.ndarray:
         """This step's addition to R&D capital: own R&D plus technology bought on the market
         (capitalised as acquired R&D, as the 2008 SNA does; national technology innovation
-        centers, task 5, raise what firms of the key fields absorb of it)."""
-        absorb = 1.0 + p.platform_effect * platforms * _IS_KEY[self.sector[idx]]
+        centers, task 5, raise what firms of their fields absorb of it)."""
+        absorb = 1.0 + p.platform_effect * platforms * _HAS_CENTER[self.sector[idx]]
         return self.rd_q[idx] + p.purchase_capitalisation * absorb * self.purchases_q[idx]
 
     def accumulate_rd_capital(self, idx, p, access, dt: float, platforms: float) -> None:
