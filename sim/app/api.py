@@ -18,7 +18,7 @@ import pandas as pd
 
 from sim.analysis.targets import attainment, target_table
 from sim.experiments.design import Sweep, SweepSpec
-from sim.experiments.runs import Replicates, run_replicates, run_replicates_detailed
+from sim.experiments.runs import Replicates, run_replicates_detailed
 from sim.inputs.scenario import Scenario, load_scenario
 
 
@@ -37,17 +37,8 @@ def run(
     Unset arguments take the scenario's own `seed`, `scale` and `replicates`.
     `overrides` maps lever ids to a constant or a `{year: value}` schedule.
     """
-    sc = load_scenario(scenario)
-    if overrides:
-        sc = sc.with_levers(overrides)
-    return run_replicates(
-        sc,
-        replicates=sc.replicates if replicates is None else replicates,
-        seed=sc.seed if seed is None else seed,
-        scale=sc.scale if scale is None else scale,
-        workers=workers,
-        progress=progress,
-    )
+    kw = dict(seed=seed, scale=scale, replicates=replicates, overrides=overrides)
+    return run_detailed(scenario, **kw, workers=workers, progress=progress).indicators
 
 
 def run_detailed(

@@ -106,8 +106,8 @@ def run_replicates(
     progress: bool = False,
 ) -> pd.DataFrame:
     """All replicates of one scenario as a tidy frame (columns COLUMNS), ordered by replicate."""
-    out, _, _ = _replicates(scenario, replicates, seed, scale, overrides, workers, progress, False)
-    return out
+    args = (scenario, replicates, seed, scale, overrides, workers, progress)
+    return run_replicates_detailed(*args).indicators
 
 
 def run_replicates_with_firms(
@@ -121,10 +121,9 @@ def run_replicates_with_firms(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """As `run_replicates`, plus the firms' yearly records of every replicate
     (`sim.experiments.firm_records.COLUMNS`, ordered by replicate and year)."""
-    out, firms, _ = _replicates(
-        scenario, replicates, seed, scale, overrides, workers, progress, True
-    )
-    return out, firms
+    args = (scenario, replicates, seed, scale, overrides, workers, progress)
+    out = run_replicates_detailed(*args, agents=True)
+    return out.indicators, out.firms
 
 
 @dataclass(frozen=True)
@@ -147,7 +146,8 @@ def run_replicates_detailed(
     progress: bool = False,
     agents: bool = False,
 ) -> Replicates:
-    """As `run_replicates`, with the firms' records (`agents`) and the evaluation checks."""
+    """All replicates of one scenario: indicators, the firms' records (`agents`) and the checks
+    of the scenario's evaluation rules."""
     return Replicates(
         *_replicates(scenario, replicates, seed, scale, overrides, workers, progress, agents)
     )
