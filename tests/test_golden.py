@@ -23,12 +23,12 @@ from sim.app.cli import main
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 GOLDEN = {
-    ("baseline", 0.05): "a94b1fbaf81e9dcb77159d9ad38cd3c7259ad91c0a6599778c234b6773399e0e",
-    ("baseline", 0.2): "2528b976549b17a539ec0f7c807fc7236387ac2d9f8d43bea2fd0c8d5ccfbebb",
-    ("plan", 0.05): "83499b090c1d63188c4828724dd3b5235241fdc2455cc51ea1af538a6fdf49d6",
-    ("plan", 0.2): "e347ea1c2fc06560e01271a157d30f8bbbe402519a337f691c2f6ef9fda52f69",
-    ("historical", 0.05): "bf8fe1de2a48af5d497459aaac7dcc3130cfab198be6a999d6c09224f22f1d47",
-    ("historical", 0.2): "8145b13a3dae1eb369958be3eb3918ba730b999a8c61c4948275607d1332a88c",
+    ("baseline", 0.05): "ddd4247b11bc173231b54ed8843c87a96f566f38770ffe944b6231b2e3da8b08",
+    ("baseline", 0.2): "a1ecd706f62bff9b2970af50daad599438b7dc62d960b0793398f8788dce3aeb",
+    ("plan", 0.05): "955624b2a44eb5dfa5eb81649d915024103151a6f5e139220f8324e5f2368b81",
+    ("plan", 0.2): "bb283e28e09fe4c801b802bcedb7b42757c1e4f4c298fabcb4f3021b9626e9a3",
+    ("historical", 0.05): "a1cb62694427825a32621ffa4f902872d7c3d21a25374bc6ddaf58457d0a1a41",
+    ("historical", 0.2): "b20178fc136c0d4a5225a3be29d129259a14fb2788423ac147caaf6e7d4dce3f",
 }
 
 

@@ -64,7 +64,9 @@ class CapitalMarket:
 
     def loan_served_share(self) -> float:
         """Share of this year's loan demand the banks served (the rest was rationed)."""
-        return self.loans_issued / self.loan_demand if self.loan_demand > 0 else 1.0
+        if self.loan_demand <= 0:
+            return 1.0
+        return min(self.loans_issued / self.loan_demand, 1.0)  # 1 when all was served (rounding)
 
     def clear(self, levers: dict, step: int, climate: float) -> tuple[np.ndarray, np.ndarray]:
         """One quarter: debt service, loans, equity rounds, exits; returns (listed, acquired)."""
