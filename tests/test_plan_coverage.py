@@ -101,6 +101,24 @@ def test_cli_levers_table(capsys):
         assert lid in out
 
 
+def test_plan_says_why_the_missing_parts_are_not_modelled():
+    """Issue 16: civil-military integration (tasks 5, 8, 18), technical standards (tasks 5, 9),
+    bonds, the New Third Board and regional equity markets (task 15) are stated with a reason in
+    `innosim plan`; the evaluation safeguard (四(三)) is modelled and says where."""
+    gaps = {str(t.number): t.not_modelled for t in plan.tasks()}
+    for task, words in [
+        ("5", ("standards", "civil-military")),
+        ("8", ("civil-military", "军民融合")),
+        ("9", ("Standards bases",)),
+        ("15", ("Bonds", "New Third Board", "regional equity markets", "exit_market_depth")),
+        ("18", ("Civil-military",)),
+        ("safeguard", ("plan_adaptive", "sim.inputs.evaluation")),
+    ]:
+        for w in words:
+            assert w in gaps[task], (task, w)
+        assert "not modelled" in gaps[task] or "Not modelled" in gaps[task], task
+
+
 def test_cli_plan_lists_tasks_levers_and_gaps(capsys):
     assert main(["plan"]) == 0
     out = capsys.readouterr().out
