@@ -78,7 +78,7 @@ def _settings(df: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------
 # paired differences
 # ------------------------------------------------------------------------------------------------
-def _intervals(diffs: list[np.ndarray], n_boot: int, seed: int) -> list[tuple[float, float]]:
+def mean_intervals(diffs: list[np.ndarray], n_boot: int, seed: int) -> list[tuple[float, float]]:
     """Bootstrap 95% percentile intervals of the mean of each array of paired differences.
 
     Arrays of the same length go through one vectorised `scipy.stats.bootstrap` call. One pair:
@@ -168,7 +168,7 @@ def paired_differences(
                     "difference": float(d.mean()) if d.size else np.nan,
                 }
             )
-    ci = _intervals(diffs, n_boot, seed)
+    ci = mean_intervals(diffs, n_boot, seed)
     for row, (lo, hi) in zip(rows, ci, strict=True):
         row["ci_low"], row["ci_high"] = lo, hi
     cols = [

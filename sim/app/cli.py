@@ -159,8 +159,26 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("scenarios", type=_path, nargs="+")
 
-    lev = sub.add_parser("levers", help="list the policy levers (seeds/levers.yaml)")
+    lev = sub.add_parser(
+        "levers",
+        help="list the policy levers (seeds/levers.yaml); --effects measures each one's effect",
+    )
     lev.add_argument("--format", choices=("table", "json"), default="table")
+    lev.add_argument(
+        "--effects",
+        action="store_true",
+        help="measure each lever alone at its plan value and range ends against the baseline "
+        "(paired seeds); writes lever_effects.csv and lever_effects.md",
+    )
+    lev.add_argument("--base", type=_path, default="baseline", help="reference scenario")
+    lev.add_argument("--scale", type=_scale, default=0.05, help="scale of the runs (default 0.05)")
+    lev.add_argument("--replicates", type=_replicates, default=4, help="paired seeds (default 4)")
+    lev.add_argument("--seed", type=_seed, default=2016, help="root seed (default 2016)")
+    lev.add_argument("--workers", type=_workers, default=1, help="parallel processes (default 1)")
+    lev.add_argument("--lever", action="append", help="only this lever (repeatable)")
+    lev.add_argument("--out", type=_path, help="output folder (default reports/lever_effects)")
+    lev.add_argument("--force", action="store_true", help="replace an existing output folder")
+    lev.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
     plan = sub.add_parser("plan", help="the plan's tasks with the levers that carry each")
     plan.add_argument("--format", choices=("text", "json"), default="text")
@@ -424,10 +442,54 @@ def cmd_analyze(args) -> int:
 def cmd_levers(args) -> int:
     from sim.inputs import plan
 
+    if args.effects:
+        return _lever_effects(args)
     if args.format == "json":
         print(json.dumps(plan.lever_records(), ensure_ascii=False, indent=2))
     else:
         print(plan.format_levers())
+    return 0
+
+
+def _lever_effects(args) -> int:
+    """`innosim levers --effects`: measure, then write the table and its report atomically."""
+    from sim.experiments import lever_effects as le
+    from sim.inputs.scenario import load_scenario
+
+    base = load_scenario(args.base)  # bad input fails here, before any run
+    out_dir = args.out or Path("reports") / "lever_effects"
+    with claim(out_dir, args.force, [args.base]) as out:
+        t0 = time.perf_counter()
+        df = le.measure(
+            base,
+            replicates=args.replicates,
+            seed=args.seed,
+            scale=args.scale,
+            workers=args.workers,
+            levers=args.lever,
+            progress=not args.quiet,
+        )
+        meta = {
+            "reference": f"{base.name} ({args.base})",
+            "replicates (paired seeds)": args.replicates,
+            "root seed": args.seed,
+            "scale": args.scale,
+            "innosim version": __version__,
+            "run time (s)": f"{time.perf_counter() - t0:.1f}",
+        }
+        with staged_folder(out, "lever_effects.csv", kind="lever_effects") as tmp:
+            df.to_csv(tmp / "lever_effects.csv", index=False)
+            (tmp / "lever_effects.md").write_text(le.markdown(df, meta), encoding="utf-8")
+    if not args.quiet:
+        top = le.strongest(df)
+        for r in top.itertuples(index=False):
+            what = (
+                "inert (no effect beyond seed noise)"
+                if r.inert
+                else f"{r.effect_pct:+.1f}% {r.indicator} {int(r.year)} at {r.setting} ({r.value:g})"
+            )
+            print(f"{r.lever:34s} {what}")
+        print(f"\n{int(top.inert.sum())} of {len(top)} levers inert -> {out}/ (lever_effects.md)")
     return 0
 
 
