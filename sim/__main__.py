@@ -4,13 +4,16 @@ import sys
 
 
 def run() -> int:
-    """The command line, with Ctrl-C during start-up (while modules load) as one line too."""
+    """The command line, with Ctrl-C during start-up (while modules load, before the command
+    installs its own handlers) as one line too: nothing has been written then."""
     try:
-        from sim.app.cli import main
+        from sim.app import cli
+
+        return cli.main()
     except KeyboardInterrupt:
-        print("innosim: interrupted; no output written", file=sys.stderr)
+        started = "cli" in locals() and cli.DISPATCHED
+        print("innosim: interrupted" + ("" if started else "; no output written"), file=sys.stderr)
         return 130
-    return main()
 
 
 if __name__ == "__main__":

@@ -477,6 +477,27 @@ def test_a_worker_whose_parent_leaves_mid_handshake_ends_without_a_traceback():
     assert (quiet.returncode, quiet.stderr) == (1, "")
 
 
+@pytest.mark.parametrize("started", [False, True])
+def test_ctrl_c_before_the_handlers_are_installed_is_one_line(monkeypatch, capsys, started):
+    """The race a fresh checkout showed (modules load slowly without their bytecode): Ctrl-C
+    while the command line is still starting, before it installs its own handlers, used to end
+    in a KeyboardInterrupt traceback. It is one line, and says nothing was written only when no
+    command had started its work."""
+    import sim.__main__ as entry
+    from sim.app import cli
+
+    def interrupted(*_a, **_k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "DISPATCHED", started)
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert entry.run() == 130
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "innosim: interrupted" + ("" if started else "; no output written")
+    ]
+
+
 # ------------------------------------------------------------------------------------------------
 # a scheduler that cannot be used: found fast, before anything is written
 # ------------------------------------------------------------------------------------------------

@@ -605,6 +605,7 @@ def _run(args, sc, out: Path) -> int:
 
 
 EXIT_SIGNAL = {"interrupted": 130, "terminated": 143}  # 128 + SIGINT, 128 + SIGTERM
+DISPATCHED = False  # set once a command starts its work (sim.__main__.run's Ctrl-C message)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -626,6 +627,8 @@ def main(argv: list[str] | None = None) -> int:
         handlers[signal.SIGINT] = lambda *_: on_signal("interrupted")
     previous = {sig: signal.signal(sig, h) for sig, h in handlers.items()}
     hook, sys.unraisablehook = sys.unraisablehook, _quiet_interrupts(sys.unraisablehook)
+    global DISPATCHED
+    DISPATCHED = True
     try:
         return _dispatch(args)
     finally:
