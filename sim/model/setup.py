@@ -17,7 +17,7 @@ import numpy as np
 from sim.inputs import data
 from sim.inputs.levers import registry, status_quo
 from sim.model import knowledge
-from sim.model.agents.firm import INCUMBENT, LISTED, Firm, FirmPopulation, hte_rd_threshold
+from sim.model.agents.firm import INCUMBENT, LISTED, Firm, FirmPopulation, hte_notch
 from sim.model.agents.fund import ANGEL, BANK, GUIDANCE, STATE_VC, VENTURE, Fund, FundPopulation
 from sim.model.agents.fund import KINDS as FUND_KINDS
 from sim.model.agents.region import (
@@ -421,15 +421,8 @@ def _bunched_2015(p, rd_int, revenue, employees, total) -> np.ndarray:
     """2015 R&D intensities with the HTE notch: firms within reach of the threshold sit at it
     (the steady state of FirmPopulation.hte_bunching, every firm having had years to decide),
     and the others are scaled so that firms' own R&D keeps its 2015 total."""
-    need = hte_rd_threshold(revenue) / (1.0 + p.hte_relabel_limit)
-    lift = need / np.maximum(rd_int, 1e-12)
-    staff = p.researcher_cost_share * rd_int * revenue / p.rd_cost_per_fte * lift
-    ok = (
-        (rd_int < need)
-        & (rd_int >= p.hte_bunching_reach * need)
-        & (staff >= 0.10 * employees)
-        & (staff >= p.hte_staff_min_fte)
-    )
+    researchers = p.researcher_cost_share * rd_int * revenue / p.rd_cost_per_fte
+    ok, need = hte_notch(p, rd_int, revenue, researchers, employees)
     bunched = (need * revenue)[ok].sum()
     rest = (rd_int * revenue)[~ok].sum()
     scale = max(total - bunched, 0.0) / max(rest, 1e-300)

@@ -111,6 +111,22 @@ def hte_rd_threshold(revenue) -> np.ndarray:
     return np.where(revenue < 0.5, 0.05, np.where(revenue < 2.0, 0.04, 0.03))
 
 
+def hte_notch(p, rd, revenue, researchers, employees) -> tuple[np.ndarray, np.ndarray]:
+    """Who jumps to the HTE R&D threshold (the notch, `FirmPopulation.hte_bunching`): the actual
+    intensity each firm needs, threshold / (1 + `hte_relabel_limit`), and whether it is short of
+    it but spends at least `hte_bunching_reach` of it, with researchers (which follow R&D
+    spending) that would then meet both staff criteria. Returns (within_reach, need)."""
+    need = hte_rd_threshold(revenue) / (1.0 + p.hte_relabel_limit)
+    staff = researchers * need / np.maximum(rd, 1e-12)
+    within = (
+        (rd < need)
+        & (rd >= p.hte_bunching_reach * need)
+        & (staff >= 0.10 * np.maximum(employees, 1.0))
+        & (staff >= p.hte_staff_min_fte)
+    )
+    return within, need
+
+
 _IN_BEIJING = np.isin(np.arange(N_REGIONS), BEIJING)  # region -> is a Beijing zone
 # sector -> in a field of the technology leap projects (task 6) / of the national technology
 # innovation centers (task 5); the plan's two lists differ (sim/model/sectors.py)
@@ -320,17 +336,10 @@ class FirmPopulation:
         would then meet the staff criteria, sets its preferred intensity to that need. Returns
         the preferred intensities of `idx` (unchanged for the others; no firm lowers its R&D)."""
         rd = self.rd_pref[idx]
-        need = hte_rd_threshold(self.revenue[idx]) / (1.0 + p.hte_relabel_limit)
-        lift = need / np.maximum(rd, 1e-12)
-        staff = self.researchers[idx] * lift
-        ok = (
-            aims
-            & (rd < need)
-            & (rd >= p.hte_bunching_reach * need)
-            & (staff >= 0.10 * np.maximum(self.employees[idx], 1.0))
-            & (staff >= p.hte_staff_min_fte)
+        within, need = hte_notch(
+            p, rd, self.revenue[idx], self.researchers[idx], self.employees[idx]
         )
-        return np.where(ok, need, rd)
+        return np.where(aims & within, need, rd)
 
     def _roll_hte_window(self, idx) -> None:
         """Start a new year in the trailing three-year R&D and revenue window."""
