@@ -67,10 +67,9 @@ class TechnologyMarket:
         self.supply_ref = None
         self.offer_value_scale = 1.0  # 100m yuan per offer unit, set at the base year
         self.variety_weight = None  # a_k of the two kinds of technology, set at the base year
-        # vouchers: universities' share of each buyer cell's purchases (last clearing), the
-        # share of firms eligible and the vouchers paid in the last clearing
+        # vouchers: universities' share of each buyer cell's purchases and the vouchers paid,
+        # in the last clearing
         self.uni_purchase_share = None
-        self.eligible_share = 0.0
         self.vouchers_paid = 0.0
         # Flows of the current year: value and contract counts by seller region x buyer region.
         self.flow = np.zeros((NR, NR))
@@ -202,8 +201,10 @@ class TechnologyMarket:
         # budget (at the defaults demand stays below 0.8 of that). Unbounded, demand growing with
         # R&D x technology^absorptive_elasticity could feed itself through sales in parameter
         # corners (the unpaid part of a sale is bought by outside customers).
+        rate = levers["innovation_voucher_rate"]
+        eligible = self.voucher_eligible(live)  # sizes do not change within the clearing
         wanted = self.firm_demand(live) * self.firm_demand_scale
-        wanted *= self.university_demand_factor(live, levers["innovation_voucher_rate"])
+        wanted *= self.university_demand_factor(live, rate, eligible)
         d_f = np.minimum(
             wanted, np.maximum(f.cash[live], 0.0) + f.revenue[live] * dt + f.rd_q[live]
         )
@@ -235,7 +236,7 @@ class TechnologyMarket:
         # Buyers: firms get their share of the cell's matched demand.
         fill = np.where(D > 0, matched / np.maximum(D, 1e-300), 0.0)
         bought = d_f * fill[fs, fr]
-        voucher = self.vouchers(live, levers["innovation_voucher_rate"], bought, flow5)
+        voucher = self.vouchers(live, rate, bought, flow5, eligible)
         pay = np.minimum(bought - voucher, f.cash[live])
         bought = pay + voucher  # a firm cannot buy more than its cash allows
         f.cash[live] -= pay
@@ -280,38 +281,43 @@ class TechnologyMarket:
         max_rev = np.where(it, p.small_firm_revenue_services, p.small_firm_revenue_industry)
         return (f.employees[live] < max_emp) | (f.revenue[live] < max_rev)
 
-    def vouchers(self, live, rate: float, bought: np.ndarray, flow5: np.ndarray) -> np.ndarray:
+    def vouchers(
+        self, live, rate: float, bought: np.ndarray, flow5: np.ndarray, eligible=None
+    ) -> np.ndarray:
         """Innovation vouchers this step (the Capital S&T innovation voucher): the government pays
         the share `rate` of what a small or micro firm buys from universities and institutes (the
         voucher pays for the services of open labs, not for technology bought from other firms).
         A buyer's purchases from universities are its purchases times its cell's share of
         matches with universities this step. The vouchers also lower the price those firms pay
-        for university technology, so they ask for more (`university_demand_factor`, next step)."""
+        for university technology, so they ask for more (`university_demand_factor`, next step).
+        `eligible` is `voucher_eligible(live)` if the caller has it."""
         f = self.firms
         matched = flow5.sum(axis=(1, 2))  # [k, fb, rb]
         total = matched.sum(axis=0)
         uni_share = np.where(total > 0, matched[1] / np.maximum(total, 1e-300), 0.0)
         self.uni_purchase_share = uni_share
-        eligible = self.voucher_eligible(live)
-        self.eligible_share = float(eligible.mean()) if live.size else 0.0
+        if eligible is None:
+            eligible = self.voucher_eligible(live)
         v = np.where(eligible, rate, 0.0) * bought * uni_share[f.sector[live], f.region[live]]
         self.vouchers_paid = float(v.sum())
         return v
 
-    def university_demand_factor(self, live, rate: float) -> np.ndarray:
+    def university_demand_factor(self, live, rate: float, eligible=None) -> np.ndarray:
         """How much more technology a voucher-eligible firm asks for than at the 2015 voucher
         rate (the base-year demand is calibrated with it): the voucher lowers the price of the
         share of its purchases that comes from universities (last step's share in its cell), and
         demand follows the average price with elasticity `tech_demand_price_elasticity` (about
         1: Hall and Van Reenen 2000, the user-cost elasticity of R&D). 1 for firms that are not
-        eligible, and for every firm at the 2015 rate."""
+        eligible, and for every firm at the 2015 rate. `eligible` as in `vouchers`."""
         if rate == STATUS_QUO_VOUCHER or self.uni_purchase_share is None:
             return np.ones(live.size)
         f, p = self.firms, self.p
         share = self.uni_purchase_share[f.sector[live], f.region[live]]
         price = (1.0 - rate * share) / (1.0 - STATUS_QUO_VOUCHER * share)  # relative to 2015
         factor = price ** (-p.tech_demand_price_elasticity)
-        return np.where(self.voucher_eligible(live), factor, 1.0)
+        if eligible is None:
+            eligible = self.voucher_eligible(live)
+        return np.where(eligible, factor, 1.0)
 
     def _supply(self, live, firm_offer, uni_offer) -> np.ndarray:
         """Offered value by seller kind (0 firms, 1 universities and institutes) and cell."""
