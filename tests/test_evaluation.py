@@ -123,3 +123,16 @@ def test_a_run_without_rules_writes_no_evaluations(tmp_path):
     assert main([*argv, "--quiet"]) == 0
     assert not (out / "evaluations.csv").exists()
     assert "Evaluation and adjustment" not in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_two_rules_on_one_lever_record_the_lever_after_both():
+    spec = _with_rule(below=99.0, years=(2018,))
+    rule = dict(spec["evaluation"]["rules"][0])
+    spec["evaluation"]["rules"].append({**rule, "indicator": "rd_intensity", "change": 0.02})
+    m, plan = _run(spec, 1), _run(_plan_short(), 1)
+    first, second = m.evaluations()
+    assert first["triggered"] and second["triggered"]
+    want = plan.levers_seen[2019] + 0.07
+    assert first["new_lever_value"] == pytest.approx(want)
+    assert second["new_lever_value"] == pytest.approx(want)
+    assert m.levers_seen[2019] == pytest.approx(want)

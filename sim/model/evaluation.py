@@ -35,16 +35,22 @@ class Evaluator:
             out[lid] += d
         return out
 
-    def evaluate(self, year: int, annual: dict[str, float], scheduled_next: dict) -> None:
-        """End of `year`: check every rule if it is an evaluation year. `scheduled_next` are the
-        lever values the schedules give for the next year (before any change)."""
+    def evaluate(self, year: int, annual: dict[str, float], levers) -> None:
+        """End of `year`: check every rule if it is an evaluation year; `levers` are the run's
+        schedules (`LeverSettings`). Every rule is checked first and the changes applied, so
+        that each record's lever value from the next year includes all of this year's changes
+        (two rules may act on one lever)."""
         if year not in self.years:
             return
+        checks = []
         for i, rule in enumerate(self.rules):
             value = float(annual[rule.indicator])
             hit = rule.misses(value)
             if hit:
                 self.shift[rule.lever] = self.shift.get(rule.lever, 0.0) + rule.change
+            checks.append((i, rule, value, hit))
+        scheduled_next = levers.at(year + 1)
+        for i, rule, value, hit in checks:
             self.records.append(
                 {
                     "year": year,

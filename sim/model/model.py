@@ -253,7 +253,7 @@ class InnovationModel(mesa.Model):
         self.funds.distribute(p, self.money)
         self.net_talent_inflow += self.talent_market.net_inflow_beijing.sum()
         self.annual[year] = indicators.annual_indicators(self, year)
-        self.evaluator.evaluate(year, self.annual[year], self.levers.at(year + 1))
+        self.evaluator.evaluate(year, self.annual[year], self.levers)
         for listener in self.listeners:
             listener.compacting(f)
         remap = f.compact()
