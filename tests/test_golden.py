@@ -23,12 +23,12 @@ from sim.app.cli import main
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 GOLDEN = {
-    ("baseline", 0.05): "ddd4247b11bc173231b54ed8843c87a96f566f38770ffe944b6231b2e3da8b08",
-    ("baseline", 0.2): "a1ecd706f62bff9b2970af50daad599438b7dc62d960b0793398f8788dce3aeb",
-    ("plan", 0.05): "955624b2a44eb5dfa5eb81649d915024103151a6f5e139220f8324e5f2368b81",
-    ("plan", 0.2): "bb283e28e09fe4c801b802bcedb7b42757c1e4f4c298fabcb4f3021b9626e9a3",
-    ("historical", 0.05): "a1cb62694427825a32621ffa4f902872d7c3d21a25374bc6ddaf58457d0a1a41",
-    ("historical", 0.2): "b20178fc136c0d4a5225a3be29d129259a14fb2788423ac147caaf6e7d4dce3f",
+    ("baseline", 0.05): "2268fd67fd4a48d4c6ae4b2357b0c59edae7c68d06e6c5e71c21090addeca9ca",
+    ("baseline", 0.2): "c177388cf1ce5b799c5531aa6fa73af5f2f46663417398e738a72d9cc93c780b",
+    ("plan", 0.05): "35902daf7ca1f06390706018074d400c717ea4b7796dd047b52d4f2c2ba6f1e4",
+    ("plan", 0.2): "0a0c419a554a849914f62fddeb78beea1359ffc92ae865d1c7cb2038211baa51",
+    ("historical", 0.05): "b50154150c5bca3d5f42139de07a017a53979073a53eac3917bcfd00f5ecf32b",
+    ("historical", 0.2): "c07ffe1995a831abb53ee4ccaf289cb5a28c85bc0880d452ce7f6cfad18488be",
 }
 
 

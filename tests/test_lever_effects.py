@@ -37,9 +37,9 @@ def test_t_interval_is_wider_than_the_standard_error_band():
 def test_strongest_is_the_surest_effect_and_inert_levers_are_named():
     rows = [
         # a large but noisy effect, a smaller sure one, and a lever with nothing beyond noise
-        ["a", "high", 1.0, "unicorns", 2030, 5.0, 150.0, 5.0, 295.0, 4],
-        ["a", "high", 1.0, "gdp", 2030, 1.0, 20.0, 15.0, 25.0, 4],
-        ["b", "plan", 2.0, "gdp", 2030, 1.0, 3.0, -1.0, 7.0, 4],
+        ["a", "high", 1.0, "unicorns", 2030, 5.0, 150.0, 5.0, 295.0, 4, 10.0],
+        ["a", "high", 1.0, "gdp", 2030, 1.0, 20.0, 15.0, 25.0, 4, 10.0],
+        ["b", "plan", 2.0, "gdp", 2030, 1.0, 3.0, -1.0, 7.0, 4, 0.0],
     ]
     df = pd.DataFrame(rows, columns=le.COLUMNS)
     top = le.strongest(df).set_index("lever")

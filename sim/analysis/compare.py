@@ -19,7 +19,9 @@ never when it is, contains or lies inside one of the input folders.
 Output folder: `attainment_comparison.csv` (`attainment_table` with flat `<year> <column>`
 headers), `trajectories_comparison.csv` (`trajectory_table`), `plots/<indicator>.png` (one per
 key indicator: every scenario's median and 10-90% band on one axis, with observed data and
-targets) and `comparison.md` tying them together.
+targets), `cost_effectiveness.csv` (every scenario against the first: paired effects per 100m
+yuan of extra public outlay, sim.analysis.costs; when every folder has `costs.csv`) and
+`comparison.md` tying them together. The console text ends with the cost-effectiveness headline.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.analysis.costs import HEADLINE, cost_effectiveness, format_headline, signed
 from sim.analysis.plots import plot_comparison
 from sim.analysis.report import KEY_YEARS, _fmt, _markdown
 from sim.experiments.atomic import claim, staged_folder
@@ -47,6 +50,13 @@ INDICATOR_COLUMNS = {
     "year": "int",
     "indicator": "text",
     "value": "number",
+}
+COST_COLUMNS = {
+    "scenario": "any",
+    "replicate": "int",
+    "year": "int",
+    "lever": "text",
+    "cost": "number",
 }
 ATTAINMENT_COLUMNS = {
     "indicator": "text",
@@ -67,6 +77,7 @@ class _Run:
     indicators: pd.DataFrame
     attainment: pd.DataFrame
     resolved: dict = field(default_factory=dict)
+    costs: pd.DataFrame | None = None  # costs.csv (None: a folder written before costs existed)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -112,6 +123,7 @@ def _read_folder(folder: Path) -> _Run:
         ind_path,
         INDICATOR_COLUMNS,
         nullable=("value",),
+        optional={"seed": "int"},
         missing=f"missing from result folder {folder}",
     )
     ind_file = str(ind_path)
@@ -144,7 +156,10 @@ def _read_folder(folder: Path) -> _Run:
             .str.startswith("derived")
             .map({True: "derived", False: "official"})
         )
-    return _Run(folder, names[0], ind, att, _read_resolved(folder))
+    costs = None
+    if (folder / "costs.csv").exists():
+        costs = read_table(folder / "costs.csv", COST_COLUMNS, empty_ok=True, no_rows=None)
+    return _Run(folder, names[0], ind, att, _read_resolved(folder), costs)
 
 
 def _check_complete(ind: pd.DataFrame, file: str) -> None:
@@ -367,10 +382,33 @@ def run_comparison(dirs: list[str | Path], out_dir: str | Path, *, force: bool =
     out = Path(out_dir)
     _write(runs, out, force=force)
     _, att = _concat(runs)
-    return (
-        format_attainment(attainment_table(att, scenarios=[r.key for r in runs]))
-        + f"\n\n{len(runs)} scenario(s) -> {out}/ (comparison.md)"
-    )
+    text = format_attainment(attainment_table(att, scenarios=[r.key for r in runs]))
+    ce = cost_table(runs)
+    if ce is not None:
+        text += "\n\n" + format_headline(ce)
+    elif len(runs) > 1:
+        text += "\n\nNo cost-effectiveness: " + _no_costs(runs)
+    return text + f"\n\n{len(runs)} scenario(s) -> {out}/ (comparison.md)"
+
+
+def _no_costs(runs: list[_Run]) -> str:
+    old = [str(r.folder) for r in runs if r.costs is None]
+    return f"no costs.csv in {', '.join(old)} (written before innosim booked costs: run again)"
+
+
+def cost_table(runs: list[_Run]) -> pd.DataFrame | None:
+    """Cost-effectiveness of every scenario against the first (None if a folder has no costs or
+    there is only one scenario)."""
+    if len(runs) < 2 or any(r.costs is None for r in runs):
+        return None
+    ref = runs[0]
+    parts = [
+        cost_effectiveness(
+            (ref.key, ref.indicators, ref.costs), (r.key, r.indicators, r.costs), KEY_YEARS
+        )
+        for r in runs[1:]
+    ]
+    return pd.concat(parts, ignore_index=True)
 
 
 def _write(runs: list[_Run], out: Path, *, force: bool) -> Path:
@@ -385,12 +423,16 @@ def _write_claimed(runs: list[_Run], out: Path) -> Path:
         traj = trajectory_table(ind)
         _flat(table).to_csv(tmp / "attainment_comparison.csv", index=False)
         traj.to_csv(tmp / "trajectories_comparison.csv", index=False)
+        ce = cost_table(runs)
+        if ce is not None:
+            ce.to_csv(tmp / "cost_effectiveness.csv", index=False)
         scenarios = [r.key for r in runs]
         plots = [
             plot_comparison(ind, name, tmp / "plots" / f"{name}.png", scenarios)
             for name in key_indicators(ind, att)
         ]
         md = _markdown_report(runs, table, traj, [p.stem for p in plots], target_conflicts(att))
+        md += _cost_markdown(runs, ce)
         (tmp / MARKER).write_text(md, encoding="utf-8")
     return out / "comparison.md"
 
@@ -449,4 +491,29 @@ def _markdown_report(
             lines += [f"### {name}", "", f"![{name}](plots/{name}.png)", ""]
     else:
         lines.append("See `trajectories_comparison.csv`.")
+    return "\n".join(lines) + "\n"
+
+
+def _cost_markdown(runs: list[_Run], ce: pd.DataFrame | None) -> str:
+    lines = ["", "## Cost-effectiveness", ""]
+    if ce is None:
+        why = "only one scenario" if len(runs) < 2 else _no_costs(runs)
+        return "\n".join(lines + [f"Not computed: {why}."]) + "\n"
+    lines += [
+        f"Every scenario against `{runs[0].key}`: the effect on each indicator (scenario minus",
+        "reference, in the indicator's unit) with its 95% interval, paired by replicate when both",
+        "used the same seeds (Student-t; Welch otherwise), the extra public outlay cumulated from",
+        "the first year to the year shown (100m yuan, nominal; `costs.csv` of each folder), and",
+        "the effect per 100m yuan of extra outlay (blank where the extra outlay is not positive).",
+        "Headline indicators below; every indicator is in `cost_effectiveness.csv`.",
+        "",
+        "| scenario | year | extra outlay | indicator | effect [95%] | per 100m yuan |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in ce[ce.indicator.isin(HEADLINE)].itertuples(index=False):
+        per = "" if pd.isna(r.effect_per_100m_yuan) else f"{r.effect_per_100m_yuan:.3g}"
+        lines.append(
+            f"| {r.scenario} | {r.year} | {_fmt(r.extra_cost)} | {r.indicator} ({r.unit}) | "
+            f"{signed(r.effect)} [{signed(r.ci_low)}, {signed(r.ci_high)}] | {per} |"
+        )
     return "\n".join(lines) + "\n"

@@ -54,9 +54,14 @@ def write_report(
     description: str,
     meta: dict,
     evaluations: pd.DataFrame | None = None,
+    costs: pd.DataFrame | None = None,
+    budget: pd.DataFrame | None = None,
 ) -> Path:
     """Write plots/ and report.md into out_dir; returns the report's path. `evaluations` (the
-    checks of the scenario's evaluation rules) adds the section "Evaluation and adjustment"."""
+    checks of the scenario's evaluation rules) adds the section "Evaluation and adjustment",
+    `costs` (costs.csv) the section "Fiscal cost", `budget` (budget.csv) "Budget cap"."""
+    from sim.analysis.costs import budget_section, cost_section
+
     out_dir = Path(out_dir)
     plot_key_indicators(indicators, out_dir)
     lines = [f"# innosim report: {name}", "", description.strip(), "", "| run | |", "|---|---|"]
@@ -81,6 +86,10 @@ def write_report(
         lines.append(_markdown(att))
     if evaluations is not None:
         lines += ["", *evaluation_section(evaluations)]
+    if costs is not None:
+        lines += ["", *cost_section(costs, out_dir)]
+    if budget is not None:
+        lines += ["", *budget_section(budget)]
     lines += ["", "## Trajectories", "", "![overview](plots/overview.png)", ""]
     for ind in INDICATORS:
         if (out_dir / "plots" / f"{ind}.png").exists():

@@ -52,8 +52,9 @@ def run_detailed(
     progress: bool = False,
     agents: bool = False,
 ) -> Replicates:
-    """As `run`, returning the indicators, the firms' yearly records (with `agents=True`) and
-    the checks of the scenario's evaluation rules (`.indicators`, `.firms`, `.evaluations`)."""
+    """As `run`, returning the indicators, the firms' yearly records (with `agents=True`), the
+    checks of the scenario's evaluation rules, the levers' fiscal costs and the budget cap's
+    records (`.indicators`, `.firms`, `.evaluations`, `.costs`, `.budget`)."""
     sc = load_scenario(scenario)
     if overrides:
         sc = sc.with_levers(overrides)

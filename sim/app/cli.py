@@ -564,6 +564,7 @@ def _run(args, sc, out: Path) -> int:
         agents=args.agents,
     )
     df, firms, evaluations = result.indicators, result.firms, result.evaluations
+    costs, budget = result.costs, result.budget
     elapsed = time.perf_counter() - t0
     att = attainment(df)
     resolved = sc.resolved()
@@ -575,6 +576,9 @@ def _run(args, sc, out: Path) -> int:
         att.to_csv(tmp / "attainment.csv", index=False)
         if sc.evaluation is not None:
             evaluations.to_csv(tmp / "evaluations.csv", index=False)
+        costs.to_csv(tmp / "costs.csv", index=False)
+        if sc.budget_cap is not None:
+            budget.to_csv(tmp / "budget.csv", index=False)
         with open(tmp / "scenario.resolved.yaml", "w", encoding="utf-8") as fh:
             yaml.safe_dump(resolved, fh, sort_keys=False, allow_unicode=True)
         meta = {
@@ -595,6 +599,8 @@ def _run(args, sc, out: Path) -> int:
             sc.description,
             meta,
             evaluations=evaluations if sc.evaluation is not None else None,
+            costs=costs,
+            budget=budget if sc.budget_cap is not None else None,
         )
     if not args.quiet:
         print(format_summary(summary_table(df, att)))

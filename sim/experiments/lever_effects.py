@@ -53,6 +53,7 @@ COLUMNS = [
     "ci_low_pct",
     "ci_high_pct",
     "pairs",
+    "extra_cost",  # mean paired extra public outlay, cumulated from the first year (100m yuan)
 ]
 
 
@@ -104,6 +105,7 @@ def measure(
         {y for y in (2020, sc.time.end_year) if sc.time.start_year <= y <= sc.time.end_year}
     )
     values: dict[tuple[int, int], pd.Series] = {}
+    spent: dict[tuple[int, int], pd.Series] = {}  # cumulative fiscal cost by year
     bar = tqdm(total=len(tasks), desc="lever effects", unit="run", disable=not progress)
     try:
         for task, df in run_local(tasks, workers):
@@ -111,12 +113,20 @@ def measure(
                 raise InputError(None, None, f"a run failed: {df.error}")
             keep = df[df.indicator.isin(KEY_INDICATORS) & df.year.isin(years)]
             values[task.point, task.replicate] = keep.set_index(["indicator", "year"]).value
+            cost = df[df.indicator == "fiscal_cost"].set_index("year").value.sort_index()
+            spent[task.point, task.replicate] = cost.cumsum()
             bar.update()
             raise_if_signalled()
     finally:
         bar.close()
     rows, diffs = [], []
     for point, s in enumerate(todo, start=1):
+        extra = {
+            year: float(
+                np.mean([spent[point, r][year] - spent[0, r][year] for r in range(replicates)])
+            )
+            for year in years
+        }
         for ind in KEY_INDICATORS:
             for year in years:
                 b = np.array([values[0, r][ind, year] for r in range(replicates)])
@@ -124,7 +134,10 @@ def measure(
                 ok = b != 0
                 d = x[ok] / b[ok] - 1.0
                 diffs.append(d)
-                rows.append([s.lever, s.setting, s.value, ind, year, float(b.mean()), d, ok.sum()])
+                rows.append(
+                    [s.lever, s.setting, s.value, ind, year, float(b.mean()), d, ok.sum(),
+                     extra[year]]
+                )  # fmt: skip
     cis = [t_interval(d) for d in diffs]
     out = pd.DataFrame(
         [
@@ -139,8 +152,9 @@ def measure(
                 100 * lo,
                 100 * hi,
                 n,
+                cost,
             ]
-            for (lv, st, v, ind, y, base_mean, d, n), (lo, hi) in zip(rows, cis, strict=True)
+            for (lv, st, v, ind, y, base_mean, d, n, cost), (lo, hi) in zip(rows, cis, strict=True)
         ],
         columns=COLUMNS,
     )
@@ -168,16 +182,16 @@ def strongest(df: pd.DataFrame) -> pd.DataFrame:
     for lid in dict.fromkeys(df.lever):
         sub = df[(df.lever == lid) & beyond_noise(df)]
         if sub.empty:
-            rows.append([lid, "", np.nan, "", np.nan, np.nan, np.nan, np.nan, True])
+            rows.append([lid, "", np.nan, "", np.nan, np.nan, np.nan, np.nan, np.nan, True])
             continue
         sure = np.minimum(sub.ci_low_pct.abs(), sub.ci_high_pct.abs())  # the end nearest 0
         r = sub.loc[sure.idxmax()]
         rows.append(
             [lid, r.setting, r.value, r.indicator, r.year, r.effect_pct, r.ci_low_pct,
-             r.ci_high_pct, False]
+             r.ci_high_pct, r.extra_cost, False]
         )  # fmt: skip
     cols = ["lever", "setting", "value", "indicator", "year", "effect_pct", "ci_low_pct",
-            "ci_high_pct", "inert"]  # fmt: skip
+            "ci_high_pct", "extra_cost", "inert"]  # fmt: skip
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -191,24 +205,26 @@ def markdown(df: pd.DataFrame, meta: dict) -> str:
         "Each lever alone at its plan value and at the ends of its range, every other lever at",
         "its 2015 value, against the baseline on paired seeds. Effect: mean of the per-seed",
         "relative differences, with a Student-t 95% interval over the seeds. Strongest: the",
-        "effect whose interval lies farthest from 0. Every effect is in `lever_effects.csv`.",
+        "effect whose interval lies farthest from 0. Extra cost: the setting's extra public",
+        "outlay against the baseline, cumulated from the first year to the effect's year (100m",
+        "yuan, mean over the seeds; sim.model.fiscal). Every effect is in `lever_effects.csv`.",
         "",
-        "| lever | setting (value) | strongest effect | indicator, year | 95% interval |",
-        "|---|---|---|---|---|",
+        "| lever | setting (value) | strongest effect | indicator, year | 95% interval | extra cost |",
+        "|---|---|---|---|---|---|",
     ]
     for r in top.itertuples(index=False):
         if r.inert:
-            lines.append(f"| `{r.lever}` | - | none beyond seed noise | - | - |")
+            lines.append(f"| `{r.lever}` | - | none beyond seed noise | - | - | - |")
         else:
             lines.append(
                 f"| `{r.lever}` | {r.setting} ({r.value:g}) | {r.effect_pct:+.1f}% | "
-                f"{r.indicator}, {int(r.year)} | [{r.ci_low_pct:+.1f}, {r.ci_high_pct:+.1f}] |"
+                f"{r.indicator}, {int(r.year)} | [{r.ci_low_pct:+.1f}, {r.ci_high_pct:+.1f}] | "
+                f"{r.extra_cost:,.0f} |"
             )
     inert = list(top.lever[top.inert])
     lines += ["", f"Inert levers ({len(inert)}): " + (", ".join(inert) if inert else "none") + "."]
     lines += [
         "",
-        "Not in this table: fiscal costs (issue 16, still to come), and effects of levers moved "
-        "together (interactions: use a sweep).",
+        "Not in this table: effects of levers moved together (interactions: use a sweep).",
     ]
     return "\n".join(lines) + "\n"

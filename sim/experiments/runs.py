@@ -34,9 +34,37 @@ EVALUATION_COLUMNS = [
 ]
 
 
+# costs.csv: each lever's fiscal cost, 100m yuan of public outlay in the year (sim.model.fiscal)
+COST_COLUMNS = ["scenario", "replicate", "year", "lever", "cost"]
+# budget.csv: the budget cap's projection and scaling of each capped year (sim.model.fiscal)
+BUDGET_COLUMNS = [
+    "scenario",
+    "replicate",
+    "year",
+    "cap",
+    "projected_cost",  # the levers' projected cost at their scheduled values
+    "projected_cost_capped",  # ... after scaling
+    "scale",  # the common factor applied to every costly lever above its 2015 value
+    "met",  # whether the cap could be met (not when the 2015 policies alone cost more)
+    "booked_cost",  # the levers' cost booked at the end of the year
+]
+
+
 def evaluation_frame(records: list[dict]) -> pd.DataFrame:
     """A run's evaluation checks as a frame (columns EVALUATION_COLUMNS[2:]), empty if none."""
     return pd.DataFrame(records, columns=EVALUATION_COLUMNS[2:])
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """One run's results: indicators, the firms' records (if asked), the evaluation checks, the
+    levers' costs and the budget cap's records (frames without scenario and replicate)."""
+
+    indicators: pd.DataFrame
+    firms: pd.DataFrame | None
+    evaluations: pd.DataFrame
+    costs: pd.DataFrame
+    budget: pd.DataFrame
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
@@ -51,14 +79,14 @@ def run_one(
     scale: float,
     overrides: dict | None = None,
     agents: bool = False,
-    evaluations: bool = False,
+    details: bool = False,
 ):
     """One model run to the end of the horizon; returns year, indicator, value.
 
     With `agents=True` returns `(indicators, firms)`: the firms' yearly records as well
     (`sim.experiments.firm_records`; the model is stepped and observed, not changed, and its indicators are
-    the same as without records). With `evaluations=True` the checks of the scenario's
-    evaluation rules (a frame, EVALUATION_COLUMNS without scenario and replicate) come last.
+    the same as without records). With `details=True` returns a RunOutput: everything
+    `innosim run` writes for one replicate.
     """
     import mesa
 
@@ -75,8 +103,14 @@ def run_one(
 
             firms = record_run(model)
             out = (model.indicator_frame(), firms)
-        if evaluations:
-            out += (evaluation_frame(model.evaluations()),)
+        if details:
+            return RunOutput(
+                out[0],
+                out[1] if agents else None,
+                evaluation_frame(model.evaluations()),
+                pd.DataFrame(model.costs(), columns=COST_COLUMNS[2:]),
+                pd.DataFrame(model.budget_records(), columns=BUDGET_COLUMNS[2:]),
+            )
         return out[0] if len(out) == 1 else out
     finally:
         # Mesa keeps a per-model id counter in a class-level dict: drop it so the model can be freed.
@@ -86,14 +120,14 @@ def run_one(
 def _task(args):
     # The scenario is the validated object itself (pickled to a worker process): not validated again.
     sc, seed, scale, overrides, replicate, agents = args
-    out = run_one(sc, seed, scale, overrides, agents=agents, evaluations=True)
-    df, firms, checks = out if agents else (out[0], None, out[1])
-    df.insert(0, "seed", seed)
-    df.insert(0, "replicate", replicate)
-    checks.insert(0, "replicate", replicate)
-    if firms is not None:
-        firms["replicate"] = np.int16(replicate)
-    return replicate, df, firms, checks
+    out = run_one(sc, seed, scale, overrides, agents=agents, details=True)
+    out.indicators.insert(0, "seed", seed)
+    out.indicators.insert(0, "replicate", replicate)
+    for frame in (out.evaluations, out.costs, out.budget):
+        frame.insert(0, "replicate", replicate)
+    if out.firms is not None:
+        out.firms["replicate"] = np.int16(replicate)
+    return replicate, out
 
 
 def run_replicates(
@@ -128,12 +162,16 @@ def run_replicates_with_firms(
 
 @dataclass(frozen=True)
 class Replicates:
-    """What `innosim run` writes: indicators, the firms' records (if asked) and the checks of
-    the scenario's evaluation rules (EVALUATION_COLUMNS; empty without rules)."""
+    """What `innosim run` writes: indicators, the firms' records (if asked), the checks of
+    the scenario's evaluation rules (EVALUATION_COLUMNS; empty without rules), the levers'
+    fiscal costs (COST_COLUMNS) and the budget cap's records (BUDGET_COLUMNS; empty without a
+    cap)."""
 
     indicators: pd.DataFrame
     firms: pd.DataFrame | None
     evaluations: pd.DataFrame
+    costs: pd.DataFrame
+    budget: pd.DataFrame
 
 
 def run_replicates_detailed(
@@ -146,8 +184,8 @@ def run_replicates_detailed(
     progress: bool = False,
     agents: bool = False,
 ) -> Replicates:
-    """All replicates of one scenario: indicators, the firms' records (`agents`) and the checks
-    of the scenario's evaluation rules."""
+    """All replicates of one scenario: indicators, the firms' records (`agents`), the checks
+    of the scenario's evaluation rules, the levers' costs and the budget cap's records."""
     return Replicates(
         *_replicates(scenario, replicates, seed, scale, overrides, workers, progress, agents)
     )
@@ -158,34 +196,36 @@ def _replicates(scenario, replicates, seed, scale, overrides, workers, progress,
     seeds = replicate_seeds(seed, replicates)
     tasks = [(sc, s, scale, dict(overrides or {}), r, agents) for r, s in enumerate(seeds)]
     workers = max(1, min(workers or 1, replicates, os.cpu_count() or 1))
-    results: dict[int, pd.DataFrame] = {}
-    firms: dict[int, pd.DataFrame] = {}
-    checks: dict[int, pd.DataFrame] = {}
+    results: dict[int, RunOutput] = {}
     bar = tqdm(total=replicates, desc=f"{sc.name}", unit="run", disable=not progress)
     try:
         if workers == 1:
-            outputs = map(_task, tasks)
-            for r, df, fr, ch in outputs:
-                results[r], firms[r], checks[r] = df, fr, ch
+            for r, out in map(_task, tasks):
+                results[r] = out
                 bar.update()
                 raise_if_signalled()
         else:
             ex = WorkerPool(workers)
             try:
-                for r, df, fr, ch in ex.map(_task, tasks):
-                    results[r], firms[r], checks[r] = df, fr, ch
+                for r, out in ex.map(_task, tasks):
+                    results[r] = out
                     bar.update()
                     raise_if_signalled()
             finally:
                 ex.stop()  # all done, or interrupted: nothing left running
     finally:
         bar.close()
-    out = pd.concat([results[r] for r in range(replicates)], ignore_index=True)
-    out.insert(0, "scenario", sc.name)
-    evals = pd.concat([checks[r] for r in range(replicates)], ignore_index=True)
-    evals.insert(0, "scenario", sc.name)
-    evals = evals[EVALUATION_COLUMNS]
-    if not agents:
-        return out[COLUMNS], None, evals
-    records = pd.concat([firms[r] for r in range(replicates)], ignore_index=True)
-    return out[COLUMNS], records, evals
+
+    def joined(name: str, columns: list[str]) -> pd.DataFrame:
+        frame = pd.concat([getattr(results[r], name) for r in range(replicates)], ignore_index=True)
+        frame.insert(0, "scenario", sc.name)
+        return frame[columns]
+
+    out = joined("indicators", COLUMNS)
+    evals = joined("evaluations", EVALUATION_COLUMNS)
+    costs = joined("costs", COST_COLUMNS)
+    budget = joined("budget", BUDGET_COLUMNS)
+    records = None
+    if agents:
+        records = pd.concat([results[r].firms for r in range(replicates)], ignore_index=True)
+    return out, records, evals, costs, budget

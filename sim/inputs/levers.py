@@ -8,7 +8,7 @@ lever keeps its status-quo default.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import yaml
@@ -32,6 +32,8 @@ class Lever:
     high: float
     mechanism: str
     basis: str
+    # the fiscal cost rule (sim/model/fiscal.py): {rule: measured, programme or none, ...}
+    cost: dict = field(default_factory=dict, compare=False, hash=False)
 
     def check(self, value: float) -> str | None:
         """Return an error message when `value` is not allowed, else None."""
@@ -62,6 +64,7 @@ def registry() -> dict[str, Lever]:
             high=float(item["high"]),
             mechanism=item["mechanism"],
             basis=item["basis"],
+            cost=dict(item["cost"]),
         )
         if lever.id in out:
             raise ValueError(f"lever {lever.id!r} defined twice in levers.yaml")

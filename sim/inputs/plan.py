@@ -63,6 +63,16 @@ def levers_of_pillar(pillar_id: str) -> list[Lever]:
     return [lv for lv in registry().values() if numbers & set(lv.plan_task)]
 
 
+def pillar_of_lever(lever_id: str) -> str:
+    """The pillar a lever's costs are reported under: that of its first plan task
+    ("safeguards" for the funding safeguard)."""
+    first = registry()[lever_id].plan_task[0]
+    for pid, p in pillars().items():
+        if first in p.tasks:
+            return pid
+    return "safeguards"
+
+
 def lever_records() -> list[dict]:
     """Every lever as a plain record (for JSON and tables)."""
     out = []
@@ -81,6 +91,7 @@ def lever_records() -> list[dict]:
                 "clause_zh": lv.clause_zh,
                 "clause_en": lv.clause_en,
                 "basis": lv.basis,
+                "cost": dict(lv.cost),
             }
         )
     return out

@@ -11,6 +11,7 @@ schedules outside the horizon are errors naming the file and field path).
     levers: {basic_research_priority: 0.3, public_rd_growth: {2016: 9.0, 2021: 10.0}}
     shocks: {venture_capital: {2018: 0.5, 2020: 1.0}}
     parameters: {revenue_growth: 0.1}
+    budget_cap: {2018: 1500}      # optional: 100m yuan a year for all levers (sim.model.fiscal)
 
 YAML is read as plain data only (`sim.inputs.reader`: no tags, no duplicate keys); nothing in a scenario
 is evaluated. Types are strict: a number where a number is expected (not `true`, not "0.5").
@@ -115,6 +116,11 @@ class Scenario(BaseModel):
         None,
         description="rules checked at given years that change levers (sim/inputs/evaluation.py)",
     )
+    budget_cap: Value | None = Field(
+        None,
+        description="public outlay of all levers, 100m yuan a year, constant or {year: value}: "
+        "levers above their 2015 values are scaled down to fit (sim/model/fiscal.py)",
+    )
     innosim_version: str | None = Field(None, description="written by resolved(); informational")
     model_fingerprint: str | None = Field(
         None, description="written by resolved(): hash of the model's code and data"
@@ -156,6 +162,8 @@ class Scenario(BaseModel):
                 raise unknown("shocks", sid, SHOCKS)
             _check_schedule(f"shocks.{sid}", v, years, _shock_error)
         _check_parameters(self.parameters)
+        if self.budget_cap is not None:
+            _check_schedule("budget_cap", self.budget_cap, years, _cap_error)
         if self.evaluation is not None:
             check_evaluation(self.evaluation, years, self.levers)
         return self
@@ -258,6 +266,12 @@ def _check_schedule(where: str, v, years: range, check) -> None:
         err = check(x)
         if err:
             raise ValueError(f"{at}: {err}")
+
+
+def _cap_error(x: float) -> str | None:
+    if x > 0:
+        return None
+    return f"a budget cap is a positive amount (100m yuan a year), got {x:g}"
 
 
 def _shock_error(x: float) -> str | None:

@@ -46,6 +46,10 @@ INDICATORS: dict[str, tuple[str, str]] = {
         "economy + technology firms' value added + public research",
     ),
     "population": ("10k_persons", "resident population of Beijing"),
+    "fiscal_cost": (
+        "100m_yuan",
+        "public outlay of all levers in the year (sim.model.fiscal; by lever in costs.csv)",
+    ),
 }
 
 # Flows summed over the steps of a year (reset at the start of each year).
@@ -67,6 +71,9 @@ ACCUMULATORS = (
     "uni_licence_income",
     "procurement",
     "leap_grants",
+    "fiscal_research",  # the measured outlays of sim.model.fiscal (MEASURED_ACCUMULATORS)
+    "vouchers",
+    "voucher_base",
 )
 
 
@@ -111,6 +118,7 @@ def annual_indicators(m, year: int) -> dict[str, float]:
         "firm_exits": acc["exits"] / sf,
         "gdp": gdp,
         "population": pop,
+        "fiscal_cost": float(sum(m.fiscal.costs[year].values())),
     }
 
 

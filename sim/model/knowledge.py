@@ -1,10 +1,11 @@
 """Knowledge: basic research raises public knowledge by field; firms draw on it with spillovers that
 decay with distance (power law) and grow with co-location in the science cities and academic mobility.
 
-produce_knowledge: K_u <- (1 - delta) K_u + a * basic_u^0.8 * (1 + facility bonus for Huairou units)
-* (h_u / h_2015) ** e_h, a raised by institutional reform and less administrative burden, h_u the
-unit's high-end talent per researcher (h_2015 its 2015 value, the same for every unit), e_h
-`knowledge_talent_elasticity`
+produce_knowledge: K_u <- (1 - delta) K_u + a * basic_u^0.8 * ((F0 + F) / F0) ** e_F
+* (h_u / h_2015) ** e_h, a raised by institutional reform and less administrative burden, F the
+completed big-science facility stock (sim.model.facilities, F0 its 2015 level, e_F
+`facility_output_elasticity`), h_u the unit's high-end talent per researcher (h_2015 its 2015
+value, the same for every unit), e_h `knowledge_talent_elasticity`
 firm_knowledge_access: access[f, r] = sum_r' K[f, r'] (1 + d(r, r') / d_ref) ** -gamma_K, relative to 2015,
 times (1 + co-location bonus x science-city build-up) for firms inside a science city.
 """
@@ -13,21 +14,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.agents.region import HUAIROU, N_REGIONS, NO_PLACE, distance_decay
+from sim.model.agents.region import N_REGIONS, NO_PLACE, distance_decay
 from sim.model.sectors import N_SECTORS
 
 
-def produce_knowledge(u, p, clock, levers: dict, cost_index: float, scale: float) -> None:
+def produce_knowledge(
+    u, p, clock, levers: dict, cost_index: float, scale: float, facilities: float = 1.0
+) -> None:
     """One step of the universities' (`u`) knowledge and reputation; `scale`: the share of
-    universities simulated."""
+    universities simulated; `facilities`: the facility input relative to 2015
+    (FacilityStock.knowledge_factor)."""
     per_step = clock.per_step
-    facility_investment = levers["huairou_facilities"]
-    bonus = np.where(
-        u.place == HUAIROU, p.facility_effect * np.sqrt(facility_investment / p.facility_ref), 0.0
-    )
     u.knowledge = (1.0 - per_step(p.knowledge_depreciation)) * u.knowledge + knowledge_flow(
-        u.basic_q, p, clock.dt, levers, cost_index, scale, star_ratio(u, p)
-    ) * (1.0 + bonus)
+        u.basic_q, p, clock.dt, levers, cost_index, scale, star_ratio(u, p), facilities
+    )
     # Reputation follows knowledge slowly (it steers the share of funding and of recruits).
     u.reputation = (1 - per_step(p.reputation_adjustment)) * u.reputation + per_step(
         p.reputation_adjustment
@@ -52,6 +52,7 @@ def knowledge_flow(
     cost_index: float,
     scale: float,
     star_ratio: np.ndarray | float = 1.0,
+    facilities: float = 1.0,
 ) -> np.ndarray:
     """New knowledge per step from basic research spend (annualised, per full-scale unit).
 
@@ -61,15 +62,23 @@ def knowledge_flow(
     burden (task 17) raise what a unit of research effort yields; so does the unit's high-end
     talent per researcher relative to 2015 (`star_ratio`), with elasticity
     `knowledge_talent_elasticity` (star scientists raise their collaborators' output: Azoulay,
-    Graff Zivin and Wang 2010). At 2015 ratios the factor is 1."""
+    Graff Zivin and Wang 2010). At 2015 ratios the factor is 1. The completed big-science
+    facilities are an input shared by every unit (`facilities`, 1 at the 2015 stock)."""
     annual = basic_step / dt / max(scale, 1e-12) / cost_index
-    productivity = p.knowledge_productivity * (
+    productivity = p.knowledge_productivity * research_productivity(p, levers)
+    stars = np.asarray(star_ratio, dtype=float) ** p.knowledge_talent_elasticity
+    return productivity * facilities * stars * annual**0.8 * dt
+
+
+def research_productivity(p, levers: dict) -> float:
+    """Research output per unit of effort relative to 2015, from the institutions: reform of
+    research institutions (task 4) and less administrative burden (task 17). Shared by
+    knowledge (knowledge_flow) and universities' patent applications."""
+    return (
         1.0
         + p.research_reform_effect * levers["research_institution_reform"]
         + p.admin_burden_effect * levers["researcher_burden_reduction"]
     )
-    stars = np.asarray(star_ratio, dtype=float) ** p.knowledge_talent_elasticity
-    return productivity * stars * annual**0.8 * dt
 
 
 def public_knowledge(u) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Schedule of one step (see docs/ODD.md, "Process overview"):
  1. policy: levers (with the changes of earlier evaluations) and shocks for the calendar year;
-    first step of a year: funds raise capital
+    first step of a year: the budget cap scales the levers that cost money (if the scenario has
+    one), the facility budget is committed, funds raise capital
  2. regions set their attractiveness
  3. universities/institutes receive public R&D funding, do basic and applied research, produce
     knowledge
@@ -15,7 +16,7 @@ Schedule of one step (see docs/ODD.md, "Process overview"):
  9. firms grow, are valued, pay out excess cash; closures; entry (spin-offs, incubator start-ups,
     returnees, foreign R&D centers)
 10. last step of a year: relocation, HTE certification, fund distributions, annual indicators,
-    evaluation of the scenario's rules (evaluation years)
+    the levers' fiscal costs, evaluation of the scenario's rules (evaluation years)
 
 This module only wires the parts and keeps the schedule: agents' state and decisions are in
 `agents/`, the markets in `markets/`, time and randomness in `clock`, the 2015 state in `setup`.
@@ -39,6 +40,8 @@ from sim.model.agents.region import BEIJING, REGIONS
 from sim.model.agents.view import add_views, remove_views
 from sim.model.clock import STREAMS, Clock, seed_of
 from sim.model.evaluation import Evaluator
+from sim.model.facilities import FacilityStock
+from sim.model.fiscal import FiscalAccounts
 from sim.model.markets.capital import CapitalMarket
 from sim.model.markets.talent import TalentMarket
 from sim.model.markets.technology import TechnologyMarket
@@ -71,6 +74,9 @@ class InnovationModel(mesa.Model):
         self.p = p = Params(self.scenario.parameters)
         self.levers = LeverSettings(self.scenario.levers)
         self.evaluator = Evaluator.of(self.scenario.evaluation)  # evaluate and adjust
+        self.fiscal = FiscalAccounts(p, self.scenario.budget_cap)  # costs and the budget cap
+        self.facilities = FacilityStock(p)  # big-science facilities (task 1)
+        self.facility_factor = 1.0
         self.shocks = ShockSettings(self.scenario.shocks)
         t = self.scenario.time
         self.clock = c = Clock(t.start_year, t.end_year, t.steps_per_year, seed)
@@ -119,8 +125,11 @@ class InnovationModel(mesa.Model):
         sub = s % self.steps_per_year
         p, r = self.p, self.regions
         # 1. policy
-        lev = self.lever_values = self.evaluator.adjust(self.levers.at(year))
+        lev = self.evaluator.adjust(self.levers.at(year))
         self.shocks.update(year)
+        if sub == 0:
+            self.fiscal.fit_to_cap(self, year, lev)
+        lev = self.lever_values = self.fiscal.scaled(lev)
         if sub == 0:
             self._start_of_year(year, lev)
         # 2. regions
@@ -157,9 +166,10 @@ class InnovationModel(mesa.Model):
         acc["rd_public"] += u.do_research(
             budget, lev["basic_research_priority"], p, self.clock, self.money
         )
+        acc["fiscal_research"] += budget
         acc["rd_basic"] += u.basic_q.sum()
         su, cost = self.scale_universities, self.research_cost_index()
-        knowledge.produce_knowledge(u, p, self.clock, lev, cost, su)
+        knowledge.produce_knowledge(u, p, self.clock, lev, cost, su, self.facility_factor)
         self.inventor_share_effective = u.transfer_effort(
             p, lev["inventor_income_share"], lev["central_unit_coverage"]
         )
@@ -197,7 +207,8 @@ class InnovationModel(mesa.Model):
             platforms=lev["technology_innovation_centers"],
             draws=luck,
         )
-        u_apps = u.patent_applications(p, rng, self.base.patent_productivity_university)
+        output = knowledge.research_productivity(p, lev) * self.facility_factor
+        u_apps = u.patent_applications(p, rng, self.base.patent_productivity_university, output)
         acc["patent_applications"] += apps[bj].sum() + u_apps.sum()
         granted = patent_office.decide(f.pending, f.patents, live, p, c)
         acc["patent_grants_firms"] += granted[bj].sum()
@@ -214,8 +225,11 @@ class InnovationModel(mesa.Model):
             self.inventor_share_effective,
             self.research_cost_index(),
         )
-        self.year_acc["procurement"] += procurement
-        self.year_acc["uni_licence_income"] += licences
+        acc, tm = self.year_acc, self.technology_market
+        acc["procurement"] += procurement
+        acc["uni_licence_income"] += licences
+        acc["vouchers"] += tm.vouchers_paid
+        acc["voucher_base"] += tm.voucher_base
 
     def _firms_grow(self, s: int, year: int) -> None:
         p, f, c, dt = self.p, self.firms, self.clock, self.dt
@@ -233,6 +247,9 @@ class InnovationModel(mesa.Model):
     def _start_of_year(self, year: int, lev: dict) -> None:
         self._reset_year()
         self.public_budget *= 1.0 + lev["public_rd_growth"] / 100.0
+        # Facilities: this year's construction budget, and the stock completed by now.
+        self.facilities.commit(year, lev["huairou_facilities"])
+        self.facility_factor = self.facilities.knowledge_factor(year)
         self.other_gdp *= 1.0 + self.p.other_gdp_growth
         if year > self.start_year:
             self.price_level *= 1.0 + self.p.price_inflation
@@ -252,6 +269,7 @@ class InnovationModel(mesa.Model):
         f.certify_hte(live, p, self.streams["hte"], self.steps - 1, self.steps_per_year)
         self.funds.distribute(p, self.money)
         self.net_talent_inflow += self.talent_market.net_inflow_beijing.sum()
+        self.fiscal.close_year(self, year, lev)  # the levers' costs (an indicator too)
         self.annual[year] = indicators.annual_indicators(self, year)
         self.evaluator.evaluate(year, self.annual[year], self.levers)
         for listener in self.listeners:
@@ -293,6 +311,14 @@ class InnovationModel(mesa.Model):
     def indicator_frame(self):
         """Annual indicators of this run as a tidy pandas DataFrame (year, indicator, value)."""
         return indicators.to_frame(self.annual)
+
+    def costs(self) -> list[dict]:
+        """Each lever's fiscal cost of every simulated year so far (`sim.model.fiscal`)."""
+        return self.fiscal.cost_rows()
+
+    def budget_records(self) -> list[dict]:
+        """The budget cap's projection and scaling of every capped year (empty without a cap)."""
+        return [dict(r) for r in self.fiscal.budget]
 
     def evaluations(self) -> list[dict]:
         """Every check of the scenario's evaluation rules so far (`sim.model.evaluation`)."""

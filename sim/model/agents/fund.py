@@ -42,6 +42,7 @@ class FundPopulation:
         self.n = n
         for name, dt in _FIELDS.items():
             setattr(self, name, np.zeros(n, dtype=dt))
+        self.raised = {"guidance": 0.0, "angel": 0.0}
 
     def of_kind(self, kind: int) -> np.ndarray:
         return np.flatnonzero(self.kind == kind)
@@ -77,6 +78,7 @@ class FundPopulation:
             * (1.0 + p.angel_tax_elasticity * levers["angel_tax_credit"])
         )
         self.credit(a, angel, ledger, "households")
+        self.raised = {"guidance": commit, "angel": angel}  # the year's, for sim.model.fiscal
         self.credit(s, p.state_vc_supply_2015 * scale, ledger, "state_capital")
         # Banks: top lending capacity up to the target (deposits, external).
         target = p.bank_lending_capacity_2015 * scale

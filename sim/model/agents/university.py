@@ -13,7 +13,8 @@ Decisions:
   that the system-wide basic share follows the `basic_research_priority` lever.
 - transfer_effort: how hard a unit pushes licences and spin-offs, raised by the inventors' share
   of transfer income (`inventor_income_share`), which central units apply only as far as Beijing's
-  policies cover them (`central_unit_coverage`).
+  policies cover them (`central_unit_coverage`); covered central units also license without
+  their ministry's approval (technology_offer).
 - offers and spin-offs: applied research turns into technology offered on the technology market
   and into spin-off firms; graduates are trained every year (in the third quarter).
 """
@@ -96,11 +97,20 @@ class UniversityPopulation:
         return effective
 
     def technology_offer(
-        self, p, burden_reduction: float = 0.0, cost_index: float = 1.0
+        self,
+        p,
+        burden_reduction: float = 0.0,
+        cost_index: float = 1.0,
+        central_coverage: float | None = None,
     ) -> np.ndarray:
         """Technology offered per quarter (licences, contracts; relative units, valued by the
         market at the base year); researchers freed from administration (task 17) have more time
         for transfer.
+
+        Central units need their ministry's approval to license or sell a result (a disposal of
+        state assets) unless Beijing's rules cover them (task 18, `central_unit_coverage`): the
+        share `central_approval_friction` of their deals is lost to the wait. The base year has
+        the 2015 coverage, so the factor is relative to it (1 at the 2015 coverage).
 
         The input is the unit's researchers in applied research (researchers x the applied share
         of its research spending), a real input like firms' researchers on the other side of the
@@ -113,7 +123,13 @@ class UniversityPopulation:
         spend = self.basic_q + self.applied_q
         applied_share = np.where(spend > 0, self.applied_q / np.maximum(spend, 1e-300), 0.0)
         effort = self.researchers * applied_share
-        return effort * quality * self.tto * self.effort * time
+        offer = effort * quality * self.tto * self.effort * time
+        if central_coverage is not None:
+            fr = p.central_approval_friction
+            base = status_quo("central_unit_coverage")
+            approved = (1.0 - fr * (1.0 - central_coverage)) / (1.0 - fr * (1.0 - base))
+            offer = np.where(self.central, offer * approved, offer)
+        return offer
 
     def spin_off_rate(self, p, mobility: float) -> np.ndarray:
         """Expected spin-offs this step per unit: spin_off_rate per 100m yuan of applied research."""
@@ -123,8 +139,14 @@ class UniversityPopulation:
         """Graduates (master's and doctoral) entering the labour market this year."""
         return p.graduates_per_researcher * self.researchers
 
-    def patent_applications(self, p, rng, productivity: float) -> np.ndarray:
-        lam = productivity * (self.basic_q + self.applied_q)
+    def patent_applications(
+        self, p, rng, productivity: float, output_factor: float = 1.0
+    ) -> np.ndarray:
+        """Applications this step: a Poisson count in proportion to research spend (the 2015
+        patents per yuan, `productivity`) times `output_factor`, research output per yuan
+        relative to 2015 (institutions and shared facilities: the model passes
+        knowledge.research_productivity x FacilityStock.knowledge_factor)."""
+        lam = productivity * output_factor * (self.basic_q + self.applied_q)
         apps = rng.poisson(lam)
         self.pending += apps
         return apps

@@ -52,6 +52,7 @@ class TalentMarket:
         )
         self.hires = np.zeros(N_TALENT)
         self.net_inflow_beijing = np.zeros(N_TALENT)  # per year (new_year resets)
+        self.recruited_year = 0.0  # top talent recruited this year (new_year resets)
         # Moves this year [talent kind, from region, to region], persons at simulated scale:
         # migration between regional pools and recruits from abroad (new_year resets).
         self.flow = np.zeros((N_TALENT, N_REGIONS, N_REGIONS))
@@ -68,6 +69,7 @@ class TalentMarket:
         """Start the year's flow records afresh."""
         self.net_inflow_beijing[:] = 0.0
         self.flow[:] = 0.0
+        self.recruited_year = 0.0
 
     def clear(self, levers: dict, graduation: bool) -> None:
         """One quarter: retirement, promotion, graduates (once a year), academic mobility,
@@ -260,6 +262,7 @@ class TalentMarket:
         self.flow[HIGH_END, ABROAD] += np.bincount(u.region, weights=recruits, minlength=N_REGIONS)
         self.talent.transfer("overseas", "holders", want)
         self.net_inflow_beijing[HIGH_END] += want
+        self.recruited_year += want  # the year's recruits (their packages: sim.model.fiscal)
 
     def academic_mobility(self, mobile_share: float) -> None:
         """Mobile posts: a share of university researchers circulates to the zone's pool, where

@@ -71,6 +71,9 @@ class TechnologyMarket:
         # in the last clearing
         self.uni_purchase_share = None
         self.vouchers_paid = 0.0
+        self.voucher_base = (
+            0.0  # eligible purchases from universities this step (the voucher's base)
+        )
         # Flows of the current year: value and contract counts by seller region x buyer region.
         self.flow = np.zeros((NR, NR))
         self.contracts = np.zeros((NR, NR))
@@ -115,7 +118,13 @@ class TechnologyMarket:
             np.where(leader, np.maximum(f.researchers[live], 0.0) * quality, 0.0), p
         )
         uni_offer = _diminishing(
-            u.technology_offer(p, levers["researcher_burden_reduction"], cost_index), p
+            u.technology_offer(
+                p,
+                levers["researcher_burden_reduction"],
+                cost_index,
+                levers["central_unit_coverage"],
+            ),
+            p,
         )
         if self.uni_offer_scale is None:
             # Base year: universities' share of the offered value is the 2015 seller share; the
@@ -298,7 +307,9 @@ class TechnologyMarket:
         self.uni_purchase_share = uni_share
         if eligible is None:
             eligible = self.voucher_eligible(live)
-        v = np.where(eligible, rate, 0.0) * bought * uni_share[f.sector[live], f.region[live]]
+        base = np.where(eligible, bought, 0.0) * uni_share[f.sector[live], f.region[live]]
+        self.voucher_base = float(base.sum())
+        v = rate * base
         self.vouchers_paid = float(v.sum())
         return v
 
