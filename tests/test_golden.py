@@ -23,12 +23,12 @@ from sim.app.cli import main
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 GOLDEN = {
-    ("baseline", 0.05): "2268fd67fd4a48d4c6ae4b2357b0c59edae7c68d06e6c5e71c21090addeca9ca",
-    ("baseline", 0.2): "c177388cf1ce5b799c5531aa6fa73af5f2f46663417398e738a72d9cc93c780b",
-    ("plan", 0.05): "35902daf7ca1f06390706018074d400c717ea4b7796dd047b52d4f2c2ba6f1e4",
-    ("plan", 0.2): "0a0c419a554a849914f62fddeb78beea1359ffc92ae865d1c7cb2038211baa51",
-    ("historical", 0.05): "b50154150c5bca3d5f42139de07a017a53979073a53eac3917bcfd00f5ecf32b",
-    ("historical", 0.2): "c07ffe1995a831abb53ee4ccaf289cb5a28c85bc0880d452ce7f6cfad18488be",
+    ("baseline", 0.05): "7286ce714e239617024eac7cc27e551e27c90936b16d1c722002b07f9a5c2a38",
+    ("baseline", 0.2): "6c834ec382134f072c24c40949f2612e45d75fb8358fd1ed15bb60ff96ae3748",
+    ("plan", 0.05): "e9448da0950949f4896ed0ca4a4abd85b499c69ceba43fb8b71a5b4904a2b0f9",
+    ("plan", 0.2): "52e0559acbc7693e60e5b9b215d5034053547743e2ed1c8c5df7619177c80963",
+    ("historical", 0.05): "c3d45b986fa44293a998095d4500fd96cf0f27df7774f5e8058b57898d72f3a8",
+    ("historical", 0.2): "21fc00adae7d107413082940c59c5445fb8c9214210aa49fceb38ac31c2601b9",
 }
 
 

@@ -34,6 +34,8 @@ class Lever:
     basis: str
     # the fiscal cost rule (sim/model/fiscal.py): {rule: measured, programme or none, ...}
     cost: dict = field(default_factory=dict, compare=False, hash=False)
+    # the lever buys capacity that takes years to build (sim.model.programmes)
+    builds: bool = False
 
     def check(self, value: float) -> str | None:
         """Return an error message when `value` is not allowed, else None."""
@@ -65,6 +67,7 @@ def registry() -> dict[str, Lever]:
             mechanism=item["mechanism"],
             basis=item["basis"],
             cost=dict(item["cost"]),
+            builds=bool(item.get("builds", False)),
         )
         if lever.id in out:
             raise ValueError(f"lever {lever.id!r} defined twice in levers.yaml")

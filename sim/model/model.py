@@ -3,7 +3,8 @@
 Schedule of one step (see docs/ODD.md, "Process overview"):
  1. policy: levers (with the changes of earlier evaluations) and shocks for the calendar year;
     first step of a year: the budget cap scales the levers that cost money (if the scenario has
-    one), the facility budget is committed, funds raise capital
+    one), programmes build capacity toward their levers, the facility budget is committed, funds
+    raise capital
  2. regions set their attractiveness
  3. universities/institutes receive public R&D funding, do basic and applied research, produce
     knowledge
@@ -45,6 +46,7 @@ from sim.model.fiscal import FiscalAccounts
 from sim.model.markets.capital import CapitalMarket
 from sim.model.markets.talent import TalentMarket
 from sim.model.markets.technology import TechnologyMarket
+from sim.model.programmes import ProgrammeCapacity
 from sim.model.setup import BaseYear
 
 
@@ -76,6 +78,7 @@ class InnovationModel(mesa.Model):
         self.evaluator = Evaluator.of(self.scenario.evaluation)  # evaluate and adjust
         self.fiscal = FiscalAccounts(p, self.scenario.budget_cap)  # costs and the budget cap
         self.facilities = FacilityStock(p)  # big-science facilities (task 1)
+        self.programmes = ProgrammeCapacity(p)  # capacity the programmes' budgets build
         self.facility_factor = 1.0
         self.shocks = ShockSettings(self.scenario.shocks)
         t = self.scenario.time
@@ -129,7 +132,10 @@ class InnovationModel(mesa.Model):
         self.shocks.update(year)
         if sub == 0:
             self.fiscal.fit_to_cap(self, year, lev)
-        lev = self.lever_values = self.fiscal.scaled(lev)
+        self.lever_targets = lev = self.fiscal.scaled(lev)  # what the government sets and pays
+        if sub == 0:
+            self.programmes.build(lev)
+        lev = self.lever_values = self.programmes.apply(lev)  # what the mechanisms meet
         if sub == 0:
             self._start_of_year(year, lev)
         # 2. regions
@@ -140,7 +146,7 @@ class InnovationModel(mesa.Model):
         # 4. firms: operating cash flow and R&D
         live, bj = self._firms_operate(lev)
         # 5. talent market
-        self.talent_market.clear(lev, graduation=sub == self.steps_per_year // 2)
+        self.talent_market.clear(lev, graduation=sub == self.steps_per_year // 2, offers=sub == 0)
         # 6. innovation and the patent office
         self._innovation(s, lev, live, bj)
         # 7. technology market
@@ -269,7 +275,7 @@ class InnovationModel(mesa.Model):
         f.certify_hte(live, p, self.streams["hte"], self.steps - 1, self.steps_per_year)
         self.funds.distribute(p, self.money)
         self.net_talent_inflow += self.talent_market.net_inflow_beijing.sum()
-        self.fiscal.close_year(self, year, lev)  # the levers' costs (an indicator too)
+        self.fiscal.close_year(self, year, self.lever_targets)  # costs (an indicator too)
         self.annual[year] = indicators.annual_indicators(self, year)
         self.evaluator.evaluate(year, self.annual[year], self.levers)
         for listener in self.listeners:

@@ -65,6 +65,7 @@ class BaseYear:
 def populate(m) -> None:
     """Regions, universities and institutes, firms, funds and the talent pools of 2015."""
     m.lever_values = {lid: lv.default for lid, lv in registry().items()}
+    m.lever_targets = dict(m.lever_values)  # before the first step: the 2015 values
     m.knowledge_access_ref = None  # set at the first call of knowledge.firm_knowledge_access
     m.price_level = 1.0
     m._demand_prev = 1.0  # the demand shock of the last step (InnovationModel._firms_grow)

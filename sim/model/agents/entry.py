@@ -3,7 +3,8 @@
 Who enters, each quarter (Poisson counts, stream "entry"):
 - spin-offs from universities and institutes, at their `spin_off_rate` (applied research x
   transfer effort x mobile posts);
-- incubator start-ups, with incubator capacity; returnee start-ups, with overseas talent bases,
+- incubator start-ups, the smaller of incubators' places and would-be founders' applications
+  (`incubated`); returnee start-ups, with overseas talent bases,
   visa easing and the talent-inflow shock; foreign R&D centers, with their attraction lever;
   business registration reform raises every domestic source; spin-offs, incubator and returnee
   start-ups rise with the high-end talent of the zone relative to 2015
@@ -59,6 +60,21 @@ class FirmEntry:
         self.talent_market, self.money, self.talent = talent_market, money, talent
         self.scale_firms, self.scale_universities = scale_firms, scale_universities
 
+    def incubated(self, capacity: float, registration: float, founding: float) -> float:
+        """Incubator start-ups per year per 2015 firm: incubators (who offer) have places for
+        `incubator_entry_rate` x `capacity` start-ups a year (capacity: the places built,
+        relative to 2015); would-be founders (who demand) apply at `incubator_excess_demand_2015`
+        times the 2015 places, more with registration reform (task 14) and with the high-end
+        talent of Beijing's zones; places are rationed, so entry is the smaller of the two. In
+        2015 places bind (the excess demand is above 1): more places raise entry until demand
+        binds, and more applicants raise it only where places are free."""
+        p = self.p
+        places = p.incubator_entry_rate * capacity
+        applicants = (
+            p.incubator_entry_rate * p.incubator_excess_demand_2015 * registration * founding
+        )
+        return min(places, applicants)
+
     def enter(self, levers: dict, talent_inflow: float) -> np.ndarray:
         """This step's entrants; returns their slots (Mesa agents are the caller's)."""
         p, f, u, r = self.p, self.firms, self.universities, self.regions
@@ -80,11 +96,7 @@ class FirmEntry:
         n_spin = int(spin.sum())
         n_inc = int(
             rng.poisson(
-                base
-                * p.incubator_entry_rate
-                * levers["incubator_capacity"]
-                * registration
-                * founding_bj
+                base * self.incubated(levers["incubator_capacity"], registration, founding_bj)
             )
         )
         easing = 1.0 + p.visa_easing_effect * levers["overseas_talent_easing"]

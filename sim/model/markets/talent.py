@@ -71,14 +71,16 @@ class TalentMarket:
         self.flow[:] = 0.0
         self.recruited_year = 0.0
 
-    def clear(self, levers: dict, graduation: bool) -> None:
+    def clear(self, levers: dict, graduation: bool, offers: bool = False) -> None:
         """One quarter: retirement, promotion, graduates (once a year), academic mobility,
-        top-talent recruitment, migration, hiring."""
+        top-talent offers (once a year, `offers`) and arrivals, migration, hiring."""
         self.retire()
         self.promote(levers["young_scientist_support"])
         if graduation:
             self.graduate()
         self.academic_mobility(levers["mobile_posts_share"])
+        if offers:
+            self.offer_top_talent(levers)
         self.recruit_high_end(levers)
         self.migrate(levers)
         self.match()
@@ -184,6 +186,11 @@ class TalentMarket:
                             c = float(np.clip(np.sqrt(ba / ab), 1 / MAX_BALANCE, MAX_BALANCE))
                         self.balance[k, o, o2], self.balance[k, o2, o] = c, 1.0 / c
         self.tightness_2015 = self.tightness(self._demands())
+        att = self.regions.attractiveness
+        self.gap_2015 = float(att[BEIJING].mean() - att[ABROAD])
+        # the 2015 selection arrives in 2016 (recruitment takes a year)
+        self.accepted_year = self.p.top_talent_inflow_2015
+        self.arrivals_year = self.p.top_talent_inflow_2015
         self.talent_2015 = self.talent_by_zone()
         self.high_end_2015 = self.high_end_by_zone()
 
@@ -243,16 +250,35 @@ class TalentMarket:
         )
         self.net_inflow_beijing += bj_in - bj_out
 
+    def acceptance(self, levers: dict) -> float:
+        """Share of the programme's offers that top scientists abroad accept: the 2015 share
+        `top_talent_acceptance_2015`, times Beijing's pull on high-end talent relative to abroad
+        against 2015 (the migration pull of 7.5.2: exp(migration_attractiveness x change of the
+        attractiveness gap)), visa easing and the talent-inflow shock; at most 1."""
+        p, att = self.p, self.regions.attractiveness
+        gap = float(att[BEIJING].mean() - att[ABROAD])
+        pull = np.exp(p.migration_attractiveness * (gap - self.gap_2015))
+        easing = 1.0 + p.visa_easing_effect * levers["overseas_talent_easing"]
+        a = p.top_talent_acceptance_2015 * pull * easing * self.shocks.talent_inflow
+        return float(min(1.0, a))
+
+    def offer_top_talent(self, levers: dict) -> None:
+        """The programme's decision, once a year (task 3): offers to top scientists abroad,
+        `top_talent_inflow_2015 / top_talent_acceptance_2015` x L[top_talent_recruitment] (so
+        that 2015's offers brought 2015's inflow); each candidate decides (`acceptance`), and
+        those who accept arrive over the following year (selection, contracts and moves take a
+        year)."""
+        p = self.p
+        offers = p.top_talent_inflow_2015 / p.top_talent_acceptance_2015
+        self.arrivals_year = self.accepted_year  # last year's selection arrives this year
+        self.accepted_year = offers * levers["top_talent_recruitment"] * self.acceptance(levers)
+
     def recruit_high_end(self, levers: dict) -> None:
-        """Top-talent recruitment: high-end talent from abroad to universities (by reputation)."""
-        p, u = self.p, self.universities
-        want = (
-            p.top_talent_inflow_2015
-            * self.scale_universities
-            * self.clock.dt
-            * levers["top_talent_recruitment"]
-        )
-        want *= self.shocks.talent_inflow
+        """Top-talent recruitment: this step's share of the year's arrivals (selected the year
+        before, `offer_top_talent`), high-end talent from abroad to universities (by
+        reputation)."""
+        u = self.universities
+        want = self.arrivals_year * self.scale_universities * self.clock.dt
         if want <= 0:
             return
         # Recruits come from the world's overseas talent (external account), not from the abroad
