@@ -23,12 +23,12 @@ from sim.app.cli import main
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 GOLDEN = {
-    ("baseline", 0.05): "7286ce714e239617024eac7cc27e551e27c90936b16d1c722002b07f9a5c2a38",
-    ("baseline", 0.2): "6c834ec382134f072c24c40949f2612e45d75fb8358fd1ed15bb60ff96ae3748",
-    ("plan", 0.05): "e9448da0950949f4896ed0ca4a4abd85b499c69ceba43fb8b71a5b4904a2b0f9",
-    ("plan", 0.2): "52e0559acbc7693e60e5b9b215d5034053547743e2ed1c8c5df7619177c80963",
-    ("historical", 0.05): "c3d45b986fa44293a998095d4500fd96cf0f27df7774f5e8058b57898d72f3a8",
-    ("historical", 0.2): "21fc00adae7d107413082940c59c5445fb8c9214210aa49fceb38ac31c2601b9",
+    ("baseline", 0.05): "d61861cd06230242020fd82ffb4f43650b8ebcf97505936ba0732746d32252a9",
+    ("baseline", 0.2): "ece5b9ca3e352c0cbf3b149dfa739a1d55c865dbbf3a50a0123a4454aa341912",
+    ("plan", 0.05): "81e0a8481a63d5ca9cdd9e4989ddccf47a9dadb3f35462daaac70e70030a3090",
+    ("plan", 0.2): "214194fe41aa52233c2df0e67c3b8f5d4ecf6c0162a70a15dbf8897cfb52d4e0",
+    ("historical", 0.05): "abcabb4c4cbb0fcc8b88d0e13c65c4d7ddaa29041f21211ccdfd46a835282ef7",
+    ("historical", 0.2): "bcb3408f9e9c620ecc6590d5107975aa2e76622335542195ac8a0081f5a3f746",
 }
 
 

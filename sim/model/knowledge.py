@@ -40,7 +40,8 @@ def star_ratio(u, p) -> np.ndarray:
     ref = p.high_end_per_researcher_university
     if ref <= 0:  # no high-end talent per researcher in 2015: nothing to compare with
         return np.ones(u.n)
-    ratio = u.high_end / np.maximum(u.researchers, 1e-9) / ref
+    with np.errstate(over="ignore"):  # a unit left without researchers: inf, clipped to 10
+        ratio = u.high_end / np.maximum(u.researchers, 1e-9) / ref
     return np.clip(ratio, 0.1, 10.0)
 
 

@@ -146,6 +146,7 @@ class InnovationModel(mesa.Model):
         # 4. firms: operating cash flow and R&D
         live, bj = self._firms_operate(lev)
         # 5. talent market
+        self.talent_market.year = year
         self.talent_market.clear(lev, graduation=sub == self.steps_per_year // 2, offers=sub == 0)
         # 6. innovation and the patent office
         self._innovation(s, lev, live, bj)

@@ -3,9 +3,10 @@
 Who enters, each quarter (Poisson counts, stream "entry"):
 - spin-offs from universities and institutes, at their `spin_off_rate` (applied research x
   transfer effort x mobile posts);
-- incubator start-ups, the smaller of incubators' places and would-be founders' applications
-  (`incubated`); returnee start-ups, with overseas talent bases,
-  visa easing and the talent-inflow shock; foreign R&D centers, with their attraction lever;
+- technology start-ups: the smaller of incubators' places and would-be founders' applications,
+  plus part of those turned away (`incubated`); returnee start-ups, with overseas talent bases,
+  visa easing and the talent-inflow shock; foreign R&D centers, Beijing's share of China's new
+  centres by a location logit (`foreign_rd`);
   business registration reform raises every domestic source; spin-offs, incubator and returnee
   start-ups rise with the high-end talent of the zone relative to 2015
   (TalentMarket.founding_talent_factor).
@@ -29,6 +30,7 @@ from sim.model.agents.region import (
     HUAIROU,
     INDUSTRY,
     N_REGIONS,
+    REST_OF_CHINA,
     ZGC,
 )
 from sim.model.markets.talent import HIGH_END, RESEARCHERS
@@ -59,21 +61,45 @@ class FirmEntry:
         self.firms, self.universities, self.regions = firms, universities, regions
         self.talent_market, self.money, self.talent = talent_market, money, talent
         self.scale_firms, self.scale_universities = scale_firms, scale_universities
+        att = regions.attractiveness  # the base year's (setup.populate)
+        self.gap_2015 = float(att[BEIJING].mean() - att[REST_OF_CHINA])
+
+    def foreign_rd(self, incentives: float) -> float:
+        """Foreign R&D centres per year per 2015 firm. Multinationals (who decide) open R&D
+        centres in China at the rate that Beijing's 2015 share `foreign_rd_beijing_share_2015`
+        implies, and each chooses Beijing or the rest of China by a logit: Beijing's odds are
+        its 2015 odds times its incentives (the lever, x 2015, task 11) times
+        exp(migration_attractiveness x the change of Beijing's attractiveness gap to the rest
+        of China since 2015). At 2015 this is `foreign_rd_entry_rate`; incentives raise it less
+        than in proportion, up to all of China's new centres."""
+        p, att = self.p, self.regions.attractiveness
+        s0 = p.foreign_rd_beijing_share_2015
+        gap = float(att[BEIJING].mean() - att[REST_OF_CHINA])
+        odds = (
+            s0
+            / (1.0 - s0)
+            * incentives
+            * np.exp(p.migration_attractiveness * (gap - self.gap_2015))
+        )
+        return p.foreign_rd_entry_rate / s0 * odds / (1.0 + odds)
 
     def incubated(self, capacity: float, registration: float, founding: float) -> float:
-        """Incubator start-ups per year per 2015 firm: incubators (who offer) have places for
-        `incubator_entry_rate` x `capacity` start-ups a year (capacity: the places built,
-        relative to 2015); would-be founders (who demand) apply at `incubator_excess_demand_2015`
+        """Technology start-ups per year per 2015 firm (incubator start-ups and those turned
+        away). Incubators (who offer) have places, `capacity` times their 2015 number (the
+        places built); would-be founders (who demand) apply at `incubator_excess_demand_2015`
         times the 2015 places, more with registration reform (task 14) and with the high-end
-        talent of Beijing's zones; places are rationed, so entry is the smaller of the two. In
-        2015 places bind (the excess demand is above 1): more places raise entry until demand
-        binds, and more applicants raise it only where places are free."""
+        talent of Beijing's zones. Places are rationed: the smaller of places and applicants
+        enter through incubators, and the share `unplaced_founding_share` of those turned away
+        found without one. The 2015 places are set so that 2015 entry is
+        `incubator_entry_rate`. More places raise entry until applicants run out; more
+        applicants raise it at the full rate where places are free and at the unplaced share
+        where they bind."""
         p = self.p
-        places = p.incubator_entry_rate * capacity
-        applicants = (
-            p.incubator_entry_rate * p.incubator_excess_demand_2015 * registration * founding
-        )
-        return min(places, applicants)
+        x, share = p.incubator_excess_demand_2015, p.unplaced_founding_share
+        places_2015 = p.incubator_entry_rate / (1.0 + share * (x - 1.0))
+        places = places_2015 * capacity
+        applicants = places_2015 * x * registration * founding
+        return min(places, applicants) + share * max(applicants - places, 0.0)
 
     def enter(self, levers: dict, talent_inflow: float) -> np.ndarray:
         """This step's entrants; returns their slots (Mesa agents are the caller's)."""
@@ -102,7 +128,7 @@ class FirmEntry:
         easing = 1.0 + p.visa_easing_effect * levers["overseas_talent_easing"]
         returnees = easing * levers["overseas_talent_bases"] * talent_inflow
         n_ret = int(rng.poisson(base * p.returnee_entry_rate * returnees * founding_bj))
-        n_for = int(rng.poisson(base * p.foreign_rd_entry_rate * levers["foreign_rd_attraction"]))
+        n_for = int(rng.poisson(base * self.foreign_rd(levers["foreign_rd_attraction"])))
         n = n_spin + n_inc + n_ret + n_for
         cap = int(np.ceil(MAX_ENTRY_PER_YEAR * base))
         if n > cap:

@@ -53,6 +53,8 @@ class TalentMarket:
         self.hires = np.zeros(N_TALENT)
         self.net_inflow_beijing = np.zeros(N_TALENT)  # per year (new_year resets)
         self.recruited_year = 0.0  # top talent recruited this year (new_year resets)
+        self.awards: dict[int, float] = {}  # young-scientist awards by year (full scale)
+        self.year = clock.start_year  # the calendar year (set by the model each step)
         # Moves this year [talent kind, from region, to region], persons at simulated scale:
         # migration between regional pools and recruits from abroad (new_year resets).
         self.flow = np.zeros((N_TALENT, N_REGIONS, N_REGIONS))
@@ -73,9 +75,12 @@ class TalentMarket:
 
     def clear(self, levers: dict, graduation: bool, offers: bool = False) -> None:
         """One quarter: retirement, promotion, graduates (once a year), academic mobility,
-        top-talent offers (once a year, `offers`) and arrivals, migration, hiring."""
+        top-talent offers and young-scientist awards (once a year, `offers`), top-talent
+        arrivals, migration, hiring."""
         self.retire()
-        self.promote(levers["young_scientist_support"])
+        if offers:
+            self.award_young_scientists(self.year, levers)
+        self.promote(self.year)
         if graduation:
             self.graduate()
         self.academic_mobility(levers["mobile_posts_share"])
@@ -100,19 +105,43 @@ class TalentMarket:
         r.pool[:, BEIJING] *= 1 - q
         self.talent.transfer("holders", "retired", out)
 
-    def promote(self, young_support: float = 1.0) -> None:
-        """Careers: a share of employed researchers becomes high-end talent each year; support
-        for young scientists (task 3) speeds promotion in universities and institutes."""
+    def award_young_scientists(self, year: int, levers: dict) -> None:
+        """The young-scientist programme's decision, once a year (task 3): awards (grants that
+        let a young researcher run an independent group for `young_award_years`),
+        `young_awards_2015` x L[young_scientist_support] a year (full scale)."""
+        self.awards[year] = self.p.young_awards_2015 * levers["young_scientist_support"]
+
+    def award_promotions(self, year: int) -> float:
+        """Extra promotions a year (full scale) against 2015: the share
+        `awardee_promotion_share` of the awardees whose award ended this year become high-end
+        talent; 2015's awards are part of the 2015 promotion rate, so only awards above (or
+        below) 2015's count."""
+        p = self.p
+        start = year - int(round(p.young_award_years))
+        return p.awardee_promotion_share * (
+            self.awards.get(start, p.young_awards_2015) - p.young_awards_2015
+        )
+
+    def promote(self, year: int | None = None) -> None:
+        """Careers: a share of employed researchers becomes high-end talent each year; in
+        universities and institutes the young-scientist awards that end this year add their
+        promoted awardees (`award_promotions`), spread over the units by researchers and
+        reputation."""
         p, per_step = self.p, self.clock.per_step
         q = per_step(p.promotion_rate)
-        boost = max(0.0, 1.0 + p.young_scientist_effect * (young_support - 1.0))
-        q_u = per_step(min(0.99, p.promotion_rate * boost))
+        u = self.universities
+        moved_u = u.researchers * q
+        extra = self.award_promotions(year) if year is not None else 0.0
+        if extra != 0.0:
+            w = u.researchers * np.sqrt(u.reputation)
+            w = w / max(w.sum(), 1e-12)
+            step = extra * self.scale_universities * self.clock.dt
+            moved_u = np.clip(moved_u + step * w, 0.0, u.researchers)
         f, u = self.firms, self.universities
         live = f.live
         moved = f.researchers[live] * q
         f.researchers[live] -= moved
         f.high_end[live] += moved
-        moved_u = u.researchers * q_u
         u.researchers -= moved_u
         u.high_end += moved_u
 
