@@ -136,7 +136,9 @@ class TalentMarket:
             w = u.researchers * np.sqrt(u.reputation)
             w = w / max(w.sum(), 1e-12)
             step = extra * self.scale_universities * self.clock.dt
-            moved_u = np.clip(moved_u + step * w, 0.0, u.researchers)
+            # at most half a unit's researchers a step: in parameter corners (few researchers,
+            # many awards) a unit left with none would get no share of the research budget
+            moved_u = np.clip(moved_u + step * w, 0.0, 0.5 * u.researchers)
         f, u = self.firms, self.universities
         live = f.live
         moved = f.researchers[live] * q
