@@ -40,6 +40,7 @@ KEY_INDICATORS = (
     "firm_entries",
     "national_hte",
     "vc_amount",
+    "tech_loans",
     "unicorns",
 )
 COLUMNS = [

@@ -33,6 +33,7 @@ INDICATORS: dict[str, tuple[str, str]] = {
         "revenue of Beijing's technology firms (Zhongguancun equivalent)",
     ),
     "vc_amount": ("100m_yuan", "venture capital invested in Beijing firms in the year"),
+    "tech_loans": ("100m_yuan", "new bank loans to Beijing technology firms in the year"),
     "unicorns": ("count", "unlisted Beijing firms valued at USD 1bn or more (year end)"),
     "high_end_talent": (
         "persons",
@@ -110,6 +111,7 @@ def annual_indicators(m, year: int) -> dict[str, float]:
         "national_hte": f.hte[bj].sum() / sf,
         "zgc_total_revenue": f.revenue[bj].sum() / sf / 1e4,
         "vc_amount": m.capital_market.vc_invested / sf,
+        "tech_loans": m.capital_market.loans_issued / sf,
         "unicorns": float((unlisted & (f.valuation[bj] >= unicorn_value)).sum()) / sf,
         "high_end_talent": (
             f.high_end[bj].sum() / sf + u.high_end.sum() / su + r.pool[1, BEIJING].sum() / m.scale
