@@ -79,7 +79,9 @@ def test_calibrated_values_replace_the_priors(tmp_path, monkeypatch):
 
 
 def test_budget_too_small_is_an_input_error(tmp_path, capsys):
-    code = main(["calibrate", "--out", str(tmp_path / "c"), "--budget", "4", "--quiet"])
+    code = main(
+        ["calibrate", "--method", "smd", "--out", str(tmp_path / "c"), "--budget", "4", "--quiet"]
+    )
     assert code == 2
     assert "--budget" in capsys.readouterr().err
 
@@ -91,6 +93,8 @@ def test_calibrate_end_to_end_holdout(tmp_path, capsys, monkeypatch):
     code = main(
         [
             "calibrate",
+            "--method",
+            "smd",
             "--out",
             "cal",
             "--budget",

@@ -167,7 +167,9 @@ def test_sweep_folder_with_its_own_comparison_and_analysis_is_replaceable(small_
 def test_calibrate_never_writes_into_a_users_folder(tmp_path, capsys):
     (tmp_path / "search").mkdir()
     (tmp_path / "search" / "thesis.tex").write_text("keep me")
-    code = main(["calibrate", "--out", str(tmp_path), "--budget", "22", "--quiet"])
+    code = main(
+        ["calibrate", "--method", "smd", "--out", str(tmp_path), "--budget", "22", "--quiet"]
+    )
     assert code == 2
     assert_one_line(capsys.readouterr().err, "search", "thesis.tex")
     assert sorted(p.name for p in (tmp_path / "search").iterdir()) == ["thesis.tex"]
@@ -548,7 +550,8 @@ def test_an_unusable_scheduler_is_refused_fast_and_nothing_is_written(
 
 
 def test_calibrate_too_many_runs_is_refused_before_anything_is_written(tmp_path, capsys):
-    argv = ["calibrate", "--out", str(tmp_path / "cal"), "--budget", "100000", "--replicates", "4"]
+    argv = ["calibrate", "--method", "smd", "--out", str(tmp_path / "cal"), "--budget", "100000"]
+    argv += ["--replicates", "4"]
     assert main([*argv, "--quiet"]) == 2
     assert_one_line(capsys.readouterr().err, "--budget", "400,000 runs")
     assert not (tmp_path / "cal").exists()

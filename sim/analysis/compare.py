@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.analysis.costs import HEADLINE, cost_effectiveness, format_headline, signed
@@ -58,6 +59,12 @@ COST_COLUMNS = {
     "lever": "text",
     "cost": "number",
 }
+PARAMETER_COLUMNS = {
+    "scenario": "any",
+    "replicate": "int",
+    "parameter": "text",
+    "value": "number",
+}
 ATTAINMENT_COLUMNS = {
     "indicator": "text",
     "target_year": "int",
@@ -78,6 +85,7 @@ class _Run:
     attainment: pd.DataFrame
     resolved: dict = field(default_factory=dict)
     costs: pd.DataFrame | None = None  # costs.csv (None: a folder written before costs existed)
+    parameters: pd.DataFrame | None = None  # parameters.csv (None: written before it existed)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -159,7 +167,65 @@ def _read_folder(folder: Path) -> _Run:
     costs = None
     if (folder / "costs.csv").exists():
         costs = read_table(folder / "costs.csv", COST_COLUMNS, empty_ok=True, no_rows=None)
-    return _Run(folder, names[0], ind, att, _read_resolved(folder), costs)
+    params = None
+    if (folder / "parameters.csv").exists():
+        params = read_table(
+            folder / "parameters.csv", PARAMETER_COLUMNS, empty_ok=True, no_rows=None
+        )
+    return _Run(folder, names[0], ind, att, _read_resolved(folder), costs, params)
+
+
+def pairing_notes(runs: list[_Run]) -> list[str]:
+    """What a reader of paired effects must know: each folder's uncertainty and the number of
+    posterior draws behind it, and a warning where replicate r did not run with the same
+    parameter values in two folders (another posterior, another uncertainty, or a parameter a
+    scenario sets itself), as then the effects are not paired on parameters."""
+    from sim.experiments.posterior import MIN_DRAWS
+
+    notes = []
+    modes = {r.key: r.resolved.get("uncertainty", "seed") for r in runs}
+    draws = {}
+    for r in runs:
+        if r.parameters is not None and not r.parameters.empty:
+            wide = r.parameters.pivot(index="replicate", columns="parameter", values="value")
+            draws[r.key] = (wide, int(len(wide.drop_duplicates())))
+    if len(set(modes.values())) > 1:
+        notes.append(
+            "**Warning**: the folders differ in uncertainty ("
+            + ", ".join(f"{k}: {v}" for k, v in modes.items())
+            + "): their bands are not comparable."
+        )
+    for k, (_, n) in draws.items():
+        if modes[k] == "posterior" and n < MIN_DRAWS:
+            notes.append(
+                f"**Too few draws**: {k} rests on {n} distinct posterior draw(s) (fewer than "
+                f"{MIN_DRAWS}); intervals and probabilities are rough."
+            )
+    unpaired = len(set(modes.values())) > 1
+    if runs and runs[0].key in draws:
+        ref, _ = draws[runs[0].key]
+        for r in runs[1:]:
+            if r.key not in draws:
+                continue
+            other, _ = draws[r.key]
+            common = ref.index.intersection(other.index)
+            cols = ref.columns.intersection(other.columns)
+            a, b = ref.loc[common, cols], other.loc[common, cols]
+            differ = [c for c in cols if not np.allclose(a[c], b[c], rtol=1e-9, atol=0)]
+            if differ:
+                unpaired = True
+                notes.append(
+                    f"**Warning**: {r.key} ran replicate by replicate with other values of "
+                    f"{', '.join(differ[:4])}{' ...' if len(differ) > 4 else ''} than "
+                    f"{runs[0].key}: its effects are paired on seeds but not on parameters."
+                )
+    if not unpaired and len(draws) == len(runs) > 1:
+        n = min(n for _, n in draws.values())
+        notes.append(
+            f"Paired on seeds and parameters: replicate r ran with the same seed and the same "
+            f"parameter values in every folder ({n} distinct parameter set(s))."
+        )
+    return notes
 
 
 def _check_complete(ind: pd.DataFrame, file: str) -> None:
@@ -383,6 +449,9 @@ def run_comparison(dirs: list[str | Path], out_dir: str | Path, *, force: bool =
     _write(runs, out, force=force)
     _, att = _concat(runs)
     text = format_attainment(attainment_table(att, scenarios=[r.key for r in runs]))
+    notes = pairing_notes(runs)
+    if notes:
+        text += "\n\n" + "\n".join(n.replace("**", "") for n in notes)
     ce = cost_table(runs)
     if ce is not None:
         text += "\n\n" + format_headline(ce)
@@ -432,6 +501,9 @@ def _write_claimed(runs: list[_Run], out: Path) -> Path:
             for name in key_indicators(ind, att)
         ]
         md = _markdown_report(runs, table, traj, [p.stem for p in plots], target_conflicts(att))
+        notes = pairing_notes(runs)
+        if notes:
+            md += "\n## Uncertainty and pairing\n\n" + "\n\n".join(notes) + "\n"
         md += _cost_markdown(runs, ce)
         (tmp / MARKER).write_text(md, encoding="utf-8")
     return out / "comparison.md"

@@ -370,6 +370,26 @@ def _prob_wide(probs: pd.DataFrame, points: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _uncertainty_line(record: dict) -> str:
+    """What stands behind each point's bands: posterior draws (replicate r has draw d(r) at
+    every point) or seed noise only."""
+    from sim.experiments.posterior import MIN_DRAWS
+
+    spec = record.get("spec", {})
+    mode = spec.get("uncertainty") or (record.get("base_scenario") or {}).get("uncertainty", "seed")
+    reps = int(spec.get("replicates") or 0)
+    if mode == "seed":
+        return "Uncertainty: seed noise only (every replicate at the calibrated point values)."
+    text = (
+        f"Uncertainty: parameters and seed noise: replicate r runs with posterior draw d(r) at "
+        f"every point, so each point rests on at most {reps} distinct draws and differences "
+        "between points are paired on seeds and parameters."
+    )
+    if reps < MIN_DRAWS:
+        text += f" **Too few draws** (below {MIN_DRAWS}): bands and probabilities are rough."
+    return text
+
+
 def write_point_comparison(
     sweep_dir: str | Path,
     out_dir: str | Path,
@@ -500,6 +520,8 @@ def _markdown_report(
         "",
         f"Sweep `{sweep}`: sampler {spec.get('sampler')}, {spec.get('replicates')} replicates "
         f"per point, scale {record.get('scale')}.",
+        "",
+        _uncertainty_line(record),
     ]
     if missing:
         lines.append(f"Incomplete: {missing} of {total} runs missing; only stored runs are used.")

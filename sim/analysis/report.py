@@ -56,6 +56,7 @@ def write_report(
     evaluations: pd.DataFrame | None = None,
     costs: pd.DataFrame | None = None,
     budget: pd.DataFrame | None = None,
+    uncertainty_note: str | None = None,
 ) -> Path:
     """Write plots/ and report.md into out_dir; returns the report's path. `evaluations` (the
     checks of the scenario's evaluation rules) adds the section "Evaluation and adjustment",
@@ -67,6 +68,8 @@ def write_report(
     lines = [f"# innosim report: {name}", "", description.strip(), "", "| run | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in meta.items()]
     lines += ["", "## Key indicators", "", _markdown(summary_table(indicators, attainment)), ""]
+    if uncertainty_note:
+        lines += [uncertainty_note, ""]
     lines += [
         "Median across replicates with the 10-90% range in brackets. Targets marked * are derived by the",
         "rules in `seeds/targets.yaml` (the 2016 plan states its 2017, 2020 and 2030 goals qualitatively).",

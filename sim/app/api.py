@@ -31,14 +31,19 @@ def run(
     overrides: dict | None = None,
     workers: int = 1,
     progress: bool = False,
+    uncertainty: str | None = None,
 ) -> pd.DataFrame:
     """Run a scenario's replicates; returns `scenario, replicate, seed, year, indicator, value`.
 
     Unset arguments take the scenario's own `seed`, `scale` and `replicates`.
-    `overrides` maps lever ids to a constant or a `{year: value}` schedule.
+    `overrides` maps lever ids to a constant or a `{year: value}` schedule. `uncertainty`:
+    "posterior" (default) gives replicate r posterior draw d(r) of the free parameters the
+    scenario leaves open; "seed" runs every replicate with the calibrated point values; None
+    takes the scenario's `uncertainty` (default seed).
     """
     kw = dict(seed=seed, scale=scale, replicates=replicates, overrides=overrides)
-    return run_detailed(scenario, **kw, workers=workers, progress=progress).indicators
+    out = run_detailed(scenario, **kw, workers=workers, progress=progress, uncertainty=uncertainty)
+    return out.indicators
 
 
 def run_detailed(
@@ -51,11 +56,18 @@ def run_detailed(
     workers: int = 1,
     progress: bool = False,
     agents: bool = False,
+    uncertainty: str | None = None,
 ) -> Replicates:
     """As `run`, returning the indicators, the firms' yearly records (with `agents=True`), the
     checks of the scenario's evaluation rules, the levers' fiscal costs and the budget cap's
-    records (`.indicators`, `.firms`, `.evaluations`, `.costs`, `.budget`)."""
+    records and the parameters each replicate ran with (`.indicators`, `.firms`, `.evaluations`,
+    `.costs`, `.budget`, `.parameters`)."""
+    from sim.experiments.posterior import check_uncertainty
+
     sc = load_scenario(scenario)
+    uncertainty = sc.uncertainty if uncertainty is None else uncertainty
+    if isinstance(uncertainty, str):
+        check_uncertainty(uncertainty)
     if overrides:
         sc = sc.with_levers(overrides)
     return run_replicates_detailed(
@@ -66,6 +78,7 @@ def run_detailed(
         workers=workers,
         progress=progress,
         agents=agents,
+        uncertainty=uncertainty,
     )
 
 

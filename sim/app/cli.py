@@ -79,6 +79,10 @@ def _budget(text: str) -> int:
     return _whole(text, 1, MAX_SAMPLES, f"a number of design points from 1 to {MAX_SAMPLES:,}")
 
 
+def _generations(text: str) -> int:
+    return _whole(text, 1, 50, "a number of generations from 1 to 50")
+
+
 def _point(text: str) -> int:
     from sim.experiments.design import MAX_RUNS  # a sweep has fewer design points than runs
 
@@ -151,6 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="replace an existing output folder")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
     run.add_argument(
+        "--uncertainty",
+        choices=("posterior", "seed"),
+        default=None,
+        help="default: the scenario's `uncertainty` (seed). posterior: replicate r runs with "
+        "posterior draw r of the free parameters (seeds/posterior.parquet) and seed r; seed: "
+        "calibrated point values, seed noise only",
+    )
+    run.add_argument(
         "--agents",
         action="store_true",
         help="also write firms.parquet: every firm's yearly record (for `innosim facts`)",
@@ -176,6 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     lev.add_argument("--seed", type=_seed, default=2016, help="root seed (default 2016)")
     lev.add_argument("--workers", type=_workers, default=1, help="parallel processes (default 1)")
     lev.add_argument("--lever", action="append", help="only this lever (repeatable)")
+    lev.add_argument(
+        "--uncertainty",
+        choices=("posterior", "seed"),
+        default=None,
+        help="default: the base scenario's `uncertainty` (seed). posterior: replicate r runs "
+        "with posterior draw r of the free parameters (seeds/posterior.parquet) and seed r; "
+        "seed: calibrated point values, seed noise only",
+    )
     lev.add_argument("--out", type=_path, help="output folder (default reports/lever_effects)")
     lev.add_argument("--force", action="store_true", help="replace an existing output folder")
     lev.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -225,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--scale", type=_scale, help="share of Beijing's 2015 agents simulated")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.add_argument(
+        "--uncertainty",
+        choices=("posterior", "seed"),
+        help="override the spec's `uncertainty` (default: the base scenario's, seed): "
+        "posterior draws or seed noise only",
+    )
+    sw.add_argument(
         "--dry-run",
         action="store_true",
         help="check the spec and its base scenario and print the sweep's size; run nothing",
@@ -232,26 +258,75 @@ def build_parser() -> argparse.ArgumentParser:
 
     cal = sub.add_parser(
         "calibrate",
-        help="estimate the free parameters against the 2016-2020 record (simulated minimum "
-        "distance) and write seeds/calibrated.yaml and a fit report",
+        help="Bayesian calibration of the free parameters against the 2016-2020 record "
+        "(ABC-SMC): writes seeds/posterior.parquet, seeds/calibrated.yaml and a fit report",
+        description="Examples:\n"
+        "  innosim calibrate --workers 2                       # ABC-SMC, 45 min on 2 cores\n"
+        "  innosim calibrate --resume                          # continue an interrupted one\n"
+        "  innosim calibrate --holdout 2019 --out docs/calibration  # fit 2016-2018, score 2019-20\n"
+        "  innosim calibrate --report-only --out docs/calibration   # the fit report only\n"
+        "  innosim calibrate --scheduler tcp://host:8786       # particles on a Dask cluster",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cal.add_argument("--out", type=_path, default=Path("reports/calibration"))
-    cal.add_argument("--budget", type=_budget, default=64, help="design points (64)")
-    cal.add_argument("--replicates", type=_replicates, default=4, help="seeds per point (4)")
-    cal.add_argument("--scale", type=_scale, default=0.1, help="agent scale (0.1)")
+    cal.add_argument(
+        "--method",
+        choices=("abc", "smd"),
+        default="abc",
+        help="abc: ABC-SMC posterior (default); smd: the earlier simulated-minimum-distance "
+        "point estimate (no posterior)",
+    )
+    cal.add_argument(
+        "--population", type=_budget, default=200, help="abc: particles per generation (200)"
+    )
+    cal.add_argument(
+        "--generations",
+        type=_generations,
+        default=8,
+        help="abc: generations; the temperature reaches 1 (the exact posterior) at the last (8)",
+    )
+    cal.add_argument(
+        "--max-minutes",
+        type=float,
+        help="abc: start no generation after this many minutes (checked between generations: "
+        "one that has started runs to its end)",
+    )
+    cal.add_argument(
+        "--max-simulations",
+        type=_budget,
+        default=24_000,
+        help="abc: start no generation once this many particles are simulated (24000; checked "
+        "between generations)",
+    )
+    cal.add_argument(
+        "--scheduler",
+        help="abc: Dask scheduler address (default: $DASK_SCHEDULER_ADDRESS; none = local)",
+    )
+    cal.add_argument("--budget", type=_budget, default=64, help="smd: design points (64)")
+    cal.add_argument(
+        "--replicates",
+        type=_replicates,
+        help="seeds per particle (abc, default 1) or per design point (smd, default 4)",
+    )
+    cal.add_argument("--scale", type=_scale, help="agent scale (abc 0.05, smd 0.1)")
     cal.add_argument("--workers", type=_workers, help="processes (default: all cores)")
     cal.add_argument("--seed", type=_seed, default=2016)
     cal.add_argument(
         "--holdout",
         type=_year,
         help="fit on the years before this one only and score the record from it on out of "
-        "sample against a straight-line trend (nothing written to seeds/)",
+        "sample against naive forecasts (nothing written to seeds/)",
     )
-    cal.add_argument("--resume", action="store_true", help="resume the design sweep")
+    cal.add_argument(
+        "--no-write",
+        action="store_true",
+        help="write the posterior and estimates to --out only, not to seeds/",
+    )
+    cal.add_argument("--resume", action="store_true", help="resume the calibration in --out")
     cal.add_argument(
         "--report-only",
         action="store_true",
-        help="only (re)write the fit report of the current defaults",
+        help="only (re)write the fit report of the current defaults and posterior",
     )
     cal.add_argument("--quiet", action="store_true")
 
@@ -363,6 +438,7 @@ def cmd_sweep(args) -> int:
         force=args.force,
         scale=args.scale,
         progress=not args.quiet,
+        uncertainty=args.uncertainty,
     )
     print(summary)
     return 1 if summary.failures else 0
@@ -398,33 +474,81 @@ def cmd_calibrate(args) -> int:
         raise InputError(
             None, "--holdout", f"a year from {years[0]} to {years[-1]} (the record's last year)"
         )
-    if not args.report_only:
-        rec = calibration.calibrate(
-            args.out / "search",
-            budget=args.budget,
-            replicates=args.replicates,
-            scale=args.scale,
-            workers=args.workers,
-            seed=args.seed,
-            holdout=args.holdout,
-            resume=args.resume,
-            progress=not args.quiet,
-        )
-        d = rec["distance"]
-        print(
-            f"distance (weighted mean squared log error, fresh seeds): prior {d['prior']:.4f} -> "
-            f"estimate {d['estimate_on_fresh_seeds']:.4f}"
-        )
-        for name, e in rec["parameters"].items():
-            print(f"  {name:24s} {e['prior']:>8.4g} -> {e['value']:<8.4g} bounds {e['bounds']}")
-        if args.holdout:
-            print(calibration.holdout_score(rec, args.holdout))
-            return 0
-        print("written: seeds/calibrated.yaml")
-        from sim.inputs.params import definitions
+    if args.max_minutes is not None and not (
+        math.isfinite(args.max_minutes) and args.max_minutes > 0
+    ):
+        raise InputError(None, "--max-minutes", "a positive number of minutes")
+    if args.report_only:
+        md = calibration.fit_report(args.out / "fit", scale=args.scale, workers=args.workers)
+        print(f"fit report -> {md}")
+        return 0
+    if args.method == "smd":
+        return _calibrate_smd(args)
+    from sim.experiments import abc
 
-        definitions.cache_clear()
-    md = calibration.fit_report(args.out / "fit", scale=args.scale, workers=args.workers)
+    search = args.out / ("search" if args.holdout is None else f"holdout_{args.holdout}")
+    rec = abc.calibrate_abc(
+        search,
+        population=args.population,
+        generations=args.generations,
+        replicates=args.replicates or 1,
+        scale=args.scale or 0.05,
+        workers=args.workers,
+        scheduler=args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None,
+        seed=args.seed,
+        last_year=None if args.holdout is None else args.holdout - 1,
+        max_minutes=args.max_minutes,
+        max_simulations=args.max_simulations,
+        write=not args.no_write,
+        resume=args.resume,
+        progress=not args.quiet,
+    )
+    print(abc.format_record(rec))
+    if args.holdout is not None:
+        print(calibration.holdout_validation(search, args.holdout, workers=args.workers))
+        return 0
+    if args.no_write:
+        print(f"posterior -> {search}/posterior.parquet (seeds/ unchanged: --no-write)")
+        return 0
+    print("written: seeds/posterior.parquet, seeds/calibrated.yaml (posterior medians)")
+    md = calibration.fit_report(args.out / "fit", workers=args.workers)
+    print(f"fit report -> {md}")
+    return 0
+
+
+def _calibrate_smd(args) -> int:
+    """`innosim calibrate --method smd`: the simulated-minimum-distance point estimate."""
+    from sim.experiments import calibration
+
+    rec = calibration.calibrate(
+        args.out / "search",
+        budget=args.budget,
+        replicates=args.replicates or 4,
+        scale=args.scale or 0.1,
+        workers=args.workers,
+        seed=args.seed,
+        holdout=args.holdout,
+        write=not args.no_write,
+        resume=args.resume,
+        progress=not args.quiet,
+    )
+    d = rec["distance"]
+    print(
+        f"distance (weighted mean squared log error, fresh seeds): prior {d['prior']:.4f} -> "
+        f"estimate {d['estimate_on_fresh_seeds']:.4f}"
+    )
+    for name, e in rec["parameters"].items():
+        print(f"  {name:24s} {e['prior']:>8.4g} -> {e['value']:<8.4g} bounds {e['bounds']}")
+    if args.holdout:
+        print(calibration.holdout_score(rec, args.holdout))
+        return 0
+    if args.no_write:
+        return 0
+    print("written: seeds/calibrated.yaml")
+    from sim.inputs.params import definitions
+
+    definitions.cache_clear()
+    md = calibration.fit_report(args.out / "fit", workers=args.workers)
     print(f"fit report -> {md}")
     return 0
 
@@ -454,6 +578,7 @@ def cmd_levers(args) -> int:
 def _lever_effects(args) -> int:
     """`innosim levers --effects`: measure, then write the table and its report atomically."""
     from sim.experiments import lever_effects as le
+    from sim.experiments.posterior import check_uncertainty
     from sim.inputs.scenario import load_scenario
 
     base = load_scenario(args.base)  # bad input fails here, before any run
@@ -468,12 +593,14 @@ def _lever_effects(args) -> int:
             workers=args.workers,
             levers=args.lever,
             progress=not args.quiet,
+            uncertainty=check_uncertainty(args.uncertainty or base.uncertainty),
         )
         meta = {
             "reference": f"{base.name} ({args.base})",
             "replicates (paired seeds)": args.replicates,
             "root seed": args.seed,
             "scale": args.scale,
+            "uncertainty": args.uncertainty or base.uncertainty,
             "innosim version": __version__,
             "run time (s)": f"{time.perf_counter() - t0:.1f}",
         }
@@ -549,10 +676,12 @@ def _run(args, sc, out: Path) -> int:
     from sim.analysis.report import format_summary, summary_table, write_report
     from sim.analysis.targets import attainment
     from sim.app import api
+    from sim.experiments.posterior import draws_note
 
     replicates = args.replicates or sc.replicates
     seed = sc.seed if args.seed is None else args.seed
     scale = args.scale or sc.scale
+    uncertainty = args.uncertainty or sc.uncertainty
     t0 = time.perf_counter()
     result = api.run_detailed(
         sc,
@@ -562,13 +691,17 @@ def _run(args, sc, out: Path) -> int:
         workers=args.workers,
         progress=not args.quiet,
         agents=args.agents,
+        uncertainty=uncertainty,
     )
     df, firms, evaluations = result.indicators, result.firms, result.evaluations
     costs, budget = result.costs, result.budget
     elapsed = time.perf_counter() - t0
     att = attainment(df)
     resolved = sc.resolved()
-    resolved.update({"seed": seed, "replicates": replicates, "scale": scale})
+    resolved.update(
+        {"seed": seed, "replicates": replicates, "scale": scale, "uncertainty": uncertainty}
+    )
+    note = draws_note(result.draws, uncertainty)
     with staged_folder(out, RUN_MARKER, kind="run") as tmp:
         df.to_csv(tmp / RUN_MARKER, index=False)
         if firms is not None:
@@ -577,6 +710,7 @@ def _run(args, sc, out: Path) -> int:
         if sc.evaluation is not None:
             evaluations.to_csv(tmp / "evaluations.csv", index=False)
         costs.to_csv(tmp / "costs.csv", index=False)
+        result.parameters.to_csv(tmp / "parameters.csv", index=False)
         if sc.budget_cap is not None:
             budget.to_csv(tmp / "budget.csv", index=False)
         with open(tmp / "scenario.resolved.yaml", "w", encoding="utf-8") as fh:
@@ -586,6 +720,8 @@ def _run(args, sc, out: Path) -> int:
             "seed": seed,
             "replicates": replicates,
             "scale": scale,
+            "uncertainty": f"{uncertainty} ({result.draws} distinct parameter set(s); "
+            "parameters.csv)",
             "innosim version": __version__,
             "run time (s)": f"{elapsed:.1f}",
         }
@@ -601,9 +737,11 @@ def _run(args, sc, out: Path) -> int:
             evaluations=evaluations if sc.evaluation is not None else None,
             costs=costs,
             budget=budget if sc.budget_cap is not None else None,
+            uncertainty_note=note,
         )
     if not args.quiet:
         print(format_summary(summary_table(df, att)))
+        print(note.replace("**", ""))
         print(
             f"\n{replicates} replicate(s) at scale {scale:g} in {elapsed:.1f} s -> {out}/ (report.md)"
         )

@@ -44,7 +44,8 @@ STAGING = ".innosim-tmp-"  # staging folders: .<name>.innosim-tmp-XXXXXXXX besid
 BACKUP = ".innosim-old-"  # an earlier result moved aside while the new one is put in place
 STAMP = ".innosim-result.json"  # what innosim wrote in a result folder
 _STAMP_ID = "innosim result stamp"
-_PART = re.compile(r"^[0-9a-f]{24}\.parquet$|^\.")  # a sweep part, or a writer's temporary file
+# a sweep part, a calibration's ABC database (sim.experiments.abc), or a writer's temporary file
+_PART = re.compile(r"^[0-9a-f]{24}\.parquet$|^abc\.db(-journal|-wal|-shm)?$|^\.")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -114,6 +115,14 @@ def add_to_stamp(folder: Path, names: Iterable[str], kind: str = "files") -> Non
     data = _read_stamp(folder) or {"kind": kind, "grows": [], "files": {}}
     for name in names:
         data["files"][str(name)] = _sha256(folder / name)
+    _write_stamp(folder, data)
+
+
+def add_growing(folder: Path, name: str, kind: str = "files") -> None:
+    """Declare the sub-folder `name` of `folder` as filled later by innosim (its parts)."""
+    folder = Path(folder)
+    data = _read_stamp(folder) or {"kind": kind, "grows": [], "files": {}}
+    data["grows"] = sorted(set(data["grows"]) | {name})
     _write_stamp(folder, data)
 
 

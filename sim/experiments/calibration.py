@@ -201,6 +201,7 @@ def _run_candidates(
                 seed=seed,
                 scale=scale,
                 workers=workers,
+                uncertainty="seed",  # the candidate sets every free parameter itself
             )
         )
     return out
@@ -283,6 +284,7 @@ def _calibrate(
         replicates=replicates,
         seed=seed,
         scale=scale,
+        uncertainty="seed",  # the design sets every free parameter itself
     )
     add_to_stamp(out, [base.name], kind="calibration")
     summary = run_sweep(
@@ -467,25 +469,47 @@ def calibrated_values() -> dict[str, float]:
 # --------------------------------------------------------------------------------------------
 # fit report
 # --------------------------------------------------------------------------------------------
+IDENTIFIED_SD_RATIO = 0.5  # posterior sd below half the prior's: the record identifies it
+UNIDENTIFIED_SD_RATIO = 0.8  # above: the record barely moves the prior
+PREDICTIVE_REPLICATES = 40  # replicates (posterior draws) of the fit report's runs
+
+
 def fit_report(
-    out: str | Path, *, replicates: int = 8, scale: float = 0.1, seed: int = 2016, workers=None
+    out: str | Path,
+    *,
+    replicates: int | None = None,
+    scale: float | None = None,
+    seed: int = 2016,
+    workers=None,
 ) -> Path:
-    """Run the historical scenario with the current defaults and report the fit to the record:
-    fit.csv (indicator, year, observed, median, q10, q90, error %), plots and fit.md."""
+    """Run the historical scenario with the current defaults and posterior and report the fit to
+    the record: fit.csv (indicator, year, observed, median, q10, q90, error %, inside the band,
+    inside the posterior predictive 80% interval), the prior and posterior predictive checks,
+    the posterior, the rolling-origin validation (sibling holdout_* folders), plots, fit.md."""
     from sim.analysis.plots import plot_indicator
+    from sim.experiments.posterior import load_posterior, prior_draws
     from sim.experiments.runs import run_replicates
+    from sim.experiments.validation import predictive_samples, score_points
     from sim.inputs.scenario import load_scenario
 
     setup = load_setup()
     out = Path(out)
+    post = load_posterior()
+    uncertainty = "posterior" if post is not None else "seed"
+    settings = _calibrated_record().get("settings") or {}
+    scale = scale or float(settings.get("scale") or 0.1)
+    replicates = replicates or (PREDICTIVE_REPLICATES if post is not None else 8)
+    workers = workers or os.cpu_count() or 1
     with claim(out, True), staged_folder(out, "fit.md", kind="fit") as tmp:  # checked first
         base = _write_base(tmp, setup, 2030)
+        sc = load_scenario(base)
         df = run_replicates(
-            load_scenario(base),
+            sc,
             replicates=replicates,
             seed=seed,
             scale=scale,
-            workers=workers or os.cpu_count() or 1,
+            workers=workers,
+            uncertainty=uncertainty,
         )
         moments = observed_moments(setup)
         q = (
@@ -498,7 +522,35 @@ def fit_report(
         fit = moments.merge(q, on=["indicator", "year"], how="left")
         fit["error_pct"] = (fit["median"] / fit.observed - 1) * 100
         fit["inside_band"] = (fit.observed >= fit.q10) & (fit.observed <= fit.q90)
+        samples = predictive_samples(df, moments, setup.observation_log_sd, seed)
+        scored = score_points(samples, _usable_record(setup), moments, None)
+        fit = fit.merge(
+            scored[["indicator", "year", "model_lo", "model_hi", "covered", "model_crps"]].rename(
+                columns={
+                    "model_lo": "predictive_q10",
+                    "model_hi": "predictive_q90",
+                    "covered": "inside_predictive_80",
+                    "model_crps": "crps_rel",
+                }
+            ),
+            on=["indicator", "year"],
+            how="left",
+        )
         fit.to_csv(tmp / "fit.csv", index=False)
+        prior_lines = []
+        if post is not None:
+            (tmp / "prior").mkdir()
+            prior_runs = run_replicates(
+                load_scenario(_write_base(tmp / "prior", setup, setup.end_year)),
+                replicates=replicates,
+                seed=seed,
+                scale=scale,
+                workers=workers,
+                uncertainty=prior_draws(10_000, seed),
+            )
+            prior_lines = _predictive_check(
+                prior_runs, samples, setup, moments, seed, tmp / "predictive_checks.csv"
+            )
         plots = []
         for ind in fit.indicator.unique():
             plots.append(plot_indicator(df, ind, tmp / "plots" / f"{ind}.png").name)
@@ -508,50 +560,202 @@ def fit_report(
                     "points": len(g),
                     "mean_abs_error_pct": float(np.mean(np.abs(g.error_pct))),
                     "inside_10_90": int(g.inside_band.sum()),
+                    "inside_predictive_80": int(g.inside_predictive_80.sum()),
                 }
             ),
             include_groups=False,
         )
         per.to_csv(tmp / "fit_by_indicator.csv")
         cal = calibrated_values()
+        cover = float(fit.inside_predictive_80.mean())
         lines = [
             "# Fit of the historical scenario to the 2016-2020 record",
             "",
-            f"Historical scenario, {replicates} replicates at scale {scale}, seed {seed}; "
+            f"Historical scenario, {replicates} replicates at scale {scale:g}, seed {seed}; "
             + (
-                "calibrated parameters from `seeds/calibrated.yaml`."
-                if cal
-                else "priors (no `seeds/calibrated.yaml`)."
+                f"each replicate with its own draw of the posterior (`seeds/posterior.parquet`, "
+                f"{len(post.weights)} draws, effective sample size {post.ess:.0f}; "
+                f"{df.replicate.nunique()} replicates)."
+                if post is not None
+                else (
+                    "calibrated point values from `seeds/calibrated.yaml` (no posterior: seed "
+                    "noise only)."
+                    if cal
+                    else "priors (no `seeds/calibrated.yaml`)."
+                )
             ),
             "",
-            f"Weighted distance (mean squared log error): "
-            f"{distance(q.rename(columns={'median': 'value'}), moments):.4f}.",
+            f"Weighted distance (mean squared log error of the median): "
+            f"{distance(q.rename(columns={'median': 'value'}), moments):.4f}. "
+            f"Coverage in sample: the {'posterior ' if post is not None else ''}predictive 80% "
+            f"interval (the model's replicates"
+            f"{', each with its posterior draw,' if post is not None else ' (seed noise only)'} "
+            f"and the record's observation error, `observation_log_sd` "
+            f"{setup.observation_log_sd:g} over the square root of the datum's confidence "
+            f"weight) covers "
+            f"{int(fit.inside_predictive_80.sum())} of {len(fit)} points ({100 * cover:.0f}%); "
+            f"the model's 10-90% band alone covers {int(fit.inside_band.sum())}.",
             "",
-            "| indicator | observed points | mean abs. error % | inside 10-90% band |",
-            "|---|---|---|---|",
+            "| indicator | observed points | mean abs. error % | inside 10-90% band | inside predictive 80% |",
+            "|---|---|---|---|---|",
         ]
         for ind, r in per.iterrows():
             lines.append(
                 f"| {ind} | {int(r.points)} | {r.mean_abs_error_pct:.1f} | "
-                f"{int(r.inside_10_90)}/{int(r.points)} |"
+                f"{int(r.inside_10_90)}/{int(r.points)} | {int(r.inside_predictive_80)}/{int(r.points)} |"
             )
         lines += [
             "",
-            "| indicator | year | observed | median [10-90%] | error % |",
-            "|---|---|---|---|---|",
+            "| indicator | year | observed | median [10-90%] | predictive 80% | error % |",
+            "|---|---|---|---|---|---|",
         ]
         for r in fit.itertuples():
             lines.append(
                 f"| {r.indicator} | {r.year} | {r.observed:,.4g} | {r.median:,.4g} "
-                f"[{r.q10:,.4g}-{r.q90:,.4g}] | {r.error_pct:+.1f} |"
+                f"[{r.q10:,.4g}-{r.q90:,.4g}] | {r.predictive_q10:,.4g}-{r.predictive_q90:,.4g} "
+                f"| {r.error_pct:+.1f} |"
             )
+        if prior_lines:
+            lines += ["", *prior_lines]
         if cal:
             lines += ["", *_parameter_table()]
+        lines += ["", *_rolling_origin(out.parent, tmp)]
         lines += ["", *_implied_elasticity(scale)]
         lines += ["", *_out_of_sample(df, tmp)]
         lines += ["", *[f"![{p}](plots/{p})" for p in plots]]
         (tmp / "fit.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out / "fit.md"
+
+
+def _predictive_check(prior_runs, post_samples, setup, moments, seed, path) -> list[str]:
+    """Prior and posterior predictive checks: per indicator, the 80% interval's coverage and
+    mean relative width under the prior and the posterior (predictive_checks.csv)."""
+    from sim.experiments.validation import predictive_samples, score_points
+
+    prior_samples = predictive_samples(prior_runs, moments, setup.observation_log_sd, seed)
+    rec = _usable_record(setup)
+    rows = []
+    for label, smp in (("prior", prior_samples), ("posterior", post_samples)):
+        sc = score_points(smp, rec, moments, None)
+        sc["width_rel"] = (sc.model_hi - sc.model_lo) / sc.observed
+        sc["check"] = label
+        rows.append(sc)
+    both = pd.concat(rows, ignore_index=True)
+    both.to_csv(path, index=False)
+    agg = both.groupby(["indicator", "check"]).agg(
+        points=("covered", "size"), covered=("covered", "sum"), width=("width_rel", "mean")
+    )
+    lines = [
+        "## Prior and posterior predictive checks",
+        "",
+        "Each indicator's record points against the 80% predictive interval of the historical "
+        "scenario run with parameters drawn from the prior (uniform on the bounds, the "
+        "literature's truncated normal where `seeds/calibration.yaml` gives one) and from the "
+        "posterior, the same seeds, observation error included (`predictive_checks.csv`). Width: "
+        "the interval's mean width relative to the observed value.",
+        "",
+        "| indicator | prior: covered | prior: width | posterior: covered | posterior: width |",
+        "|---|---|---|---|---|",
+    ]
+    for ind in sorted(both.indicator.unique()):
+        pr, po = agg.loc[(ind, "prior")], agg.loc[(ind, "posterior")]
+        lines.append(
+            f"| {ind} | {int(pr.covered)}/{int(pr.points)} | {pr.width:.2f} | "
+            f"{int(po.covered)}/{int(po.points)} | {po.width:.2f} |"
+        )
+    tot = both.groupby("check").covered.mean()
+    lines += [
+        "",
+        f"In all: prior {100 * tot['prior']:.0f}% covered, posterior "
+        f"{100 * tot['posterior']:.0f}% (nominal 80%).",
+    ]
+    return lines
+
+
+def _rolling_origin(folder: Path, tmp: Path) -> list[str]:
+    """Fit report section: the rolling-origin validation written by `innosim calibrate
+    --holdout YEAR --out FOLDER` (FOLDER/holdout_YEAR/summary.csv), model vs naive forecasts."""
+    found = sorted(folder.glob("holdout_*/summary.csv"))
+    head = ["## Rolling-origin validation", ""]
+    if not found:
+        return head + [
+            "No rolling-origin fit next to this report. `innosim calibrate --holdout 2019 --out "
+            f"{folder}` fits 2016-2018 and scores 2019-2020; `--holdout 2020` fits 2016-2019 and "
+            "scores 2020 (each against a straight-line trend, log-linear growth and the last "
+            "value)."
+        ]
+    tabs = pd.concat([pd.read_csv(f) for f in found], ignore_index=True)
+    tabs.to_csv(tmp / "validation.csv", index=False)
+    lines = head + [
+        "Each fit uses only the record before its origin; its posterior predictive (posterior "
+        "draws, seeds and observation error) is scored on the record from the origin on against "
+        "three naive forecasts built from the record of 2015 to the year before the origin. "
+        "MAPE: mean absolute percentage error of the median; CRPS: mean continuous ranked "
+        "probability score relative to the observed value (a point forecast's CRPS is its "
+        "absolute error); coverage: share of points inside the 80% interval (`validation.csv`).",
+        "",
+        "| validation | forecast | points | MAPE % | CRPS (relative) | 80% coverage |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in tabs.itertuples():
+        cov = "" if pd.isna(r.coverage_80) else f"{100 * r.coverage_80:.0f}%"
+        lines.append(
+            f"| {r.validation} | {r.forecast} | {r.points} | {r.mape_pct:.1f} | "
+            f"{r.crps_rel:.3f} | {cov} |"
+        )
+    return lines
+
+
+def holdout_validation(search: Path, year: int, workers: int | None = None) -> str:
+    """Score a holdout fit (the posterior in `search`, fitted on the record before `year`):
+    its posterior predictive from `year` on against the naive forecasts (scores.csv,
+    summary.csv in `search`), and its in-sample coverage; returns the printed table."""
+    from sim.experiments.posterior import read_posterior
+    from sim.experiments.runs import run_replicates
+    from sim.experiments.validation import predictive_samples, score_points, summary
+    from sim.inputs.scenario import load_scenario
+
+    setup = load_setup()
+    rec = yaml.safe_load((search / "calibration.yaml").read_text(encoding="utf-8"))
+    post = read_posterior(search / "posterior.parquet")
+    s = rec["settings"]
+    record = _usable_record(setup)
+    last_record = int(record.year.max())
+    with tempfile.TemporaryDirectory() as d:
+        base = _write_base(Path(d), setup, max(setup.end_year, last_record))
+        runs = run_replicates(
+            load_scenario(base),
+            replicates=PREDICTIVE_REPLICATES,
+            seed=int(s["seed"]) + 2,
+            scale=float(s["scale"]),
+            workers=workers or os.cpu_count() or 1,
+            uncertainty=post,
+        )
+    everything = observed_moments(setup, last_record)
+    samples = predictive_samples(runs, everything, setup.observation_log_sd, int(s["seed"]))
+    fitted = everything[everything.year < year]
+    ahead = everything[everything.year >= year]
+    out_scores = score_points(samples, record, ahead, year)
+    in_scores = score_points(samples, record, fitted, None)
+    out_scores.to_csv(search / "scores.csv", index=False)
+    label = f"fit 2016-{year - 1}, score {year}-{last_record}"
+    tab = pd.concat(
+        [
+            summary(out_scores, label),
+            summary(in_scores, f"fit 2016-{year - 1}, in sample").iloc[:1],
+        ],
+        ignore_index=True,
+    )
+    tab.to_csv(search / "summary.csv", index=False)
+    add_to_stamp(search, ["scores.csv", "summary.csv"], kind="calibration")
+    lines = [f"holdout {year}: {label}"]
+    for r in tab.itertuples():
+        cov = "" if pd.isna(r.coverage_80) else f"  80% coverage {100 * r.coverage_80:.0f}%"
+        lines.append(
+            f"  {r.validation:34s} {r.forecast:11s} {r.points:3d} points  MAPE {r.mape_pct:6.1f}%"
+            f"  CRPS {r.crps_rel:.3f}{cov}"
+        )
+    return "\n".join(lines)
 
 
 def _implied_elasticity(scale: float) -> list[str]:
@@ -609,9 +813,57 @@ def _out_of_sample(df: pd.DataFrame, folder: Path) -> list[str]:
     return lines
 
 
+def identification_verdict(sd_ratio: float | None) -> str:
+    """Whether the record identifies a parameter, from its posterior sd over its prior sd."""
+    if sd_ratio is None:
+        return ""
+    if sd_ratio < IDENTIFIED_SD_RATIO:
+        return "identified"
+    if sd_ratio > UNIDENTIFIED_SD_RATIO:
+        return "not identified"
+    return "weakly"
+
+
+def _posterior_table(raw: dict) -> list[str]:
+    """Fit report: the posterior of each free parameter against its prior (ABC record)."""
+    p, s = raw["posterior"], raw.get("settings") or {}
+    lines = [
+        "## The posterior",
+        "",
+        f"`seeds/posterior.parquet`: {p['draws']} weighted draws, effective sample size "
+        f"{p['effective_sample_size']:.0f}, from {p['generations_run']} generations of "
+        f"{s.get('population')} particles ({p['simulations']:,} particles simulated, "
+        f"{s.get('replicates_per_particle')} seeds each, scale {s.get('scale')}, "
+        f"{p['seconds'] / 60:.0f} min on {s.get('workers')} worker(s)), fitted to "
+        f"{s.get('last_year')}; final temperature {p['final_temperature']:g}"
+        + (
+            " (the exact posterior of the observation model)."
+            if p["exact"]
+            else " (above 1: a tempered posterior, wider than the exact one)."
+        )
+        + f" Identified: posterior sd below {IDENTIFIED_SD_RATIO} of the prior sd; not "
+        f"identified: above {UNIDENTIFIED_SD_RATIO}.",
+        "",
+        "| parameter | prior | bounds | posterior median [10-90%] | sd ratio | record |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, v in raw["parameters"].items():
+        q = v["posterior"]
+        prior = (raw.get("priors") or {}).get(name)
+        shown = f"normal({prior['mean']:g}, {prior['sd']:g})" if prior else "uniform"
+        lines.append(
+            f"| `{name}` | {shown} | {v['bounds'][0]:.4g}-{v['bounds'][1]:.4g} | "
+            f"{v['value']:.4g} [{q['q10']:.4g}-{q['q90']:.4g}] | {v['sd_ratio']} | "
+            f"{identification_verdict(v['sd_ratio'])} |"
+        )
+    return lines
+
+
 def _parameter_table() -> list[str]:
     """The calibrated parameters with their priors, bounds and identification (fit report)."""
     raw = _calibrated_record()
+    if "posterior" in raw:
+        return _posterior_table(raw)
     ident = (raw.get("identification") or {}).get("parameters", {})
     d = raw.get("distance") or {}
     s = raw.get("settings") or {}

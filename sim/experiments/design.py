@@ -102,6 +102,12 @@ class SweepSpec(BaseModel):
         None, description="at least sim.inputs.scenario.MIN_SCALE, at most 4"
     )
     levels: int = Field(4, ge=2, le=100, description="grid values per range; Morris levels")
+    uncertainty: Literal["posterior", "seed"] | None = Field(
+        None,
+        description="posterior: replicate r runs with posterior draw d(r) of the free parameters "
+        "the point leaves open (sim.experiments.posterior); seed: the calibrated point values; "
+        "default: the base scenario's",
+    )
     source: str | None = Field(None, exclude=True)
     _base_scenario: Any = PrivateAttr(None)  # a base given as a Scenario object (in code)
 
@@ -232,6 +238,7 @@ def Sweep(  # noqa: N802 - built like a class: the in-code form of a sweep spec 
     levels: int = 4,
     name: str | None = None,
     description: str | None = None,
+    uncertainty: str | None = None,
 ) -> SweepSpec:
     """A sweep built in code, with the fields and checks of a spec file (`load_spec`).
 
@@ -273,6 +280,7 @@ def Sweep(  # noqa: N802 - built like a class: the in-code form of a sweep spec 
         "seed": seed,
         "scale": scale,
         "levels": levels,
+        "uncertainty": uncertainty,
     }
     try:
         spec = SweepSpec.model_validate(raw)

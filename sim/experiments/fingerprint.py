@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from sim.inputs.paths import PACKAGE, SEEDS
 
-_SEED_SUFFIXES = {".yaml", ".yml", ".csv", ".txt"}
+_SEED_SUFFIXES = {".yaml", ".yml", ".csv", ".txt", ".parquet"}  # the posterior too
 
 
 @lru_cache(maxsize=1)

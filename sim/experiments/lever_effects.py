@@ -21,7 +21,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from sim.experiments.executors import RunFailure, Task, run_local
-from sim.experiments.runs import replicate_seeds
+from sim.experiments.runs import replicate_scenarios, replicate_seeds
 from sim.inputs.errors import InputError, raise_if_signalled
 from sim.inputs.levers import registry
 from sim.inputs.scenario import Scenario, load_scenario
@@ -87,8 +87,11 @@ def measure(
     workers: int = 1,
     levers: Iterable[str] | None = None,
     progress: bool = False,
+    uncertainty: str | None = None,
 ) -> pd.DataFrame:
-    """Paired effects of every setting (COLUMNS); point 0 is the base scenario itself."""
+    """Paired effects of every setting (COLUMNS); point 0 is the base scenario itself.
+    Replicate r has the same seed and (with posterior uncertainty) the same posterior draw in
+    every setting, so each effect is paired on both."""
     sc = load_scenario(base)
     reg = registry()
     for lid in levers or ():
@@ -98,8 +101,9 @@ def measure(
     scenarios = [sc] + [sc.with_levers({s.lever: s.value}) for s in todo]
     seeds = replicate_seeds(seed, replicates)
     tasks = [
-        Task("", point, r, s, scale, {}, model=model)
+        Task("", point, r, s, scale, {}, model=per[r])
         for point, model in enumerate(scenarios)
+        for per in [replicate_scenarios(model, seed, replicates, uncertainty or sc.uncertainty)]
         for r, s in enumerate(seeds)
     ]
     years = sorted(

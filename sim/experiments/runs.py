@@ -2,7 +2,9 @@
 
 Replicate r of a scenario uses the r-th child of `SeedSequence(seed)`, so replicate r gets the
 same seed in every scenario and lever setting (common random numbers), and results do not depend
-on how many workers run them or in which order.
+on how many workers run them or in which order. With posterior uncertainty (the default)
+replicate r also runs with posterior draw d(r) of the free parameters, the same in every
+scenario (`sim.experiments.posterior`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from sim.experiments.executors import WorkerPool
+from sim.experiments.posterior import (
+    free_parameter_names,
+    replicate_parameters,
+)
 from sim.inputs.errors import raise_if_signalled
 from sim.inputs.scenario import Scenario, load_scenario
 
@@ -37,6 +43,8 @@ EVALUATION_COLUMNS = [
 # costs.csv: each lever's fiscal cost, 100m yuan of public outlay in the year (sim.model.fiscal)
 COST_COLUMNS = ["scenario", "replicate", "year", "lever", "cost"]
 # budget.csv: the budget cap's projection and scaling of each capped year (sim.model.fiscal)
+# parameters.csv: the free parameters' values each replicate ran with (sim.experiments.posterior)
+PARAMETER_COLUMNS = ["scenario", "replicate", "parameter", "value"]
 BUDGET_COLUMNS = [
     "scenario",
     "replicate",
@@ -138,10 +146,11 @@ def run_replicates(
     overrides: dict | None = None,
     workers: int = 1,
     progress: bool = False,
+    uncertainty=None,
 ) -> pd.DataFrame:
     """All replicates of one scenario as a tidy frame (columns COLUMNS), ordered by replicate."""
     args = (scenario, replicates, seed, scale, overrides, workers, progress)
-    return run_replicates_detailed(*args).indicators
+    return run_replicates_detailed(*args, uncertainty=uncertainty).indicators
 
 
 def run_replicates_with_firms(
@@ -152,11 +161,12 @@ def run_replicates_with_firms(
     overrides: dict | None = None,
     workers: int = 1,
     progress: bool = False,
+    uncertainty=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """As `run_replicates`, plus the firms' yearly records of every replicate
     (`sim.experiments.firm_records.COLUMNS`, ordered by replicate and year)."""
     args = (scenario, replicates, seed, scale, overrides, workers, progress)
-    out = run_replicates_detailed(*args, agents=True)
+    out = run_replicates_detailed(*args, agents=True, uncertainty=uncertainty)
     return out.indicators, out.firms
 
 
@@ -164,14 +174,24 @@ def run_replicates_with_firms(
 class Replicates:
     """What `innosim run` writes: indicators, the firms' records (if asked), the checks of
     the scenario's evaluation rules (EVALUATION_COLUMNS; empty without rules), the levers'
-    fiscal costs (COST_COLUMNS) and the budget cap's records (BUDGET_COLUMNS; empty without a
-    cap)."""
+    fiscal costs (COST_COLUMNS), the budget cap's records (BUDGET_COLUMNS; empty without a
+    cap) and the free parameters' values of each replicate (PARAMETER_COLUMNS)."""
 
     indicators: pd.DataFrame
     firms: pd.DataFrame | None
     evaluations: pd.DataFrame
     costs: pd.DataFrame
     budget: pd.DataFrame
+    parameters: pd.DataFrame
+    uncertainty: str = "posterior"
+
+    @property
+    def draws(self) -> int:
+        """How many distinct parameter sets the replicates ran with."""
+        if self.parameters.empty:
+            return 1
+        wide = self.parameters.pivot(index="replicate", columns="parameter", values="value")
+        return int(len(wide.drop_duplicates()))
 
 
 def run_replicates_detailed(
@@ -183,18 +203,46 @@ def run_replicates_detailed(
     workers: int = 1,
     progress: bool = False,
     agents: bool = False,
+    uncertainty=None,
 ) -> Replicates:
     """All replicates of one scenario: indicators, the firms' records (`agents`), the checks
-    of the scenario's evaluation rules, the levers' costs and the budget cap's records."""
-    return Replicates(
-        *_replicates(scenario, replicates, seed, scale, overrides, workers, progress, agents)
-    )
+    of the scenario's evaluation rules, the levers' costs, the budget cap's records and the
+    parameter values each replicate ran with (`uncertainty`: "posterior" draws them, "seed"
+    keeps the calibrated point values, a Posterior object draws from it; default: the
+    scenario's `uncertainty`)."""
+    sc = load_scenario(scenario)
+    uncertainty = sc.uncertainty if uncertainty is None else uncertainty
+    args = (sc, replicates, seed, scale, overrides, workers, progress, agents, uncertainty)
+    label = uncertainty if isinstance(uncertainty, str) else "posterior"
+    return Replicates(*_replicates(*args), uncertainty=label)
 
 
-def _replicates(scenario, replicates, seed, scale, overrides, workers, progress, agents):
+def replicate_scenarios(sc: Scenario, seed: int, replicates: int, uncertainty: str):
+    """Replicate r's scenario: `sc` with posterior draw d(r) for every free parameter the
+    scenario leaves open (`sc` itself with seed uncertainty)."""
+    sets = replicate_parameters(uncertainty, seed, replicates, explicit=sc.parameters)
+    return [sc.with_parameters(ps) if ps else sc for ps in sets]
+
+
+def parameter_frame(name: str, scenarios: list[Scenario]) -> pd.DataFrame:
+    """The free parameters' values replicate by replicate (PARAMETER_COLUMNS)."""
+    from sim.inputs.params import Params
+
+    names = free_parameter_names()
+    rows = []
+    for r, sc in enumerate(scenarios):
+        p = Params(sc.parameters)
+        rows += [(name, r, k, float(getattr(p, k))) for k in names]
+    return pd.DataFrame(rows, columns=PARAMETER_COLUMNS)
+
+
+def _replicates(
+    scenario, replicates, seed, scale, overrides, workers, progress, agents, uncertainty
+):
     sc = load_scenario(scenario)
     seeds = replicate_seeds(seed, replicates)
-    tasks = [(sc, s, scale, dict(overrides or {}), r, agents) for r, s in enumerate(seeds)]
+    per = replicate_scenarios(sc, seed, replicates, uncertainty)
+    tasks = [(per[r], s, scale, dict(overrides or {}), r, agents) for r, s in enumerate(seeds)]
     workers = max(1, min(workers or 1, replicates, os.cpu_count() or 1))
     results: dict[int, RunOutput] = {}
     bar = tqdm(total=replicates, desc=f"{sc.name}", unit="run", disable=not progress)
@@ -228,4 +276,4 @@ def _replicates(scenario, replicates, seed, scale, overrides, workers, progress,
     records = None
     if agents:
         records = pd.concat([results[r].firms for r in range(replicates)], ignore_index=True)
-    return out, records, evals, costs, budget
+    return out, records, evals, costs, budget, parameter_frame(sc.name, per)

@@ -26,7 +26,7 @@ from sim.experiments.atomic import check_out, claim
 from sim.experiments.design import DUMMY, SweepSpec, design, load_spec, n_points
 from sim.experiments.executors import RunFailure, Task, default_workers, run_dask, run_local
 from sim.experiments.fingerprint import fingerprint
-from sim.experiments.runs import replicate_seeds
+from sim.experiments.runs import replicate_scenarios, replicate_seeds
 from sim.experiments.store import Store, open_store, run_key
 from sim.inputs.errors import InputError, Interrupted, raise_if_signalled
 
@@ -93,11 +93,17 @@ def plan_runs(spec: SweepSpec, scale: float | None = None):
         sc = base.with_levers({k: float(rec[k]) for k in levers}) if levers else base
         if params:
             sc = sc.with_parameters({k: float(rec[k]) for k in params})
-        resolved = sc.resolved()
-        resolved.pop("source", None)
-        model = _trusted(sc, resolved)
         seeds = common if DUMMY not in rec else _dummy_seeds(spec, rec[DUMMY])
+        # replicate r's posterior draw depends on the root seed and r only (not on the dummy's
+        # seed set): every point's replicate r has the same parameters the point leaves open
+        per = replicate_scenarios(sc, spec.seed, len(seeds), spec.uncertainty or base.uncertainty)
+        done: dict[int, tuple] = {}  # one resolution per distinct scenario object
         for r, seed in enumerate(seeds):
+            if id(per[r]) not in done:
+                resolved = per[r].resolved()
+                resolved.pop("source", None)
+                done[id(per[r])] = (resolved, _trusted(per[r], resolved))
+            resolved, model = done[id(per[r])]
             key = run_key(resolved, scale, seed, model_id())
             rows.append({"point": int(rec["point"]), "replicate": r, "seed": seed, "key": key})
             if key not in seen:  # a point may repeat another (grid or Morris levels): run once
@@ -158,14 +164,21 @@ def run_sweep(
     force: bool = False,
     scale: float | None = None,
     progress: bool = True,
+    uncertainty: str | None = None,
 ) -> SweepSummary:
     """Run (or resume) a sweep into `out`; returns a summary. Bad input raises InputError.
+
+    `uncertainty` ("posterior" or "seed") overrides the spec's.
 
     `spec_path` is a spec file or a sweep built in code (`sim.experiments.design.Sweep`).
 
     The scheduler is reached and the folder checked and held (see `sim.experiments.atomic.claim`) before
     anything is written; an interruption says how many runs are stored."""
     spec = as_spec(spec_path)
+    if uncertainty is not None:
+        from sim.experiments.posterior import check_uncertainty
+
+        spec = spec.model_copy(update={"uncertainty": check_uncertainty(uncertainty)})
     out = Path(out)
     scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     with claim(out, force, check=False):

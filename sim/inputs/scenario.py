@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -109,6 +109,12 @@ class Scenario(BaseModel):
     seed: int = Field(2016, ge=0, lt=SEED_END)
     replicates: int = Field(8, ge=1, le=MAX_REPLICATES)
     scale: float = Field(0.1, allow_inf_nan=False, description="at least MIN_SCALE, at most 4")
+    uncertainty: Literal["posterior", "seed"] = Field(
+        "seed",
+        description="seed (default): every replicate at the calibrated point values; posterior: "
+        "replicate r runs with posterior draw d(r) of the free parameters the scenario leaves "
+        "open (seeds/posterior.parquet, sim/experiments/posterior.py)",
+    )
     levers: dict[str, Value] = Field(default_factory=dict)
     shocks: dict[str, Value] = Field(default_factory=dict)
     parameters: dict[str, float | list[float]] = Field(default_factory=dict)
