@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.experiments.atomic import add_growing, add_to_stamp, claim, write_text
+from sim.experiments.atomic import add_growing, add_to_stamp, claim, write_file, write_text
 from sim.experiments.calibration import (
     CALIBRATED,
     Setup,
@@ -54,6 +54,8 @@ from sim.experiments.calibration import (
     _write_base,
     load_setup,
     observed_moments,
+    prior_distribution,
+    prior_specs,
 )
 from sim.inputs.errors import InputError, raise_if_signalled
 
@@ -122,15 +124,8 @@ def _pyabc():
 def priors(setup: Setup):
     """pyabc prior: uniform on the bounds, or a normal truncated to them (literature prior)."""
     pyabc = _pyabc()
-
-    rvs = {}
-    for name, (lo, hi) in setup.free.items():
-        if name in setup.priors:
-            mu, sd = setup.priors[name]
-            rvs[name] = pyabc.RV("truncnorm", (lo - mu) / sd, (hi - mu) / sd, loc=mu, scale=sd)
-        else:
-            rvs[name] = pyabc.RV("uniform", lo, hi - lo)
-    return pyabc.Distribution(**rvs)
+    specs = prior_specs(setup).items()
+    return pyabc.Distribution(**{n: pyabc.RV(d, *a, **k) for n, (d, a, k) in specs})
 
 
 def observation_model(
@@ -331,10 +326,12 @@ def _calibrate_abc(
     history = abc.run(**kwargs)
     raise_if_signalled()
     seconds = time.perf_counter() - t0
+    post = posterior_frame(history, names)
+    gens = generations_frame(history, abc)
     record = _record(
-        history,
+        post,
+        gens,
         setup,
-        abc,
         names,
         moments,
         locals_=dict(
@@ -352,9 +349,8 @@ def _calibrate_abc(
             seed_sd=seed_sd,
         ),
     )
-    post = posterior_frame(history, names)
     post.to_parquet(out / "posterior.parquet", index=False)
-    generations_frame(history, abc).to_csv(out / "generations.csv", index=False)
+    gens.to_csv(out / "generations.csv", index=False)
     (out / "calibration.yaml").write_text(yaml.safe_dump(record, sort_keys=False), "utf-8")
     add_to_stamp(
         out, ["posterior.parquet", "generations.csv", "calibration.yaml"], kind="calibration"
@@ -363,9 +359,7 @@ def _calibrate_abc(
         from sim.experiments.posterior import POSTERIOR, load_posterior
         from sim.inputs.params import definitions
 
-        tmp = POSTERIOR.with_suffix(".parquet.tmp")
-        post.to_parquet(tmp, index=False)
-        os.replace(tmp, POSTERIOR)
+        write_file(POSTERIOR, lambda p: post.to_parquet(p, index=False))
         write_text(CALIBRATED, _calibrated_yaml(record))
         definitions.cache_clear()
         load_posterior.cache_clear()
@@ -412,12 +406,10 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     return float(np.interp(q * cw[-1], cw - w[order] / 2, x[order]))
 
 
-def _record(history, setup, abc, names, moments, locals_) -> dict:
+def _record(post, gens, setup, names, moments, locals_) -> dict:
     from sim.inputs.params import definitions
 
-    post = posterior_frame(history, names)
     w = post.weight.to_numpy(float)
-    gens = generations_frame(history, abc)
     defs = definitions()
     params = {}
     for n in names:
@@ -426,13 +418,7 @@ def _record(history, setup, abc, names, moments, locals_) -> dict:
         q10, q50, q90 = (weighted_quantile(x, w, q) for q in (0.1, 0.5, 0.9))
         mean = float(w @ x)
         sd = float(np.sqrt(w @ (x - mean) ** 2))
-        if n in setup.priors:
-            from scipy.stats import truncnorm
-
-            mu, s = setup.priors[n]
-            prior_sd = float(truncnorm((lo - mu) / s, (hi - mu) / s, loc=mu, scale=s).std())
-        else:
-            prior_sd = (hi - lo) / np.sqrt(12)
+        prior_sd = float(prior_distribution(setup, n).std())
         params[n] = {
             "value": round(q50, 6),  # the posterior median: the point value
             "prior": float(defs[n].prior if defs[n].prior is not None else defs[n].value),

@@ -61,6 +61,28 @@ def prior_penalty(setup: Setup, params, total_weight: float) -> float:
     return float(setup.observation_log_sd**2 * z2 / max(total_weight, 1e-12))
 
 
+def prior_specs(setup: Setup) -> dict[str, tuple[str, tuple, dict]]:
+    """Each free parameter's prior as a scipy.stats distribution (name, shape arguments, loc and
+    scale): uniform on its bounds, or the literature's normal truncated to them. The one
+    definition the ABC fit, the prior draws and the posterior's sd ratios use."""
+    out = {}
+    for name, (lo, hi) in setup.free.items():
+        if name in setup.priors:
+            mu, sd = setup.priors[name]
+            out[name] = ("truncnorm", ((lo - mu) / sd, (hi - mu) / sd), {"loc": mu, "scale": sd})
+        else:
+            out[name] = ("uniform", (), {"loc": lo, "scale": hi - lo})
+    return out
+
+
+def prior_distribution(setup: Setup, name: str):
+    """The frozen scipy.stats prior of one free parameter (`prior_specs`)."""
+    import scipy.stats
+
+    dist, args, kwds = prior_specs(setup)[name]
+    return getattr(scipy.stats, dist)(*args, **kwds)
+
+
 def load_setup() -> Setup:
     raw = yaml.safe_load((SEEDS / "calibration.yaml").read_text(encoding="utf-8"))
     free = {k: (float(v["low"]), float(v["high"])) for k, v in raw["free"].items()}
@@ -928,6 +950,8 @@ def against_trend(sim_median: pd.DataFrame, first_year: int) -> pd.DataFrame:
     (indicators with at least two), each with its absolute log error. Empty when the record has
     nothing from `first_year` on (the record in seeds/ ends in 2020: add later years, kind
     observed, and they are scored here)."""
+    from sim.experiments.validation import naive_forecast
+
     obs = _usable_record(load_setup())
     sim = sim_median.set_index(["indicator", "year"]).value
     rows = []
@@ -935,11 +959,10 @@ def against_trend(sim_median: pd.DataFrame, first_year: int) -> pd.DataFrame:
         past = g[(g.year >= 2015) & (g.year < first_year)]
         if len(past) < 2:
             continue
-        slope, icept = np.polyfit(past.year, past.value, 1)
         for r in g[g.year >= first_year].itertuples():
             if (ind, r.year) not in sim.index:
                 continue
-            model, trend = float(sim[(ind, r.year)]), slope * r.year + icept
+            model, trend = float(sim[(ind, r.year)]), naive_forecast(past, r.year, "trend")
             rows.append(
                 {
                     "indicator": ind,

@@ -63,9 +63,6 @@ class Posterior:
         rows = self.draws.to_numpy(float)[self.indices(seed, replicates)]
         return [dict(zip(self.names, map(float, row), strict=True)) for row in rows]
 
-    def mean(self) -> dict[str, float]:
-        return dict(zip(self.names, self.weights @ self.draws.to_numpy(float), strict=True))
-
 
 def read_posterior(path: str | Path) -> Posterior:
     """A posterior file (draw, weight, one column per parameter), checked."""
@@ -138,20 +135,11 @@ def prior_draws(n: int, seed: int) -> Posterior:
     """n equally weighted draws from the calibration's prior (uniform on the bounds of
     `seeds/calibration.yaml`, a truncated normal where it gives a literature prior): the prior
     predictive check runs with them."""
-    from scipy.stats import truncnorm
-
-    from sim.experiments.calibration import load_setup
+    from sim.experiments.calibration import load_setup, prior_distribution
 
     setup = load_setup()
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), _DRAW_STREAM, 1]))
-    cols = {}
-    for name, (lo, hi) in setup.free.items():
-        if name in setup.priors:
-            mu, sd = setup.priors[name]
-            dist = truncnorm((lo - mu) / sd, (hi - mu) / sd, loc=mu, scale=sd)
-            cols[name] = dist.ppf(rng.random(n))
-        else:
-            cols[name] = lo + (hi - lo) * rng.random(n)
+    cols = {name: prior_distribution(setup, name).ppf(rng.random(n)) for name in setup.free}
     return Posterior(pd.DataFrame(cols), np.full(n, 1.0 / n))
 
 

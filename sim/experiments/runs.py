@@ -2,8 +2,8 @@
 
 Replicate r of a scenario uses the r-th child of `SeedSequence(seed)`, so replicate r gets the
 same seed in every scenario and lever setting (common random numbers), and results do not depend
-on how many workers run them or in which order. With posterior uncertainty (the default)
-replicate r also runs with posterior draw d(r) of the free parameters, the same in every
+on how many workers run them or in which order. With posterior uncertainty (a scenario's
+`uncertainty: posterior`) replicate r also runs with posterior draw d(r) of the free parameters, the same in every
 scenario (`sim.experiments.posterior`).
 """
 
@@ -42,9 +42,9 @@ EVALUATION_COLUMNS = [
 
 # costs.csv: each lever's fiscal cost, 100m yuan of public outlay in the year (sim.model.fiscal)
 COST_COLUMNS = ["scenario", "replicate", "year", "lever", "cost"]
-# budget.csv: the budget cap's projection and scaling of each capped year (sim.model.fiscal)
 # parameters.csv: the free parameters' values each replicate ran with (sim.experiments.posterior)
 PARAMETER_COLUMNS = ["scenario", "replicate", "parameter", "value"]
+# budget.csv: the budget cap's projection and scaling of each capped year (sim.model.fiscal)
 BUDGET_COLUMNS = [
     "scenario",
     "replicate",
@@ -183,7 +183,6 @@ class Replicates:
     costs: pd.DataFrame
     budget: pd.DataFrame
     parameters: pd.DataFrame
-    uncertainty: str = "posterior"
 
     @property
     def draws(self) -> int:
@@ -213,8 +212,7 @@ def run_replicates_detailed(
     sc = load_scenario(scenario)
     uncertainty = sc.uncertainty if uncertainty is None else uncertainty
     args = (sc, replicates, seed, scale, overrides, workers, progress, agents, uncertainty)
-    label = uncertainty if isinstance(uncertainty, str) else "posterior"
-    return Replicates(*_replicates(*args), uncertainty=label)
+    return Replicates(*_replicates(*args))
 
 
 def replicate_scenarios(sc: Scenario, seed: int, replicates: int, uncertainty: str):
