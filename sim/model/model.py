@@ -171,7 +171,7 @@ class InnovationModel(mesa.Model):
         p, u, acc = self.p, self.universities, self.year_acc
         budget = self.public_budget * self.scale_universities * self.dt
         acc["rd_public"] += u.do_research(
-            budget, lev["basic_research_priority"], p, self.clock, self.money
+            budget, self.base.basic_share(lev["basic_research_priority"]), p, self.clock, self.money
         )
         acc["fiscal_research"] += budget
         acc["rd_basic"] += u.basic_q.sum()

@@ -60,6 +60,16 @@ class BaseYear:
     retained_income_2015: float  # universities' transfer income net of inventors' share
     fiscal_research_2015: float  # public R&D less what units fund from retained income
     usd_cny: float
+    # Basic share of the fiscal research budget that reproduces 2015's basic research (13.8% of
+    # R&D) at this run's parameters: it depends on firm_rd_share_2015 through the budget.
+    basic_priority_2015: float
+
+    def basic_share(self, lever: float) -> float:
+        """The basic share of the fiscal research budget for a `basic_research_priority` lever
+        value. The lever is read relative to its 2015 value (0.36, derived at the prior): every
+        parameter set starts from the record's 2015 basic share, and a lever 25% above 0.36 funds
+        25% more basic research. Capped at 0.95, the most a unit puts into basic research."""
+        return min(0.95, lever * self.basic_priority_2015 / status_quo("basic_research_priority"))
 
 
 def populate(m) -> None:
@@ -137,6 +147,10 @@ def base_year(p) -> BaseYear:
         usd_cny=p.usd_cny_2015,
         retained_income_2015=retained,
         fiscal_research_2015=public_rd - retained,
+        basic_priority_2015=data.observed("basic_research_share", 2015)
+        / 100
+        * rd
+        / (public_rd - retained),
     )
 
 
@@ -181,7 +195,7 @@ def _init_universities(m) -> None:
     )
     u.fund_research(
         m.base.fiscal_research_2015 * m.scale_universities * m.dt,
-        m.lever_values["basic_research_priority"],
+        m.base.basic_share(m.lever_values["basic_research_priority"]),
     )
     # Retained transfer income at its steady state (spent on applied research): the quarterly
     # income, retained_income_2015 x dt, equals the quarterly spend, cash x per_step(rate). (An
