@@ -79,8 +79,13 @@ def test_api_run_columns_and_replicates(two_replicates):
 
 
 def test_api_replicate_equals_direct_run(two_replicates):
+    """Replicate 0 of api.run is a plain model run with replicate 0's seed and parameter set (its
+    posterior draw, by default)."""
+    from sim.experiments.posterior import replicate_parameters
+
     seed = int(two_replicates.seed.iloc[0])
-    direct = run_model(SHORT, seed=seed).indicator_frame()
+    params = replicate_parameters(api.load_scenario(SHORT).uncertainty, 7, 1)[0]
+    direct = run_model({**SHORT, "parameters": params}, seed=seed).indicator_frame()
     rep0 = two_replicates[two_replicates.replicate == 0][
         ["year", "indicator", "value"]
     ].reset_index(drop=True)

@@ -152,10 +152,15 @@ def test_smallest_firms_have_the_most_volatile_employment():
     assert MIN_FTE < 1.0
 
 
-def test_basic_research_default_reproduces_the_2015_share():
-    # The lever's 2015 value is derived from the (calibrated) parameters: basic research 2015
-    # (13.8% of R&D) over the fiscal research funding of universities and institutes; the
-    # historical scenario scales it by the observed share (seeds/policy_record.yaml).
+@pytest.mark.parametrize("firm_share", [0.3, 0.38, 0.5])
+def test_basic_research_default_reproduces_the_2015_share(firm_share):
+    """The basic share of the fiscal research budget that reproduces 2015 (13.8% of R&D) is
+    derived at setup from the run's parameters (BaseYear.basic_priority_2015): a lower firm share
+    of 2015 R&D means a larger public budget and so a lower basic share of it. The lever is read
+    relative to its 2015 value (0.36, derived at the firm share 0.374 of the issue-15 estimate), so
+    every parameter
+    set, posterior draws included, starts from the record; the historical scenario scales the
+    lever by the observed share (seeds/policy_record.yaml)."""
     import yaml
 
     from sim.inputs import data
@@ -163,20 +168,26 @@ def test_basic_research_default_reproduces_the_2015_share():
     from sim.inputs.paths import SCENARIOS
     from sim.model.setup import base_year
 
-    b = base_year(Params({}))
     share = data.observed("basic_research_share", 2015) / 100
-    derived = share * data.observed("rd_expenditure", 2015) / b.fiscal_research_2015
     default = registry()["basic_research_priority"].default
-    assert default == pytest.approx(derived, abs=6e-4)
+    at_374 = base_year(Params({"firm_rd_share_2015": 0.374}))
+    assert default == pytest.approx(at_374.basic_priority_2015, abs=6e-4)
+    b = base_year(Params({"firm_rd_share_2015": firm_share}))
+    derived = share * data.observed("rd_expenditure", 2015) / b.fiscal_research_2015
+    assert b.basic_share(default) == pytest.approx(derived, rel=1e-12)
+    assert b.basic_share(1.25 * default) == pytest.approx(1.25 * derived, rel=1e-12)
+    assert b.basic_share(registry()["basic_research_priority"].high) <= 0.95
     hist = yaml.safe_load((SCENARIOS / "historical.yaml").read_text(encoding="utf-8"))
     sched = hist["levers"]["basic_research_priority"]
     for year in (2018, 2019):
         obs = data.observed("basic_research_share", year)
         assert sched[year] == pytest.approx(default * obs / 13.8, abs=6e-4)
-    # With every lever at its 2015 value the first year's basic share continues 2015's.
+    # With every lever at its 2015 value the first year's basic share continues 2015's, whatever
+    # the firm share (before the derivation followed it: 15.6% at 0.33, 10.8% at 0.5).
     shares = []
     for seed in SEEDS:
-        m = InnovationModel(short_scenario(2016), scale=0.05, rng=seed)
+        sc = short_scenario(2016, parameters={"firm_rd_share_2015": firm_share})
+        m = InnovationModel(sc, scale=0.05, rng=seed)
         m.run()
         shares.append(m.annual[2016]["basic_research_share"])
     assert abs(np.mean(shares) / 13.8 - 1) < 0.08, shares

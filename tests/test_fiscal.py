@@ -107,19 +107,22 @@ def test_budget_cap_scales_the_costly_levers_and_a_loose_cap_changes_nothing():
     loose = run_model(_plan_short(budget_cap=1e6), seed=2)
     assert plain.indicator_frame().equals(loose.indicator_frame())
     assert all(r["scale"] == 1.0 for r in loose.budget_records())
-    # a cap between the 2015 policies' cost and the plan's: levers scaled, the projection fits
+    # a cap between the 2015 policies' cost and the plan's, each year 60 below the plan's outlay:
+    # levers scaled, the projection fits (a constant cap from 2018 would fall below the 2015
+    # policies' growing cost by 2020 at some parameter sets, and so scale every lever to 2015's)
     spent = _costs(plain).sum(axis=1)
-    cap = float(spent[2018]) - 60.0
-    capped = run_model(_plan_short(budget_cap={2018: cap}), seed=2)
+    cap = {y: float(spent[y]) - 60.0 for y in (2018, 2019, 2020)}
+    capped = run_model(_plan_short(budget_cap=cap), seed=2)
     rec = {r["year"]: r for r in capped.budget_records()}
     assert set(rec) == {2018, 2019, 2020}  # from the cap's first year on
-    assert 0.0 < rec[2018]["scale"] < 1.0 and rec[2018]["met"]
-    assert rec[2018]["projected_cost_capped"] == pytest.approx(cap, rel=1e-6)
+    for y in rec:
+        assert 0.0 < rec[y]["scale"] < 1.0 and rec[y]["met"], rec[y]
+        assert rec[y]["projected_cost_capped"] == pytest.approx(cap[y], rel=1e-6)
     booked = _costs(capped).sum(axis=1)
     assert booked[2018] < spent[2018] - 30.0
     assert booked[2017] == pytest.approx(spent[2017])  # before the cap: the same year
     lever = capped.lever_values["technology_leap_funding"]
-    assert 0.0 < lever < 30.0  # the plan's 30, scaled toward 2015's 0
+    assert lever == pytest.approx(30.0 * rec[2020]["scale"])  # the plan's 30, scaled toward 0
 
 
 def test_a_cap_below_the_2015_policies_cannot_be_met_and_says_so():

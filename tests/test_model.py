@@ -243,7 +243,8 @@ def test_fund_research_in_the_model_follows_the_lever():
     for _ in range(8):
         m.step()
         u = m.universities
-        expected = default if m.year == 2016 else value
+        # the lever is read relative to its 2015 value (BaseYear.basic_share)
+        expected = m.base.basic_priority_2015 * (1.0 if m.year == 2016 else value / default)
         assert u.basic_q.sum() / u.funding_q.sum() == pytest.approx(expected, rel=1e-9)
 
 

@@ -184,8 +184,14 @@ def test_run_writes_parameters_csv_and_says_how_many_draws(tmp_path, capsys, ins
         )
         == 0
     )
+    # posterior by default: the two replicates run with draws 0 and 1 of the installed posterior
     default = pd.read_csv(tmp_path / "default" / "parameters.csv")
-    assert default.groupby("parameter").value.nunique().max() == 1  # seed by default
+    drawn = installed.parameter_sets(SHORT.get("seed", 2016), 2)
+    for r, values in enumerate(drawn):
+        got = default[default.replicate == r].set_index("parameter").value
+        assert {k: got[k] for k in values} == pytest.approx(values, rel=1e-12)
+    resolved = yaml.safe_load((tmp_path / "default" / "scenario.resolved.yaml").read_text())
+    assert resolved["uncertainty"] == "posterior"
     assert main([*argv[:-3], "--uncertainty", "seed", "--force", "--quiet"]) == 0
     assert "seed noise only" in (out / "report.md").read_text()
     p2 = pd.read_csv(out / "parameters.csv")

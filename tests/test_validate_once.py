@@ -86,7 +86,8 @@ def test_replicate_workers_get_the_validated_object(short, validations):
         mp.setattr(runs, "_task", runs_task)
         runs.run_replicates(sc, replicates=2, seed=1, scale=0.02)
     assert [type(a[0]) for a in sent] == [Scenario, Scenario]
-    assert sent[0][0] == sc
+    # the same scenario, with replicate r's posterior draw in the parameters it left open
+    assert sent[0][0].model_copy(update={"parameters": sc.parameters}) == sc
     assert validations.calls == 1
 
 

@@ -39,7 +39,7 @@ def run(
     `overrides` maps lever ids to a constant or a `{year: value}` schedule. `uncertainty`:
     "posterior" (default) gives replicate r posterior draw d(r) of the free parameters the
     scenario leaves open; "seed" runs every replicate with the calibrated point values; None
-    takes the scenario's `uncertainty` (default seed).
+    takes the scenario's `uncertainty` (default posterior).
     """
     kw = dict(seed=seed, scale=scale, replicates=replicates, overrides=overrides)
     out = run_detailed(scenario, **kw, workers=workers, progress=progress, uncertainty=uncertainty)

@@ -158,9 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--uncertainty",
         choices=("posterior", "seed"),
         default=None,
-        help="default: the scenario's `uncertainty` (seed). posterior: replicate r runs with "
+        help="default: the scenario's `uncertainty` (posterior). posterior: replicate r runs with "
         "posterior draw r of the free parameters (seeds/posterior.parquet) and seed r; seed: "
-        "calibrated point values, seed noise only",
+        "the calibrated point values (posterior medians), seed noise only",
     )
     run.add_argument(
         "--agents",
@@ -192,9 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--uncertainty",
         choices=("posterior", "seed"),
         default=None,
-        help="default: the base scenario's `uncertainty` (seed). posterior: replicate r runs "
+        help="default: the base scenario's `uncertainty` (posterior). posterior: replicate r runs "
         "with posterior draw r of the free parameters (seeds/posterior.parquet) and seed r; "
-        "seed: calibrated point values, seed noise only",
+        "seed: the calibrated point values (posterior medians), seed noise only",
     )
     lev.add_argument("--out", type=_path, help="output folder (default reports/lever_effects)")
     lev.add_argument("--force", action="store_true", help="replace an existing output folder")
@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument(
         "--uncertainty",
         choices=("posterior", "seed"),
-        help="override the spec's `uncertainty` (default: the base scenario's, seed): "
+        help="override the spec's `uncertainty` (default: the base scenario's, posterior): "
         "posterior draws or seed noise only",
     )
     sw.add_argument(

@@ -9,8 +9,8 @@ s(r): both depend only on the root seed and r, so replicate r uses the same draw
 seed in every scenario and at every design point (common random numbers), and on any number of
 workers. A parameter the scenario (or a sweep point) sets itself keeps its value: the draw fills
 in only what the user left open. With `uncertainty="seed"` every replicate runs with the point
-values of `seeds/calibrated.yaml`, so bands show seed noise only (the default while the posterior
-is not installed as the default: docs/calibration.md, Bayesian calibration).
+values of `seeds/calibrated.yaml` (the posterior's weighted medians), so bands show seed noise
+only. Posterior is the default (`Scenario.uncertainty`).
 """
 
 from __future__ import annotations

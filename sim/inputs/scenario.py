@@ -110,10 +110,11 @@ class Scenario(BaseModel):
     replicates: int = Field(8, ge=1, le=MAX_REPLICATES)
     scale: float = Field(0.1, allow_inf_nan=False, description="at least MIN_SCALE, at most 4")
     uncertainty: Literal["posterior", "seed"] = Field(
-        "seed",
-        description="seed (default): every replicate at the calibrated point values; posterior: "
-        "replicate r runs with posterior draw d(r) of the free parameters the scenario leaves "
-        "open (seeds/posterior.parquet, sim/experiments/posterior.py)",
+        "posterior",
+        description="posterior (default): replicate r runs with posterior draw d(r) of the free "
+        "parameters the scenario leaves open (seeds/posterior.parquet, "
+        "sim/experiments/posterior.py); seed: every replicate at the calibrated point values "
+        "(the posterior medians), seed noise only",
     )
     levers: dict[str, Value] = Field(default_factory=dict)
     shocks: dict[str, Value] = Field(default_factory=dict)

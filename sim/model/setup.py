@@ -66,9 +66,10 @@ class BaseYear:
 
     def basic_share(self, lever: float) -> float:
         """The basic share of the fiscal research budget for a `basic_research_priority` lever
-        value. The lever is read relative to its 2015 value (0.36, derived at the prior): every
-        parameter set starts from the record's 2015 basic share, and a lever 25% above 0.36 funds
-        25% more basic research. Capped at 0.95, the most a unit puts into basic research."""
+        value. The lever is read relative to its 2015 value (0.36, derived at firm_rd_share_2015
+        = 0.374, the issue-15 estimate): every parameter set starts from the record's 2015 basic
+        share, and a lever 25% above 0.36 funds 25% more basic research. Capped at 0.95, the most
+        a unit puts into basic research."""
         return min(0.95, lever * self.basic_priority_2015 / status_quo("basic_research_priority"))
 
 
