@@ -9,6 +9,8 @@ Updated for issue 15 (the economics rebuilt: R&D capital and growth, valuation a
 market, the technology market's matching, wages and talent, HTE rules and operating leverage,
 and the recalibration): every indicator is meant to change. Updated again when the technology
 offer's diminishing returns moved from each seller to each kind of seller as a whole (ODD 7.8).
+Updated for issue 17: runs draw replicate r's parameters from the posterior by default
+(`seeds/posterior.parquet`), and the 2015 basic share follows the run's firm_rd_share_2015.
 
 The digest is taken over the values rounded to 10 significant digits: a new numpy or pandas
 release moves the last bit of a sum (measured: fresh installs differ by one ulp, 2e-16 relative,
@@ -29,12 +31,12 @@ from sim.app.cli import main
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 GOLDEN = {
-    ("baseline", 0.05): "d676d55214fa5c8d38855b26b053a7a0b2d26734f9acbeb8ba86da60972473e0",
-    ("baseline", 0.2): "3fb6f722ebcd11d80e1f531928a96b20ae79dff4dffee4aa63b9b77de7be2325",
-    ("plan", 0.05): "7b94826f81eb32c54db72053b907889ea832f17468b82f02b28c62a6e38eaf45",
-    ("plan", 0.2): "2fdb515acfe2e281cd5a678b76686253f23ab99ac58bf5fe6685008c74b74315",
-    ("historical", 0.05): "b29e0448471ed8dfd8cd8b8b62a907367c7c2878679a18f095b6f42d0c3eeebd",
-    ("historical", 0.2): "098cac183305df5e0658cce79346870777103afcec3cf8352a0adb413f2c34ec",
+    ("baseline", 0.05): "229184ab73ce54a877f204fed019c3e4d72d801d3054c0525081dc9f121c2d6a",
+    ("baseline", 0.2): "141d17efc0b7b46b99e485ca29584d77f75906b95875b7952df2cf1969181692",
+    ("plan", 0.05): "de4f984e486269eab757ea1d4341405caeaa8bfc394075eb8c69c562053197bc",
+    ("plan", 0.2): "b1db21a63c540fe7001b4f3078380a93f457e3049c69ed61203986963634b220",
+    ("historical", 0.05): "e0da12e2aab09d556bb07183bd0241736d46e442c42679e6f7820615ee2eec06",
+    ("historical", 0.2): "c5d88383ce9b3745fa24d3c0030af37729355bba81e802a3686dbc8ad6b84301",
 }
 
 
