@@ -555,3 +555,25 @@ def test_calibrate_too_many_runs_is_refused_before_anything_is_written(tmp_path,
     assert main([*argv, "--quiet"]) == 2
     assert_one_line(capsys.readouterr().err, "--budget", "400,000 runs")
     assert not (tmp_path / "cal").exists()
+
+
+def test_ctrl_c_during_calibration_is_one_line_and_leaves_no_worker(tmp_path):
+    """pyabc forks its workers with innosim's signal handlers: before they were reset, each
+    worker printed a KeyboardInterrupt traceback under the one-line message."""
+    pytest.importorskip("pyabc")
+    args = ["calibrate", "--out", "cal", "--population", "20", "--generations", "2"]
+    args += ["--scale", "0.02", "--workers", "2", "--no-write", "--quiet"]
+    proc = innosim(*args, cwd=tmp_path, start_new_session=True, preexec_fn=_default_sigint)
+    db = tmp_path / "cal" / "search" / "smc" / "abc.db"
+    deadline = time.monotonic() + 120
+    while not db.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert db.exists(), "the calibration did not start"
+    time.sleep(3.0)  # the particles are being simulated in the workers
+    kids = _children(proc.pid)
+    assert kids, "no worker processes"
+    os.killpg(proc.pid, signal.SIGINT)
+    code, _, err = finish(proc, timeout=60)
+    assert code in (130, -signal.SIGINT), err
+    assert_one_line(err, "innosim: interrupted;")
+    assert not _gone_within(kids, 5)

@@ -37,9 +37,11 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
+import signal
+import threading
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -95,9 +97,12 @@ class Simulator:
     scale: float
     replicates: int
     floor: np.ndarray  # FLOOR_SHARE of each observed value: a zero is a large, finite miss
+    parent: int = field(default_factory=os.getpid)  # the process that built it (innosim's)
 
     def __call__(self, par) -> dict:
         from sim.experiments.runs import replicate_seeds, run_one
+
+        _quiet_signals_in_worker(self.parent)
 
         values = {k: float(par[k]) for k in self.names}
         key = np.array([values[k] for k in self.names], dtype=float).tobytes()
@@ -108,6 +113,16 @@ class Simulator:
             s = df.set_index(["indicator", "year"]).value
             rows.append([s.get((i, y), np.nan) for i, y in self.points])
         return {"log": np.log(np.maximum(np.asarray(rows, dtype=float), self.floor))}
+
+
+def _quiet_signals_in_worker(parent: int) -> None:
+    """pyabc forks its local workers, which so inherit the command line's Ctrl-C and SIGTERM
+    handlers: each printed a KeyboardInterrupt traceback under innosim's one line. A worker
+    (any process but the one that built the simulator) takes the default action instead: it
+    ends at once and quietly, and the command line reports the interrupt."""
+    if os.getpid() != parent and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _pyabc():
@@ -262,6 +277,8 @@ def _calibrate_abc(
     from sim.inputs.scenario import load_scenario
 
     pyabc = _pyabc()  # before anything is written
+    logging.getLogger("ABC").setLevel(logging.INFO if progress else logging.WARNING)
+    logging.getLogger("Sampler").setLevel(logging.WARNING)
     sampler = _sampler(workers, scheduler)  # a bad --scheduler is refused here
     setup = load_setup()
     last = setup.end_year if last_year is None else int(last_year)
@@ -311,8 +328,6 @@ def _calibrate_abc(
             pdf_norm_method=pyabc.ScaledPDFNorm(factor=10, alpha=0.5, min_acceptance_rate=0.1)
         ),
     )
-    logging.getLogger("ABC").setLevel(logging.INFO if progress else logging.WARNING)
-    logging.getLogger("Sampler").setLevel(logging.WARNING)
     if resume:
         abc.load("sqlite:///" + str(db.resolve()), 1, {"log": obs.observed_log})
     else:
