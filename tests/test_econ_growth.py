@@ -158,9 +158,8 @@ def test_basic_research_default_reproduces_the_2015_share(firm_share):
     derived at setup from the run's parameters (BaseYear.basic_priority_2015): a lower firm share
     of 2015 R&D means a larger public budget and so a lower basic share of it. The lever is read
     relative to its 2015 value (0.36, derived at the firm share 0.374 of the issue-15 estimate), so
-    every parameter
-    set, posterior draws included, starts from the record; the historical scenario scales the
-    lever by the observed share (seeds/policy_record.yaml)."""
+    every parameter set, posterior draws included, starts from the record; the historical
+    scenario scales the lever by the observed share (seeds/policy_record.yaml)."""
     import yaml
 
     from sim.inputs import data

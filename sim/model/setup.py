@@ -133,6 +133,7 @@ def base_year(p) -> BaseYear:
     retained = sales * (1.0 - status_quo("inventor_income_share"))
     prod_firm = p.firm_patent_share * apps_needed / firm_rd
     prod_uni = (1 - p.firm_patent_share) * apps_needed / public_rd
+    fiscal = public_rd - retained
     return BaseYear(
         rd_2015=rd,
         public_rd_2015=public_rd,
@@ -147,11 +148,8 @@ def base_year(p) -> BaseYear:
         patent_productivity_university=prod_uni,
         usd_cny=p.usd_cny_2015,
         retained_income_2015=retained,
-        fiscal_research_2015=public_rd - retained,
-        basic_priority_2015=data.observed("basic_research_share", 2015)
-        / 100
-        * rd
-        / (public_rd - retained),
+        fiscal_research_2015=fiscal,
+        basic_priority_2015=data.observed("basic_research_share", 2015) / 100 * rd / fiscal,
     )
 
 
