@@ -33,7 +33,9 @@ from sim.inputs.reader import MAX_DEPTH, MAX_NODES, NAME_MAX, PATH_MAX, read_yam
 from sim.inputs.scenario import LAST_YEAR, MAX_REPLICATES, SEED_END
 
 GOOD_BASE = "name: short\ntime: {start_year: 2016, end_year: 2018}\n"
-SPEED = 2.0  # seconds: the most any hostile file may take (they take milliseconds)
+SPEED = 2.0  # CPU seconds: the most any hostile file may take (they take milliseconds; the
+# largest, a list at the value limit, about 0.35 s). CPU time, not wall time: a loaded CI machine
+# must not fail a bound on the work done
 
 
 def _files(folder: Path) -> list[str]:
@@ -136,10 +138,10 @@ HOSTILE = [
 def test_hostile_yaml_is_refused_fast(tmp_path, text, says):
     path = tmp_path / "evil.yaml"
     path.write_text(text, encoding="utf-8")
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     with pytest.raises(InputError) as e:
         read_yaml(path)
-    seconds = time.perf_counter() - t0
+    seconds = time.process_time() - t0
     assert seconds < SPEED, f"{seconds:.2f} s"
     assert says in str(e.value) and str(path) in str(e.value)
     assert "line " in str(e.value) or e.value.path  # where: the line or the field path
@@ -159,11 +161,11 @@ def test_hostile_yaml_through_the_cli(tmp_path, monkeypatch, capsys, command, te
         "run": ["run", "--out", "o"],
         "sweep": ["sweep", "--out", "o"],
     }
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     code = main([*argv[command], "evil.yaml"])
-    assert time.perf_counter() - t0 < SPEED
+    assert time.process_time() - t0 < SPEED
     assert code == 2
-    assert "more than 20,000 values" in _one_error_line(capsys.readouterr().err)
+    assert f"more than {MAX_NODES:,} values" in _one_error_line(capsys.readouterr().err)
     assert _files(tmp_path) == before
 
 
@@ -178,9 +180,9 @@ def test_hostile_spec_in_a_sweep_folder(tmp_path, capsys):
     pd.DataFrame({"point": [0]}).to_parquet(folder / "runs.parquet")
     before = _files(tmp_path)
     for argv in (["compare", str(folder)], ["analyze", str(folder), "--method", "sobol"]):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         code = main(argv)
-        assert time.perf_counter() - t0 < SPEED
+        assert time.process_time() - t0 < SPEED
         assert code == 2, argv
         line = _one_error_line(capsys.readouterr().err)
         assert "spec.yaml" in line and "more than" in line
@@ -191,9 +193,9 @@ def test_below_the_limits_is_read(tmp_path):
     """A file just inside the limits is read (quickly): the limits are about size, not aliases."""
     path = tmp_path / "big.yaml"
     path.write_text(_laughs("[x, x, x, x, x, x, x, x, x]", f"[{NINE}]", 3), encoding="utf-8")
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     data = read_yaml(path)
-    assert time.perf_counter() - t0 < SPEED
+    assert time.process_time() - t0 < SPEED
     assert len(data["a3"]) == 9 and data["a3"][0][0][0] == ["x"] * 9
     deep = "a: " + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "\n"  # the innermost list at level 20
     path.write_text(deep, encoding="utf-8")
@@ -204,7 +206,7 @@ def test_below_the_limits_is_read(tmp_path):
     path.write_text("a: [" + "0," * (MAX_NODES - 4) + "0]\n", encoding="utf-8")
     assert len(read_yaml(path)["a"]) == MAX_NODES - 3  # root, key, list, items: MAX_NODES
     path.write_text("a: [" + "0," * (MAX_NODES - 3) + "0]\n", encoding="utf-8")
-    with pytest.raises(InputError, match="more than 20,000 values"):
+    with pytest.raises(InputError, match=f"more than {MAX_NODES:,} values"):
         read_yaml(path)
 
 
@@ -214,7 +216,7 @@ def test_shipped_files_are_far_below_the_limits():
     for path in [*ROOT.glob("scenarios/*.yaml"), *ROOT.glob("scenarios/sweeps/*.yaml")]:
         loader = PlainLoader(path.read_text(encoding="utf-8"))
         loader.get_single_node()
-        assert loader._total < MAX_NODES / 50, path
+        assert loader._total < MAX_NODES / 20, path  # plan.yaml: 265
 
 
 # ------------------------------------------------------------------------------------------------
@@ -600,7 +602,7 @@ def test_a_few_in_real_processes(tmp_path):
         if option:
             _option_error(result.stderr, argv[0], option)
         else:
-            assert "more than 20,000" in _one_error_line(result.stderr)
+            assert f"more than {MAX_NODES:,}" in _one_error_line(result.stderr)
     assert _files(tmp_path) == ["evil.yaml"]
 
 

@@ -34,8 +34,9 @@ from sim.inputs.errors import InputError
 
 MAX_BYTES = 1_000_000  # a scenario or sweep spec is a few kB
 MAX_DEPTH = 20  # the deepest valid file has 4 levels (levers.id.year)
-MAX_NODES = 20_000  # values once aliases are expanded: the largest shipped input has 265, and
-# PyYAML (pure Python) composes some 35,000 values a second, so reading stays under a second
+MAX_NODES = 10_000  # values once aliases are expanded: the largest input innosim writes (a
+# scenario.resolved.yaml) has about 850, and PyYAML (pure Python) composes some 30,000 values a
+# second, so a file at the limit is refused in about a third of a second
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _REFUSED_TAGS = ("binary", "set", "omap", "pairs", "timestamp")
 
