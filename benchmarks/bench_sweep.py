@@ -66,7 +66,7 @@ def measure_sweep(
     )
     import pandas as pd
 
-    import sim.app.api as api
+    import sim.api as api
     from sim.experiments.design import load_spec
     from sim.experiments.executors import compute
     from sim.experiments.sweep import plan_runs, run_sweep

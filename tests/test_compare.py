@@ -380,7 +380,7 @@ def test_run_comparison_text(two, tmp_path):
 # a real run: the files `innosim run` writes are read as they are
 # ------------------------------------------------------------------------------------------------
 def test_real_run_folders(tmp_path):
-    from sim.app import api
+    from sim import api
 
     dirs = []
     for name, levers in (("base", {}), ("more_basic", {"basic_research_priority": 0.6})):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from helpers import SCALE, SHORT, run_model
 
-from sim.app import api
+from sim import api
 from sim.experiments.runs import COLUMNS, replicate_seeds
 from sim.model import InnovationModel
 from sim.model.indicators import INDICATORS

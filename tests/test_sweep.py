@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-import sim.app.api as api
+import sim.api as api
 from sim.app.cli import main
 from sim.experiments.design import DUMMY, design, load_spec, n_points
 from sim.experiments.store import Store

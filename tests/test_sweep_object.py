@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-import sim.app.api as api
+import sim.api as api
 from sim.experiments.design import Sweep, SweepSpec, design, load_spec
 from sim.experiments.sweep import check_spec, run_sweep
 from sim.inputs.errors import InputError

@@ -9,7 +9,7 @@ import pickle
 import pytest
 import yaml
 
-import sim.app.api as api
+import sim.api as api
 from sim.app.cli import main
 from sim.experiments import runs, sweep
 from sim.experiments.design import Sweep

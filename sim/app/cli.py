@@ -675,7 +675,7 @@ def _run(args, sc, out: Path) -> int:
     """`innosim run` once its output folder is checked and held."""
     from sim.analysis.report import format_summary, summary_table, write_report
     from sim.analysis.targets import attainment
-    from sim.app import api
+    from sim import api
     from sim.experiments.posterior import draws_note
 
     replicates = args.replicates or sc.replicates

@@ -61,7 +61,7 @@ class SweepSummary:
                 if self.damaged
                 else ""
             ),
-            f"results -> {self.out}/ (load with sim.app.api.load_sweep)",
+            f"results -> {self.out}/ (load with sim.api.load_sweep)",
         ]
         if self.failures:
             lines.append(f"{len(self.failures)} run(s) FAILED (not stored; --resume retries them):")

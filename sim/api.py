@@ -1,6 +1,6 @@
 """Python API: what notebooks and sweeps build on.
 
-import sim.app.api as api
+import sim.api as api
 df = api.run("scenarios/baseline.yaml", seed=1, scale=0.05, replicates=4)
 
 # A sweep built in code (the same fields and checks as a sweep spec file):
