@@ -164,6 +164,77 @@ def test_out_of_range_override_is_refused():
         InnovationModel(SHORT, scale=SCALE, rng=1, ip_protection=lv.high + 1)
 
 
+def test_parameters_are_keywords_as_well_as_levers():
+    """A parameter of seeds/parameters.yaml is a keyword like a lever id: it reaches `model.p`
+    and the scenario's `parameters`, as `parameters:` in a scenario file would."""
+    m = InnovationModel(SHORT, scale=SCALE, rng=1, revenue_growth=0.14, ip_protection=0.7)
+    assert m.p.revenue_growth == 0.14
+    assert m.scenario.parameters == {"revenue_growth": 0.14}
+    assert m.levers.at(2016)["ip_protection"] == 0.7
+    from_file = InnovationModel(
+        {**SHORT, "parameters": {"revenue_growth": 0.14}}, scale=SCALE, rng=1, ip_protection=0.7
+    )
+    assert m.p.as_dict() == from_file.p.as_dict()
+
+
+def test_unknown_keyword_is_a_type_error_naming_it_with_a_suggestion():
+    with pytest.raises(TypeError, match=r"'revenue_grwth' \(did you mean 'revenue_growth'\?\)"):
+        InnovationModel(SHORT, scale=SCALE, rng=1, revenue_grwth=0.1)
+    with pytest.raises(TypeError, match="'zzz'.*lever id.*parameter name"):
+        InnovationModel(SHORT, scale=SCALE, rng=1, zzz=1.0)
+
+
+@pytest.mark.parametrize(
+    ("section", "name", "value"),
+    [
+        ("parameters", "revenue_growth", 5.0),
+        ("parameters", "revenue_growth", True),
+        ("parameters", "sector_shares_2015", 0.3),
+        ("levers", "basic_research_priority", 5.0),
+        ("levers", "ip_protection", "high"),
+    ],
+)
+def test_bad_keyword_value_is_the_error_a_scenario_file_gets(section, name, value):
+    from sim.inputs.errors import InputError
+    from sim.inputs.scenario import load_scenario
+
+    with pytest.raises(InputError) as from_yaml:
+        load_scenario({**SHORT, section: {name: value}})
+    with pytest.raises(InputError) as from_keyword:
+        InnovationModel(SHORT, scale=SCALE, rng=1, **{name: value})
+    assert str(from_keyword.value) == str(from_yaml.value)
+    assert str(from_keyword.value).startswith(f"{section}.{name}: ")
+
+
+def test_mesa_batch_run_sweeps_a_parameter_and_a_lever():
+    """mesa.batch_run over a parameter and a lever, paired on one seed: a higher revenue growth
+    raises the technology firms' revenue, a higher basic-research priority the basic share."""
+    import mesa
+
+    results = mesa.batch_run(
+        InnovationModel,
+        # a dict or a Scenario is iterable: batch_run needs it inside a one-element list
+        parameters={
+            "scenario": [SHORT],
+            "scale": SCALE,
+            "rng": 1,
+            "revenue_growth": [0.05, 0.25],
+            "basic_research_priority": [0.2, 0.6],
+        },
+        max_steps=8,
+        number_processes=1,
+        display_progress=False,
+    )
+    assert len(results) == 4
+    got = {(r["revenue_growth"], r["basic_research_priority"]): r for r in results}
+    assert set(got) == {(g, b) for g in (0.05, 0.25) for b in (0.2, 0.6)}
+    assert all(r["year"] == 2017 for r in results)
+    for b in (0.2, 0.6):
+        assert got[0.25, b]["zgc_total_revenue"] > 1.2 * got[0.05, b]["zgc_total_revenue"]
+    for g in (0.05, 0.25):
+        assert got[g, 0.6]["basic_research_share"] > 2 * got[g, 0.2]["basic_research_share"]
+
+
 def test_generator_and_fresh_seed():
     a = InnovationModel(SHORT, scale=SCALE, rng=np.random.default_rng(5))
     b = InnovationModel(SHORT, scale=SCALE, rng=np.random.default_rng(5))

@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
+from pydantic import ValidationError
 
 from sim.inputs.levers import LeverSettings, registry
-from sim.inputs.params import Params
-from sim.inputs.scenario import Scenario, load_scenario
+from sim.inputs.params import Params, definitions
+from sim.inputs.reader import did_you_mean
+from sim.inputs.scenario import Scenario, load_scenario, validate
 from sim.inputs.shocks import ShockSettings
 from sim.model import indicators, knowledge, setup
 from sim.model.accounts import Ledger
@@ -58,7 +60,11 @@ class InnovationModel(mesa.Model):
         scale: share of the 2015 agent populations simulated (1.0 = 1:1 with Beijing 2015);
             indicators are always reported at full-population equivalents.
         rng: seed (int) or numpy Generator; None draws a fresh seed (stored in `self.seed`).
-        **overrides: lever id -> value (constant) or {year: value}, overriding the scenario.
+        **overrides: lever id -> value (constant) or {year: value}, and parameter name
+            (seeds/parameters.yaml) -> value, overriding the scenario's levers and parameters,
+            so that `mesa.batch_run(InnovationModel, parameters={"revenue_growth": [0.1, 0.14],
+            "basic_research_priority": [0.36, 0.45]})` sweeps both. A keyword that is neither is
+            a TypeError; a value out of range is the InputError a scenario file gets.
     """
 
     def __init__(self, scenario=None, scale: float = 1.0, rng=None, **overrides):
@@ -66,12 +72,22 @@ class InnovationModel(mesa.Model):
         super().__init__(rng=seed)
         self.seed = seed
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        unknown = set(overrides) - set(registry())
+        levers, params = registry(), definitions()
+        unknown = [k for k in overrides if k not in levers and k not in params]
         if unknown:
-            raise TypeError(f"unknown keyword argument(s) (not a lever id): {sorted(unknown)}")
+            hints = "; ".join(f"{k!r}{did_you_mean(k, [*levers, *params])}" for k in unknown)
+            raise TypeError(
+                f"InnovationModel() got unexpected keyword argument(s) {hints}: expected a lever "
+                "id (seeds/levers.yaml, `innosim levers`) or a parameter name "
+                "(seeds/parameters.yaml)"
+            )
         if not (np.isfinite(scale) and scale > 0):
             raise ValueError(f"scale must be a positive number, got {scale}")
-        self.scenario = sc.with_levers(overrides) if overrides else sc
+        self.scenario = with_overrides(
+            sc,
+            levers={k: v for k, v in overrides.items() if k in levers},
+            parameters={k: v for k, v in overrides.items() if k in params},
+        )
         self.scale = float(scale)
         self.p = p = Params(self.scenario.parameters)
         self.levers = LeverSettings(self.scenario.levers)
@@ -337,4 +353,22 @@ class InnovationModel(mesa.Model):
             self.step()
 
 
-__all__ = ["InnovationModel", "REGIONS", "STREAMS", "BaseYear"]
+def with_overrides(
+    sc: Scenario, levers: dict | None = None, parameters: dict | None = None
+) -> Scenario:
+    """`sc` with lever values and parameter values set in code (keyword arguments of the model,
+    `sim.api.run(overrides=..., parameters=...)`). Only the new values are validated; a bad one
+    raises the InputError a scenario file gets for it (field path, range, wording), without a
+    file name since the value did not come from a file."""
+    levers, parameters = dict(levers or {}), dict(parameters or {})
+    try:
+        out = sc.with_levers(levers) if levers else sc
+        return out.with_parameters(parameters) if parameters else out
+    except ValidationError:  # the full validation names the field as for a YAML file
+        data = sc.model_dump()
+        data["levers"] = {**data["levers"], **levers}
+        data["parameters"] = {**data["parameters"], **parameters}
+        return validate(data, None)
+
+
+__all__ = ["InnovationModel", "REGIONS", "STREAMS", "BaseYear", "with_overrides"]
