@@ -314,3 +314,43 @@ def test_version():
     )
     assert result.returncode == 0
     assert sim.__version__ in result.stdout
+
+
+# ------------------------------------------------------------------------------------------------
+# --workers: one default for every command that runs the model
+# ------------------------------------------------------------------------------------------------
+def test_default_workers_is_every_usable_core_capped_by_the_runs(monkeypatch):
+    from sim.experiments import executors
+
+    monkeypatch.setattr(executors.os, "sched_getaffinity", lambda pid: {0, 2, 5}, raising=False)
+    monkeypatch.setattr(executors.os, "cpu_count", lambda: 64)  # the machine's count is not used
+    assert executors.usable_cores() == 3
+    assert executors.default_workers() == 3
+    assert executors.default_workers(2) == 2  # one per run at most
+    assert executors.default_workers(100) == 3
+    assert executors.default_workers(0) == 1
+
+
+def _subparsers() -> dict:
+    import argparse
+
+    from sim.app.cli import build_parser
+
+    ap = build_parser()
+    action = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_every_command_that_runs_the_model_has_the_same_workers_default():
+    from sim.experiments.executors import usable_cores
+
+    running = {"run", "levers", "sweep", "calibrate"}
+    found = {}
+    for name, parser in _subparsers().items():
+        for a in parser._actions:
+            if "--workers" in a.option_strings:
+                found[name] = a
+    assert set(found) == running
+    for name, a in found.items():
+        assert a.default is None, name  # resolved by executors.default_workers at run time
+        assert f"default: every usable core, at most one per run; {usable_cores()} here" in a.help

@@ -65,6 +65,20 @@ def _seed(text: str) -> int:
     return _whole(text, 0, SEED_END - 1, "a seed from 0 to 2^63-1")
 
 
+def _add_workers(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """The one `--workers` option of every command that runs the model, with the one default
+    (sim.experiments.executors.default_workers), stated in --help with this machine's figure."""
+    from sim.experiments.executors import usable_cores
+
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        help="local worker processes (default: every usable core, at most one per run; "
+        f"{usable_cores()} here)" + (note or "; the results are the same for any number"),
+    )
+
+
 def _workers(text: str) -> int:
     """Local worker processes: at most MAX_WORKERS, a fixed cap (the same on every machine)
     beyond the hardware threads of the largest single servers; each worker is a Python
@@ -151,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_scale,
         help="share of Beijing's 2015 agents simulated (default: the scenario's)",
     )
-    run.add_argument("--workers", type=_workers, default=1, help="parallel processes (default 1)")
+    _add_workers(run)
     run.add_argument("--force", action="store_true", help="replace an existing output folder")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
     run.add_argument(
@@ -186,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     lev.add_argument("--scale", type=_scale, default=0.05, help="scale of the runs (default 0.05)")
     lev.add_argument("--replicates", type=_replicates, default=4, help="paired seeds (default 4)")
     lev.add_argument("--seed", type=_seed, default=2016, help="root seed (default 2016)")
-    lev.add_argument("--workers", type=_workers, default=1, help="parallel processes (default 1)")
+    _add_workers(lev)
     lev.add_argument("--lever", action="append", help="only this lever (repeatable)")
     lev.add_argument(
         "--uncertainty",
@@ -235,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sw.add_argument("spec", type=_path, help="sweep spec YAML (see scenarios/sweeps/)")
     sw.add_argument("--out", type=_path, help="sweep folder (required unless --dry-run)")
-    sw.add_argument("--workers", type=_workers, help="local worker processes (default: all cores)")
+    _add_workers(sw)
     sw.add_argument(
         "--scheduler",
         help="Dask scheduler address (default: $DASK_SCHEDULER_ADDRESS; none = local processes)",
@@ -309,7 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="seeds per particle (abc, default 1) or per design point (smd, default 4)",
     )
     cal.add_argument("--scale", type=_scale, help="agent scale (abc 0.05, smd 0.1)")
-    cal.add_argument("--workers", type=_workers, help="processes (default: all cores)")
+    _add_workers(
+        cal,
+        "; runs from a given posterior are the same for any number, but an ABC fit's "
+        "particles are proposed inside the workers, so fits on other numbers differ",
+    )
     cal.add_argument("--seed", type=_seed, default=2016)
     cal.add_argument(
         "--holdout",
@@ -673,9 +691,10 @@ def cmd_run(args) -> int:
 
 def _run(args, sc, out: Path) -> int:
     """`innosim run` once its output folder is checked and held."""
+    from sim import api
     from sim.analysis.report import format_summary, summary_table, write_report
     from sim.analysis.targets import attainment
-    from sim import api
+    from sim.experiments.executors import default_workers
     from sim.experiments.posterior import draws_note
 
     replicates = args.replicates or sc.replicates
@@ -688,7 +707,7 @@ def _run(args, sc, out: Path) -> int:
         seed=seed,
         scale=scale,
         replicates=replicates,
-        workers=args.workers,
+        workers=args.workers or default_workers(replicates),
         progress=not args.quiet,
         agents=args.agents,
         uncertainty=uncertainty,

@@ -59,6 +59,7 @@ from sim.experiments.calibration import (
     prior_distribution,
     prior_specs,
 )
+from sim.experiments.executors import default_workers
 from sim.inputs.errors import InputError, raise_if_signalled
 
 DB = "smc/abc.db"  # pyabc's History: every generation, for resuming and inspection
@@ -244,7 +245,7 @@ def calibrate_abc(
             generations=generations,
             replicates=replicates,
             scale=scale,
-            workers=workers or os.cpu_count() or 1,
+            workers=workers or default_workers(),
             scheduler=scheduler,
             seed=seed,
             last_year=last_year,

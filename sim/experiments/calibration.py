@@ -23,7 +23,6 @@ line through 2015-2019 (the out-of-sample check the record allows).
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ import pandas as pd
 import yaml
 
 from sim.experiments.atomic import add_to_stamp, claim, staged_folder, write_text
+from sim.experiments.executors import default_workers
 from sim.inputs.errors import InputError
 from sim.inputs.paths import SEEDS
 
@@ -289,7 +289,7 @@ def _calibrate(
     last = setup.end_year if holdout is None else holdout - 1
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    workers = workers or os.cpu_count() or 1
+    workers = workers or default_workers()
     base = _write_base(out, setup, setup.end_year)  # simulated to 2020, fitted to `last`
     moments = observed_moments(setup, last)
     from sim.experiments.design import Sweep
@@ -521,7 +521,7 @@ def fit_report(
     settings = _calibrated_record().get("settings") or {}
     scale = scale or float(settings.get("scale") or 0.1)
     replicates = replicates or (PREDICTIVE_REPLICATES if post is not None else 8)
-    workers = workers or os.cpu_count() or 1
+    workers = workers or default_workers()
     with claim(out, True), staged_folder(out, "fit.md", kind="fit") as tmp:  # checked first
         base = _write_base(tmp, setup, 2030)
         sc = load_scenario(base)
@@ -750,7 +750,7 @@ def holdout_validation(search: Path, year: int, workers: int | None = None) -> s
             replicates=PREDICTIVE_REPLICATES,
             seed=int(s["seed"]) + 2,
             scale=float(s["scale"]),
-            workers=workers or os.cpu_count() or 1,
+            workers=workers or default_workers(),
             uncertainty=post,
         )
     everything = observed_moments(setup, last_record)
@@ -998,7 +998,12 @@ def holdout_score(record: dict, year: int, workers: int | None = None) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         base = _write_base(Path(tmp), setup, max(setup.end_year, last_record))
         df = _run_candidates(
-            base, [est], 2 * s["replicates"], s["seed"] + 2, s["scale"], workers or 1
+            base,
+            [est],
+            2 * s["replicates"],
+            s["seed"] + 2,
+            s["scale"],
+            workers or default_workers(),
         )[0]
     med = df.groupby(["indicator", "year"], as_index=False).value.median()
     scores = against_trend(med, year)

@@ -28,8 +28,10 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # only in annotations: the command line's --help imports this module
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,22 @@ def compute(task: Task) -> pd.DataFrame:
     return run_one(sc, task.seed, task.scale)
 
 
-def default_workers() -> int:
-    return os.cpu_count() or 1
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (a container's, a batch job's or
+    `taskset`'s limit), not the machine's count, which may be far larger."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # no affinity on this platform (macOS, Windows)
+        return os.cpu_count() or 1
+
+
+def default_workers(runs: int | None = None) -> int:
+    """The one default of `--workers` for every command (run, levers --effects, sweep,
+    calibrate): all usable cores, at most one per run to do (a process with nothing to run only
+    costs its start-up). Results do not depend on it: every run's randomness comes from its own
+    seed (tests/test_determinism.py)."""
+    cores = usable_cores()
+    return max(1, min(cores, runs)) if runs is not None else cores
 
 
 # ------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.experiments.executors import RunFailure, Task, run_local
+from sim.experiments.executors import RunFailure, Task, default_workers, run_local
 from sim.experiments.runs import replicate_scenarios, replicate_seeds
 from sim.inputs.errors import InputError, raise_if_signalled
 from sim.inputs.levers import registry
@@ -84,14 +84,15 @@ def measure(
     replicates: int = 4,
     seed: int = 2016,
     scale: float = 0.05,
-    workers: int = 1,
+    workers: int | None = None,
     levers: Iterable[str] | None = None,
     progress: bool = False,
     uncertainty: str | None = None,
 ) -> pd.DataFrame:
     """Paired effects of every setting (COLUMNS); point 0 is the base scenario itself.
     Replicate r has the same seed and (with posterior uncertainty) the same posterior draw in
-    every setting, so each effect is paired on both."""
+    every setting, so each effect is paired on both. `workers` None: every usable core, at most
+    one per run (`default_workers`)."""
     sc = load_scenario(base)
     reg = registry()
     for lid in levers or ():
@@ -113,7 +114,7 @@ def measure(
     spent: dict[tuple[int, int], pd.Series] = {}  # cumulative fiscal cost by year
     bar = tqdm(total=len(tasks), desc="lever effects", unit="run", disable=not progress)
     try:
-        for task, df in run_local(tasks, workers):
+        for task, df in run_local(tasks, workers or default_workers(len(tasks))):
             if isinstance(df, RunFailure):
                 raise InputError(None, None, f"a run failed: {df.error}")
             keep = df[df.indicator.isin(KEY_INDICATORS) & df.year.isin(years)]

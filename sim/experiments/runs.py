@@ -9,14 +9,13 @@ scenario (`sim.experiments.posterior`).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.experiments.executors import WorkerPool
+from sim.experiments.executors import WorkerPool, usable_cores
 from sim.experiments.posterior import (
     free_parameter_names,
     replicate_parameters,
@@ -241,7 +240,7 @@ def _replicates(
     seeds = replicate_seeds(seed, replicates)
     per = replicate_scenarios(sc, seed, replicates, uncertainty)
     tasks = [(per[r], s, scale, dict(overrides or {}), r, agents) for r, s in enumerate(seeds)]
-    workers = max(1, min(workers or 1, replicates, os.cpu_count() or 1))
+    workers = max(1, min(workers or 1, replicates, usable_cores()))
     results: dict[int, RunOutput] = {}
     bar = tqdm(total=replicates, desc=f"{sc.name}", unit="run", disable=not progress)
     try:

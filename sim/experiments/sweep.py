@@ -290,7 +290,7 @@ def _run(spec, spec_path, store: Store, client, workers, resume, scale, progress
 
     done = store.done()
     todo = [t for t in tasks if t.key not in done]
-    n_workers = workers or default_workers()
+    n_workers = workers or default_workers(len(todo))
     label = f"dask {client.scheduler.address}" if client else f"{n_workers} worker(s)"
     t0 = time.perf_counter()
     bar = tqdm(
