@@ -354,3 +354,128 @@ def test_every_command_that_runs_the_model_has_the_same_workers_default():
     for name, a in found.items():
         assert a.default is None, name  # resolved by executors.default_workers at run time
         assert f"default: every usable core, at most one per run; {usable_cores()} here" in a.help
+
+
+# ------------------------------------------------------------------------------------------------
+# --set NAME=VALUE: a lever or parameter from the command line, checked like a scenario file's
+# ------------------------------------------------------------------------------------------------
+SHORT_YAML = "name: short\ntime: {start_year: 2016, end_year: 2017}\n"
+SWEEP_SPEC = SCENARIOS / "sweeps" / "talent_x_finance.yaml"
+
+
+def test_set_runs_exactly_as_the_same_values_in_a_scenario_file(tmp_path, monkeypatch):
+    from sim.app.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "short.yaml").write_text(SHORT_YAML, encoding="utf-8")
+    (tmp_path / "written.yaml").write_text(
+        SHORT_YAML + "levers: {basic_research_priority: 0.45}\nparameters: {revenue_growth: 0.1}\n",
+        encoding="utf-8",
+    )
+    common = ["--replicates", "1", "--scale", "0.02", "--workers", "1", "--quiet"]
+    sets = ["--set", "basic_research_priority=0.45", "--set", "revenue_growth = 0.1"]
+    assert main(["run", "short.yaml", *sets, *common]) == 0
+    # the default folder names the values: never the folder of the scenario as written
+    out = tmp_path / "reports" / "short+basic_research_priority=0.45+revenue_growth=0.1"
+    assert main(["run", "written.yaml", "--out", "written", *common]) == 0
+    res = _resolved(out)
+    assert res["levers"]["basic_research_priority"] == 0.45
+    assert res["parameters"]["revenue_growth"] == 0.1
+    assert res == _resolved(tmp_path / "written")
+    assert (out / "indicators.csv").read_bytes() == (
+        tmp_path / "written/indicators.csv"
+    ).read_bytes()
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert (
+        "| set on the command line | basic_research_priority=0.45, revenue_growth=0.1 |" in report
+    )
+
+
+def _validate_message(tmp_path, text: str) -> str:
+    from sim.app.cli import main
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    return main(["validate", str(path)])
+
+
+@pytest.mark.parametrize(
+    ("setting", "yaml_text"),
+    [
+        ("basic_research_priority=5", "levers: {basic_research_priority: 5}\n"),
+        ("revenue_growth=0.9", "parameters: {revenue_growth: 0.9}\n"),
+        ("sector_shares_2015=0.2", "parameters: {sector_shares_2015: 0.2}\n"),
+    ],
+)
+def test_set_out_of_range_is_the_scenario_file_error(tmp_path, capsys, setting, yaml_text):
+    from sim.app.cli import main
+
+    assert _validate_message(tmp_path, yaml_text) == EXIT_BAD_INPUT
+    from_yaml = capsys.readouterr().err.strip()
+    out = tmp_path / "out"
+    assert main(["run", str(BASELINE), "--set", setting, "--out", str(out), "--quiet"]) == 2
+    from_set = capsys.readouterr().err.strip()
+    # `innosim: error: bad.yaml: levers.x: MESSAGE` and `innosim: error: --set: levers.x: MESSAGE`
+    assert from_set.removeprefix("innosim: error: --set: ") == from_yaml.split(": ", 3)[-1]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("setting", "needles"),
+    [
+        ("basic_research_priorty=0.3", ("basic_research_priorty", "'basic_research_priority'")),
+        ("revenue_grow=0.1", ("neither a lever nor a model parameter", "'revenue_growth'")),
+    ],
+)
+def test_set_unknown_name_suggests_the_closest(tmp_path, capsys, setting, needles):
+    from sim.app.cli import main
+
+    out = tmp_path / "out"
+    assert main(["run", str(BASELINE), "--set", setting, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--set" in err
+    for n in needles:
+        assert n in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("setting", ["x", "x=abc", "=1", "x=", "x=nan", "x=1e999", "x=0x10"])
+def test_malformed_set_exits_2_naming_the_option(tmp_path, setting):
+    result = innosim("run", BASELINE, "--set", setting, "--out", tmp_path / "out", cwd=tmp_path)
+    assert result.returncode == EXIT_BAD_INPUT
+    assert "Traceback" not in result.stderr
+    assert "argument --set" in result.stderr.splitlines()[-1]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_set_on_sweeps_and_lever_effects(tmp_path, capsys):
+    from sim.app.cli import main
+
+    spec = str(SWEEP_SPEC)
+    assert main(["sweep", spec, "--dry-run", "--set", "basic_research_priority=0.3"]) == 0
+    assert "ok" in capsys.readouterr().out
+    varied = ["sweep", spec, "--dry-run", "--set", "top_talent_recruitment=2"]
+    assert main(varied) == 2
+    assert "varied by the sweep" in capsys.readouterr().err
+    twice = ["--set", "ip_protection=0.5", "--set", "ip_protection=0.6"]
+    assert main(["sweep", spec, "--dry-run", *twice]) == 2
+    assert "given twice" in capsys.readouterr().err
+    out = tmp_path / "effects"
+    bad = ["levers", "--effects", "--set", "ip_protection=7", "--out", str(out), "--quiet"]
+    assert main(bad) == 2
+    assert "--set: levers.ip_protection" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_sweep_set_reaches_the_stored_base_scenario(tmp_path):
+    from sim.app.cli import _apply_sets
+    from sim.experiments.design import load_spec
+    from sim.experiments.sweep import plan_runs
+
+    spec = load_spec(SWEEP_SPEC)
+    base = _apply_sets(spec.base_scenario(), [("basic_research_priority", 0.3)])
+    _, _, tasks, planned, _ = plan_runs(spec.with_base(base))
+    assert planned.levers["basic_research_priority"] == 0.3
+    assert all(t.scenario["levers"]["basic_research_priority"] == 0.3 for t in tasks)
+    _, _, plain, _, _ = plan_runs(spec)
+    assert {t.key for t in tasks}.isdisjoint(t.key for t in plain)  # other runs, other keys

@@ -122,6 +122,94 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+_NUMBER = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")  # as YAML's floats
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _setting(text: str) -> tuple[str, float]:
+    """`--set NAME=VALUE`: a lever or model parameter id and a number in decimal notation
+    (`0.45`, `-2`, `1.5e3`; not `nan`, `inf`, `0x10` or `1_000`), checked for its syntax here
+    and against the lever's or parameter's range like a scenario file (`_apply_sets`)."""
+    name, eq, value = text.partition("=")
+    name, value = name.strip(" \t"), value.strip(" \t")
+    if not eq or not _NAME.fullmatch(name):
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=VALUE (a lever or model parameter id, a number), got {_shown(text)}"
+        )
+    if not _NUMBER.fullmatch(value) or len(value) > 40:
+        raise argparse.ArgumentTypeError(
+            f"expected a number in decimal notation after {name}=, got {_shown(value)}"
+        )
+    v = float(value)
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"{name}={value}: the number is too large")
+    return name, v
+
+
+def _add_set(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--set",
+        type=_setting,
+        action="append",
+        metavar="NAME=VALUE",
+        help=f"set a lever (seeds/levers.yaml; a constant for the whole run) or a model parameter "
+        f"(seeds/parameters.yaml) of {what}, checked like the scenario file's value; repeatable",
+    )
+
+
+def _apply_sets(sc, sets: list[tuple[str, float]] | None, varied=()):
+    """The scenario with the `--set` values: levers through Scenario.with_levers, parameters
+    through Scenario.with_parameters, so the checks and messages are a scenario file's (the
+    field path shown after `--set`). A name neither a lever nor a parameter, given twice, or
+    varied by a sweep (`varied`) is refused."""
+    from pydantic import ValidationError
+
+    from sim.inputs.levers import registry
+    from sim.inputs.params import definitions
+    from sim.inputs.reader import did_you_mean, explain
+    from sim.inputs.scenario import _fields_at
+
+    if not sets:
+        return sc
+    levers, params = registry(), definitions()
+    new_levers: dict[str, float] = {}
+    new_params: dict[str, float] = {}
+    for name, value in sets:
+        if name in new_levers or name in new_params:
+            raise InputError("--set", name, "given twice")
+        if name in varied:
+            raise InputError(
+                "--set", name, "varied by the sweep: its design sets it at every point"
+            )
+        if name in levers:
+            new_levers[name] = value
+        elif name in params:
+            new_params[name] = value
+        else:
+            hint = did_you_mean(name, [*levers, *params])
+            raise InputError("--set", name, f"neither a lever nor a model parameter{hint}")
+    try:
+        if new_levers:
+            sc = sc.with_levers(new_levers)
+        if new_params:
+            sc = sc.with_parameters(new_params)
+    except ValidationError as e:  # the full validation of with_levers / with_parameters
+        raw = sc.model_dump()
+        raw["levers"] = {**raw["levers"], **new_levers}
+        raw["parameters"] = {**raw["parameters"], **new_params}
+        err = explain(e, None, _fields_at, raw)
+        raise InputError("--set", err.path, err.message) from None
+    except ValueError as e:  # a range check of _check_levers / _check_parameters
+        path, _, msg = str(e).partition(": ")
+        raise InputError("--set", path, msg or path) from None
+    return sc
+
+
+def _set_label(sets: list[tuple[str, float]] | None) -> str:
+    """`a=0.45, b=2`: the `--set` values as given, for reports and folder names."""
+    return ", ".join(f"{k}={v:g}" for k, v in sets or ())
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse's parser, its errors in exactly two lines: the usage (on one line, however
     wide) and `PROG: error: MESSAGE`; exit code 2 like every bad input."""
@@ -166,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of Beijing's 2015 agents simulated (default: the scenario's)",
     )
     _add_workers(run)
+    _add_set(run, "the scenario")
     run.add_argument("--force", action="store_true", help="replace an existing output folder")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
     run.add_argument(
@@ -202,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     lev.add_argument("--seed", type=_seed, default=2016, help="root seed (default 2016)")
     _add_workers(lev)
     lev.add_argument("--lever", action="append", help="only this lever (repeatable)")
+    _add_set(lev, "the reference scenario (--base) and so of every setting measured against it")
     lev.add_argument(
         "--uncertainty",
         choices=("posterior", "seed"),
@@ -257,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--resume", action="store_true", help="run only the runs not yet stored")
     sw.add_argument("--force", action="store_true", help="replace an existing sweep folder")
     sw.add_argument("--scale", type=_scale, help="share of Beijing's 2015 agents simulated")
+    _add_set(sw, "the spec's base scenario (not one the sweep varies)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.add_argument(
         "--uncertainty",
@@ -440,15 +531,20 @@ def cmd_facts(args) -> int:
 
 
 def cmd_sweep(args) -> int:
+    from sim.experiments.design import load_spec
     from sim.experiments.sweep import check_spec, run_sweep
 
+    spec = load_spec(args.spec)
+    if args.set:  # the base scenario with the values set, as a sweep built in code has it
+        base = _apply_sets(spec.base_scenario(), args.set, varied=spec.factor_ids)
+        spec = spec.with_base(base)
     if args.dry_run:
-        print(check_spec(args.spec, args.scale))
+        print(check_spec(spec, args.scale))
         return 0
     if args.out is None:
         raise InputError(None, "--out", "required: the folder the sweep's results go to")
     summary = run_sweep(
-        args.spec,
+        spec,
         args.out,
         workers=args.workers,
         scheduler=args.scheduler,
@@ -599,7 +695,7 @@ def _lever_effects(args) -> int:
     from sim.experiments.posterior import check_uncertainty
     from sim.inputs.scenario import load_scenario
 
-    base = load_scenario(args.base)  # bad input fails here, before any run
+    base = _apply_sets(load_scenario(args.base), args.set)  # bad input fails here, before any run
     out_dir = args.out or Path("reports") / "lever_effects"
     with claim(out_dir, args.force, [args.base]) as out:
         t0 = time.perf_counter()
@@ -614,7 +710,8 @@ def _lever_effects(args) -> int:
             uncertainty=check_uncertainty(args.uncertainty or base.uncertainty),
         )
         meta = {
-            "reference": f"{base.name} ({args.base})",
+            "reference": f"{base.name} ({args.base})"
+            + (f" with {_set_label(args.set)}" if args.set else ""),
             "replicates (paired seeds)": args.replicates,
             "root seed": args.seed,
             "scale": args.scale,
@@ -685,8 +782,21 @@ def cmd_run(args) -> int:
     from sim.inputs.scenario import load_scenario
 
     sc = load_scenario(args.scenario)  # bad input fails here, before anything heavy is imported
-    with claim(args.out or Path("reports") / sc.name, args.force, [args.scenario]) as out:
+    sc = _apply_sets(sc, args.set)
+    with claim(args.out or _default_run_out(sc.name, args.set), args.force, [args.scenario]) as out:
         return _run(args, sc, out)
+
+
+MAX_FOLDER_NAME = 120  # a default output folder named after --set values is at most this long
+
+
+def _default_run_out(name: str, sets: list[tuple[str, float]] | None) -> Path:
+    """reports/NAME, or reports/NAME+lever=value+... with --set (never the folder of the
+    scenario as written); reports/NAME+set when the values would make too long a name."""
+    if not sets:
+        return Path("reports") / name
+    folder = "+".join([name, *(f"{k}={v:g}" for k, v in sets)])
+    return Path("reports") / (folder if len(folder) <= MAX_FOLDER_NAME else f"{name}+set")
 
 
 def _run(args, sc, out: Path) -> int:
@@ -736,6 +846,7 @@ def _run(args, sc, out: Path) -> int:
             yaml.safe_dump(resolved, fh, sort_keys=False, allow_unicode=True)
         meta = {
             "scenario file": str(args.scenario),
+            **({"set on the command line": _set_label(args.set)} if args.set else {}),
             "seed": seed,
             "replicates": replicates,
             "scale": scale,

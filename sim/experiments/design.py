@@ -214,6 +214,13 @@ class SweepSpec(BaseModel):
 
         return load_scenario(self.base_path())
 
+    def with_base(self, scenario: Scenario) -> SweepSpec:
+        """This spec with another base scenario object (`innosim sweep --set`: the base file's
+        scenario with values set on the command line); the rest of the spec is unchanged."""
+        spec = self.model_copy()
+        spec._base_scenario = scenario
+        return spec
+
     def inputs(self) -> list[Path]:
         """The files this sweep reads (an output folder must not hold them)."""
         files = [Path(self.source)] if self.source else []

@@ -143,7 +143,7 @@ def check_spec(spec_path: SweepSpec | str | Path, scale: float | None = None) ->
     scale = _scale(spec, base, scale)
     n = n_points(spec)
     return (
-        f"{spec_path if not isinstance(spec_path, SweepSpec) else spec.name or 'sweep'}: ok ({spec.sampler}, {len(spec.factors)} factor(s): {n} design point(s) x "
+        f"{spec_path if not isinstance(spec_path, SweepSpec) else spec.source or spec.name or 'sweep'}: ok ({spec.sampler}, {len(spec.factors)} factor(s): {n} design point(s) x "
         f"{spec.replicates} replicate(s) = {n * spec.replicates} runs at scale {scale:g}; "
         f"base {spec.base})"
     )
