@@ -1,5 +1,5 @@
 """`innosim calibrate` (ABC-SMC, sim.experiments.abc) end to end on a tiny budget: the posterior
-and its record are written, seeds/ is untouched unless asked, a calibration resumes where it
+and its record are written, seeds/ is untouched unless --install is given, a calibration resumes where it
 stopped, and a holdout fit is scored against the naive forecasts."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _seeds_files():
 def test_calibrate_writes_a_posterior_and_resumes(tmp_path, capsys):
     before = _seeds_files()
     out = tmp_path / "cal"
-    argv = ["calibrate", "--out", str(out), *TINY, "--no-write", "--quiet"]
+    argv = ["calibrate", "--out", str(out), *TINY, "--quiet"]  # seeds/ untouched by default
     assert main([*argv, "--generations", "2"]) == 0
     text = capsys.readouterr().out
     assert "effective sample size" in text and "seeds/ unchanged" in text
@@ -76,7 +76,7 @@ def test_calibrate_on_a_dask_cluster(tmp_path, capsys):
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
         argv = ["calibrate", "--out", str(tmp_path / "cal"), *TINY, "--generations", "1"]
-        argv += ["--no-write", "--scheduler", cluster.scheduler_address, "--quiet"]
+        argv += ["--scheduler", cluster.scheduler_address, "--quiet"]
         assert main(argv) == 0
     rec = yaml.safe_load((tmp_path / "cal" / "search" / "calibration.yaml").read_text())
     assert rec["settings"]["workers"].startswith("tcp://")

@@ -210,3 +210,131 @@ def test_fit_report_from_the_command_line(tmp_path):
     if calibration.CALIBRATED.is_file():
         for name in calibration.load_setup().free:
             assert f"| `{name}` |" in md
+
+
+# ------------------------------------------------------------------------------------------------
+# installing a fit into seeds/: only when asked (--install, --install-only), checked first
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def fake_seeds(tmp_path, monkeypatch):
+    """seeds/posterior.parquet and seeds/calibrated.yaml redirected to a temporary folder (the
+    real ones are never written by a test), holding an earlier installation."""
+    from sim.experiments import posterior as P
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    monkeypatch.setattr(P, "POSTERIOR", seeds / "posterior.parquet")
+    monkeypatch.setattr(calibration, "CALIBRATED", seeds / "calibrated.yaml")
+    (seeds / "posterior.parquet").write_bytes(b"earlier posterior")
+    (seeds / "calibrated.yaml").write_text("earlier: values\n")
+    yield seeds
+    P.load_posterior.cache_clear()  # the real posterior again for the tests that follow
+    from sim.inputs.params import definitions
+
+    definitions.cache_clear()
+
+
+def _fit_folder(folder, *, holdout=None, value=0.1, posterior=True):
+    """A finished ABC fit as `innosim calibrate` leaves it in OUT/search."""
+    folder.mkdir(parents=True)
+    record = {
+        "method": "ABC-SMC",
+        "settings": {"scale": 0.05, "holdout": holdout},
+        "posterior": {"draws": 3},
+        "parameters": {"revenue_growth": {"value": value, "prior": 0.12, "bounds": [0.05, 0.2]}},
+    }
+    (folder / "calibration.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+    if posterior:
+        pd.DataFrame(
+            {"draw": [0, 1, 2], "weight": [0.2, 0.3, 0.5], "revenue_growth": [0.09, 0.1, 0.11]}
+        ).to_parquet(folder / "posterior.parquet", index=False)
+    return record
+
+
+def test_install_copies_the_posterior_and_the_record_into_seeds(tmp_path, fake_seeds):
+    search = tmp_path / "cal" / "search"
+    record = _fit_folder(search)
+    written = calibration.install_calibration(search)
+    assert written == [fake_seeds / "posterior.parquet", fake_seeds / "calibrated.yaml"]
+    assert (fake_seeds / "posterior.parquet").read_bytes() == (
+        search / "posterior.parquet"
+    ).read_bytes()
+    text = (fake_seeds / "calibrated.yaml").read_text()
+    assert text.startswith("# Written by `innosim calibrate`")
+    assert yaml.safe_load(text) == record
+    assert sorted(p.name for p in fake_seeds.iterdir()) == ["calibrated.yaml", "posterior.parquet"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "needle"),
+    [
+        ("holdout", "never installed"),
+        ("out of range", "parameters.revenue_growth"),
+        ("no posterior", "posterior"),
+        ("no fit", "no finished calibration"),
+    ],
+)
+def test_install_refuses_what_the_model_could_not_use_and_writes_nothing(
+    tmp_path, fake_seeds, kind, needle
+):
+    from sim.inputs.errors import InputError
+
+    search = tmp_path / "cal" / "search"
+    if kind == "holdout":
+        _fit_folder(search, holdout=2020)
+    elif kind == "out of range":
+        _fit_folder(search, value=0.9)
+    elif kind == "no posterior":
+        _fit_folder(search, posterior=False)
+    before = {p.name: p.read_bytes() for p in fake_seeds.iterdir()}
+    with pytest.raises(InputError, match=needle):
+        calibration.install_calibration(search)
+    assert {p.name: p.read_bytes() for p in fake_seeds.iterdir()} == before
+
+
+def test_install_only_installs_the_finished_fit_then_reports(tmp_path, fake_seeds, monkeypatch):
+    search = tmp_path / "cal" / "search"
+    _fit_folder(search)
+    reports = []
+
+    def report(out, **kw):  # the fit report itself is tested above (minutes of runs)
+        reports.append((out, kw))
+        return out / "fit.md"
+
+    monkeypatch.setattr(calibration, "fit_report", report)
+    argv = ["calibrate", "--install-only", "--out", str(tmp_path / "cal"), "--quiet"]
+    assert main([*argv, "--scale", "0.02"]) == 0
+    assert (fake_seeds / "posterior.parquet").read_bytes() == (
+        search / "posterior.parquet"
+    ).read_bytes()
+    assert reports == [
+        (tmp_path / "cal" / "fit", {"scale": 0.02, "workers": None, "progress": False})
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--install", "--holdout", "2020"], "--install: a holdout fit"),
+        (["--install-only", "--holdout", "2020"], "--install-only: a holdout fit"),
+        (["--install-only", "--resume"], "--install-only"),
+        (["--install", "--report-only"], "--install"),
+        (["--no-write", "--install"], "--no-write"),
+    ],
+)
+def test_install_options_that_contradict_are_refused_before_any_work(
+    tmp_path, capsys, fake_seeds, extra, needle
+):
+    before = {p.name: p.read_bytes() for p in fake_seeds.iterdir()}
+    assert main(["calibrate", "--out", str(tmp_path / "c"), *extra, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "c").exists()
+    assert {p.name: p.read_bytes() for p in fake_seeds.iterdir()} == before
+
+
+def test_no_write_is_a_deprecated_no_op(tmp_path, capsys):
+    assert main(["calibrate", "--no-write", "--out", str(tmp_path / "c"), "--holdout", "2031"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("innosim: note: --no-write is the default now")
+    assert "--holdout" in err[1]  # and the command goes on as without it

@@ -562,7 +562,7 @@ def test_ctrl_c_during_calibration_is_one_line_and_leaves_no_worker(tmp_path):
     worker printed a KeyboardInterrupt traceback under the one-line message."""
     pytest.importorskip("pyabc")
     args = ["calibrate", "--out", "cal", "--population", "20", "--generations", "2"]
-    args += ["--scale", "0.02", "--workers", "2", "--no-write", "--quiet"]
+    args += ["--scale", "0.02", "--workers", "2", "--quiet"]
     proc = innosim(*args, cwd=tmp_path, start_new_session=True, preexec_fn=_default_sigint)
     db = tmp_path / "cal" / "search" / "smc" / "abc.db"
     deadline = time.monotonic() + 120

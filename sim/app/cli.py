@@ -364,16 +364,24 @@ def build_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser(
         "calibrate",
         help="Bayesian calibration of the free parameters against the 2016-2020 record "
-        "(ABC-SMC): writes seeds/posterior.parquet, seeds/calibrated.yaml and a fit report",
-        description="Examples:\n"
-        "  innosim calibrate --workers 2                       # ABC-SMC, 45 min on 2 cores\n"
-        "  innosim calibrate --resume                          # continue an interrupted one\n"
-        "  innosim calibrate --holdout 2019 --out docs/calibration  # fit 2016-2018, score 2019-20\n"
-        "  innosim calibrate --report-only --out docs/calibration   # the fit report only\n"
-        "  innosim calibrate --scheduler tcp://host:8786       # particles on a Dask cluster",
+        "(ABC-SMC) into --out; --install makes it the model's default (seeds/)",
+        description="Fits the free parameters of seeds/calibration.yaml to the record. Everything\n"
+        "goes to --out; seeds/ changes only with --install or --install-only.\n\nExamples:\n"
+        "  innosim calibrate --out reports/calibration        # ABC-SMC: 45 min on 2 cores\n"
+        "  innosim calibrate --out reports/calibration --resume  # continue an interrupted fit\n"
+        "  innosim calibrate --install-only --out reports/calibration  # then make it the default\n"
+        "  innosim calibrate --holdout 2019 --out docs/calibration  # fit 2016-18, score 2019-20\n"
+        "  innosim calibrate --report-only --out docs/calibration   # fit report of the defaults\n"
+        "  innosim calibrate --scheduler tcp://host:8786      # particles on a Dask cluster",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    cal.add_argument("--out", type=_path, default=Path("reports/calibration"))
+    cal.add_argument(
+        "--out",
+        type=_path,
+        default=Path("reports/calibration"),
+        help="folder of the fit (OUT/search), holdouts (OUT/holdout_YEAR) and the fit report "
+        "(OUT/fit); default reports/calibration",
+    )
     cal.add_argument(
         "--method",
         choices=("abc", "smd"),
@@ -427,10 +435,19 @@ def build_parser() -> argparse.ArgumentParser:
         "sample against naive forecasts (nothing written to seeds/)",
     )
     cal.add_argument(
-        "--no-write",
+        "--install",
         action="store_true",
-        help="write the posterior and estimates to --out only, not to seeds/",
+        help="after the fit, make it the model's default: copy the posterior and its medians to "
+        "seeds/posterior.parquet and seeds/calibrated.yaml (each replaced atomically) and write "
+        "the fit report to OUT/fit (default: everything stays in --out, seeds/ unchanged)",
     )
+    cal.add_argument(
+        "--install-only",
+        action="store_true",
+        help="fit nothing: install the finished fit in OUT/search (as --install would have) and "
+        "write its fit report",
+    )
+    cal.add_argument("--no-write", action="store_true", help=argparse.SUPPRESS)  # the default now
     cal.add_argument("--resume", action="store_true", help="resume the calibration in --out")
     cal.add_argument(
         "--report-only",
@@ -583,6 +600,7 @@ def cmd_calibrate(args) -> int:
     from sim.experiments import calibration
 
     calibration.check_setup()
+    _check_install_options(args)
     if args.holdout is not None and args.holdout not in calibration.holdout_years():
         years = calibration.holdout_years()
         raise InputError(
@@ -593,9 +611,9 @@ def cmd_calibrate(args) -> int:
     ):
         raise InputError(None, "--max-minutes", "a positive number of minutes")
     if args.report_only:
-        md = calibration.fit_report(args.out / "fit", scale=args.scale, workers=args.workers)
-        print(f"fit report -> {md}")
-        return 0
+        return _fit_report(args, scale=args.scale)
+    if args.install_only:
+        return _install(args, args.out / "search", scale=args.scale)
     if args.method == "smd":
         return _calibrate_smd(args)
     from sim.experiments import abc
@@ -613,19 +631,64 @@ def cmd_calibrate(args) -> int:
         last_year=None if args.holdout is None else args.holdout - 1,
         max_minutes=args.max_minutes,
         max_simulations=args.max_simulations,
-        write=not args.no_write,
         resume=args.resume,
         progress=not args.quiet,
     )
     print(abc.format_record(rec))
     if args.holdout is not None:
-        print(calibration.holdout_validation(search, args.holdout, workers=args.workers))
+        print(
+            calibration.holdout_validation(
+                search, args.holdout, workers=args.workers, progress=not args.quiet
+            )
+        )
         return 0
+    return _install(args, search) if args.install else _not_installed(args, search)
+
+
+def _check_install_options(args) -> None:
+    """--install and --install-only: with what they make sense (before anything runs)."""
     if args.no_write:
-        print(f"posterior -> {search}/posterior.parquet (seeds/ unchanged: --no-write)")
-        return 0
-    print("written: seeds/posterior.parquet, seeds/calibrated.yaml (posterior medians)")
-    md = calibration.fit_report(args.out / "fit", workers=args.workers)
+        if args.install or args.install_only:
+            raise InputError(None, "--no-write", "contradicts --install (and is the default)")
+        print(
+            "innosim: note: --no-write is the default now (seeds/ changes only with --install) "
+            "and will be removed",
+            file=sys.stderr,
+        )
+    flag = "--install-only" if args.install_only else "--install" if args.install else None
+    if flag and args.holdout is not None:
+        raise InputError(None, flag, "a holdout fit (part of the record) is never installed")
+    if args.install_only and (args.report_only or args.resume or args.install):
+        raise InputError(
+            None, "--install-only", "installs the finished fit in --out: give it alone"
+        )
+    if args.install and args.report_only:
+        raise InputError(None, "--install", "--report-only fits nothing to install")
+
+
+def _not_installed(args, search: Path) -> int:
+    print(
+        f"posterior -> {search}/ (seeds/ unchanged; to make it the model's default: "
+        f"innosim calibrate --install-only --out {args.out})"
+    )
+    return 0
+
+
+def _install(args, search: Path, scale: float | None = None) -> int:
+    """Install the fit in `search` into seeds/, then write the fit report of the new defaults."""
+    from sim.experiments import calibration
+
+    written = calibration.install_calibration(search)
+    print(f"installed from {search}/: " + ", ".join(f"seeds/{p.name}" for p in written))
+    return _fit_report(args, scale=scale)
+
+
+def _fit_report(args, scale: float | None = None) -> int:
+    from sim.experiments import calibration
+
+    md = calibration.fit_report(
+        args.out / "fit", scale=scale, workers=args.workers, progress=not args.quiet
+    )
     print(f"fit report -> {md}")
     return 0
 
@@ -634,15 +697,15 @@ def _calibrate_smd(args) -> int:
     """`innosim calibrate --method smd`: the simulated-minimum-distance point estimate."""
     from sim.experiments import calibration
 
+    search = args.out / "search"
     rec = calibration.calibrate(
-        args.out / "search",
+        search,
         budget=args.budget,
         replicates=args.replicates or 4,
         scale=args.scale or 0.1,
         workers=args.workers,
         seed=args.seed,
         holdout=args.holdout,
-        write=not args.no_write,
         resume=args.resume,
         progress=not args.quiet,
     )
@@ -656,15 +719,7 @@ def _calibrate_smd(args) -> int:
     if args.holdout:
         print(calibration.holdout_score(rec, args.holdout))
         return 0
-    if args.no_write:
-        return 0
-    print("written: seeds/calibrated.yaml")
-    from sim.inputs.params import definitions
-
-    definitions.cache_clear()
-    md = calibration.fit_report(args.out / "fit", workers=args.workers)
-    print(f"fit report -> {md}")
-    return 0
+    return _install(args, search) if args.install else _not_installed(args, search)
 
 
 def cmd_analyze(args) -> int:

@@ -28,8 +28,9 @@ Priors: uniform over the bounds of `seeds/calibration.yaml`, or a normal truncat
 where the file gives `prior: {mean, sd, source}` from the literature.
 
 The posterior (the last generation's particles with their importance weights) goes to
-`OUT/posterior.parquet`; with `write=True` also to `seeds/posterior.parquet`, and the weighted
-medians to `seeds/calibrated.yaml` (the point values of `--uncertainty seed`).
+`OUT/posterior.parquet`; `innosim calibrate --install` (`calibration.install_calibration`) copies
+it to `seeds/posterior.parquet` and the weighted medians to `seeds/calibrated.yaml` (the point
+values of `--uncertainty seed`).
 """
 
 from __future__ import annotations
@@ -48,11 +49,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.experiments.atomic import add_growing, add_to_stamp, claim, write_file, write_text
+from sim.experiments.atomic import add_growing, add_to_stamp, claim
 from sim.experiments.calibration import (
-    CALIBRATED,
     Setup,
-    _calibrated_yaml,
     _write_base,
     load_setup,
     observed_moments,
@@ -227,14 +226,14 @@ def calibrate_abc(
     last_year: int | None = None,
     max_minutes: float | None = None,
     max_simulations: int | None = None,
-    write: bool = True,
     resume: bool = False,
     progress: bool = True,
 ) -> dict:
     """Run (or resume) ABC-SMC into `out`; returns the record (also out/calibration.yaml).
 
-    `last_year` fits the record up to that year only (the rolling-origin validation); such a fit
-    never writes `seeds/`. `max_minutes` and `max_simulations` are checked between generations
+    Nothing outside `out` is written: `calibration.install_calibration(out)` makes the
+    posterior the model's default. `last_year` fits the record up to that year only (the
+    rolling-origin validation; such a fit is never installed). `max_minutes` and `max_simulations` are checked between generations
     (pyabc's stopping rules): no generation starts once either is passed, and one that has
     started runs to its end; the record says at which temperature the fit stopped (above 1 the
     posterior is tempered, wider than the exact one)."""
@@ -251,7 +250,6 @@ def calibrate_abc(
             last_year=last_year,
             max_minutes=max_minutes,
             max_simulations=max_simulations,
-            write=write and last_year is None,
             resume=resume,
             progress=progress,
         )
@@ -270,7 +268,6 @@ def _calibrate_abc(
     last_year,
     max_minutes,
     max_simulations,
-    write,
     resume,
     progress,
 ) -> dict:
@@ -371,14 +368,6 @@ def _calibrate_abc(
     add_to_stamp(
         out, ["posterior.parquet", "generations.csv", "calibration.yaml"], kind="calibration"
     )
-    if write:
-        from sim.experiments.posterior import POSTERIOR, load_posterior
-        from sim.inputs.params import definitions
-
-        write_file(POSTERIOR, lambda p: post.to_parquet(p, index=False))
-        write_text(CALIBRATED, _calibrated_yaml(record))
-        definitions.cache_clear()
-        load_posterior.cache_clear()
     return record
 
 

@@ -12,8 +12,9 @@
    because the distance is noisy), minimised with L-BFGS-B from the best design points.
 4. The surrogate's optimum and the best design points are re-run with twice the replicates (new
    seeds, so the choice is not fitted to the design's noise); the best becomes the estimate.
-5. The estimate is written to `seeds/calibrated.yaml`, which the model loads as its defaults, and
-   a fit report (each indicator's simulated band against the observed points, with errors).
+5. The estimate is written to OUT/search/calibration.yaml; `innosim calibrate --install` (or
+   `install_calibration`) copies it to `seeds/calibrated.yaml`, which the model loads as its
+   defaults, and writes a fit report (each indicator's simulated band against the record).
 
 Few free parameters, the whole 2016-2020 trajectories and confidence weights keep the fit from
 chasing 2020 end points; `--holdout 2020` fits on 2016-2019 and scores 2020 against a straight
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.experiments.atomic import add_to_stamp, claim, staged_folder, write_text
+from sim.experiments.atomic import add_to_stamp, claim, staged_folder, write_file, write_text
 from sim.experiments.executors import default_workers
 from sim.inputs.errors import InputError
 from sim.inputs.paths import SEEDS
@@ -238,11 +239,11 @@ def calibrate(
     workers: int | None = None,
     seed: int = 2016,
     holdout: int | None = None,
-    write: bool = True,
     resume: bool = False,
     progress: bool = True,
 ) -> dict:
-    """Run the calibration; returns the result record (also written to out/ and seeds/).
+    """Run the calibration; returns the result record (also written to out/calibration.yaml;
+    `install_calibration(out)` makes it the model's default).
 
     `out` is innosim's working folder: it may be written again by a later calibration, but one
     holding anything innosim did not write is refused (see `sim.experiments.atomic.claim`)."""
@@ -255,14 +256,13 @@ def calibrate(
             workers=workers,
             seed=seed,
             holdout=holdout,
-            write=write,
             resume=resume,
             progress=progress,
         )
 
 
 def _calibrate(
-    out: Path, *, budget, replicates, scale, workers, seed, holdout, write, resume, progress
+    out: Path, *, budget, replicates, scale, workers, seed, holdout, resume, progress
 ) -> dict:
     from scipy.interpolate import RBFInterpolator
     from scipy.optimize import minimize
@@ -431,9 +431,64 @@ def _calibrate(
         out / "design_distances.csv", index=False
     )
     add_to_stamp(out, ["calibration.yaml", "design_distances.csv"], kind="calibration")
-    if write and holdout is None:
-        write_text(CALIBRATED, _calibrated_yaml(record))
     return record
+
+
+def install_calibration(search: str | Path) -> list[Path]:
+    """Make a finished calibration the model's default (`innosim calibrate --install`): the
+    posterior of an ABC-SMC fit (`search/posterior.parquet`) to seeds/posterior.parquet and its
+    record, whose values are the point estimates, to seeds/calibrated.yaml. Everything is
+    checked before anything is written (a holdout fit, fitted on part of the record, is never
+    installed; every value must be a known parameter inside its range, or the model could not
+    load its defaults), then each file is replaced atomically (sim.experiments.atomic);
+    returns the files written. `search` is the folder the fit was written to (OUT/search)."""
+    import shutil
+
+    from sim.experiments import posterior as P
+    from sim.inputs.params import definitions
+
+    search = Path(search)
+    rec_path = search / "calibration.yaml"
+    if not rec_path.is_file():
+        raise InputError(
+            str(search), None, "no finished calibration here (no calibration.yaml): fit one first"
+        )
+    try:
+        record = yaml.safe_load(rec_path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise InputError(str(rec_path), None, f"not a readable calibration record ({e})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("parameters"), dict):
+        raise InputError(str(rec_path), "parameters", "missing: not a calibration record")
+    holdout = (record.get("settings") or {}).get("holdout")
+    if holdout is not None:
+        raise InputError(
+            str(search),
+            None,
+            f"a holdout fit (fitted to the record before {holdout}) is never installed",
+        )
+    defs = definitions()
+    for name, e in record["parameters"].items():
+        value = e.get("value") if isinstance(e, dict) else None
+        problem = "unknown parameter" if name not in defs else None
+        if problem is None:
+            problem = defs[name].check(value) if isinstance(value, float | int) else "no value"
+        if problem:
+            raise InputError(str(rec_path), f"parameters.{name}", problem)
+    post = search / "posterior.parquet"
+    abc = "posterior" in record  # an ABC-SMC record; the point estimate (smd) has none
+    if abc:
+        if not post.is_file():
+            raise InputError(str(post), None, "missing: the fit's posterior is not in this folder")
+        P.read_posterior(post)  # checked: readable, weights, parameters inside their ranges
+    written = []
+    if abc:
+        write_file(P.POSTERIOR, lambda p: shutil.copyfile(post, p))
+        written.append(P.POSTERIOR)
+    write_text(CALIBRATED, _calibrated_yaml(record))
+    written.append(CALIBRATED)
+    definitions.cache_clear()
+    P.load_posterior.cache_clear()
+    return written
 
 
 NEAR_BEST = 0.10  # the best tenth of the design points form the near-best set
@@ -503,11 +558,13 @@ def fit_report(
     scale: float | None = None,
     seed: int = 2016,
     workers=None,
+    progress: bool = False,
 ) -> Path:
     """Run the historical scenario with the current defaults and posterior and report the fit to
     the record: fit.csv (indicator, year, observed, median, q10, q90, error %, inside the band,
     inside the posterior predictive 80% interval), the prior and posterior predictive checks,
-    the posterior, the rolling-origin validation (sibling holdout_* folders), plots, fit.md."""
+    the posterior, the rolling-origin validation (sibling holdout_* folders), plots, fit.md.
+    `progress`: a bar on stderr for each batch of runs (minutes of work at the default scale)."""
     from sim.analysis.plots import plot_indicator
     from sim.experiments.posterior import load_posterior, prior_draws
     from sim.experiments.runs import run_replicates
@@ -532,6 +589,7 @@ def fit_report(
             scale=scale,
             workers=workers,
             uncertainty=uncertainty,
+            progress=progress,
         )
         moments = observed_moments(setup)
         q = (
@@ -569,6 +627,7 @@ def fit_report(
                 scale=scale,
                 workers=workers,
                 uncertainty=prior_draws(10_000, seed),
+                progress=progress,
             )
             prior_lines = _predictive_check(
                 prior_runs, samples, setup, moments, seed, tmp / "predictive_checks.csv"
@@ -642,7 +701,7 @@ def fit_report(
         if cal:
             lines += ["", *_parameter_table()]
         lines += ["", *_rolling_origin(out.parent, tmp)]
-        lines += ["", *_implied_elasticity(scale)]
+        lines += ["", *_implied_elasticity(scale, progress)]
         lines += ["", *_out_of_sample(df, tmp)]
         lines += ["", *[f"![{p}](plots/{p})" for p in plots]]
         (tmp / "fit.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -728,7 +787,9 @@ def _rolling_origin(folder: Path, tmp: Path) -> list[str]:
     return lines
 
 
-def holdout_validation(search: Path, year: int, workers: int | None = None) -> str:
+def holdout_validation(
+    search: Path, year: int, workers: int | None = None, progress: bool = False
+) -> str:
     """Score a holdout fit (the posterior in `search`, fitted on the record before `year`):
     its posterior predictive from `year` on against the naive forecasts (scores.csv,
     summary.csv in `search`), and its in-sample coverage; returns the printed table."""
@@ -752,6 +813,7 @@ def holdout_validation(search: Path, year: int, workers: int | None = None) -> s
             scale=float(s["scale"]),
             workers=workers or default_workers(),
             uncertainty=post,
+            progress=progress,
         )
     everything = observed_moments(setup, last_record)
     samples = predictive_samples(runs, everything, setup.observation_log_sd, int(s["seed"]))
@@ -780,13 +842,15 @@ def holdout_validation(search: Path, year: int, workers: int | None = None) -> s
     return "\n".join(lines)
 
 
-def _implied_elasticity(scale: float) -> list[str]:
+def _implied_elasticity(scale: float, progress: bool = False) -> list[str]:
     """Fit report section: the output elasticity to R&D capital the calibrated model implies."""
     from sim.experiments.elasticity import implied_output_elasticity
     from sim.inputs.params import Params
 
     gamma = Params({}).rd_output_elasticity
-    e = implied_output_elasticity("baseline", seeds=(1, 2, 3, 4), scale=scale, boost=1.0, year=2020)
+    e = implied_output_elasticity(
+        "baseline", seeds=(1, 2, 3, 4), scale=scale, boost=1.0, year=2020, progress=progress
+    )
     se = e["sd_across_seeds"] / np.sqrt(len(e["seeds"]))
     return [
         "## Innovation and growth: the implied output elasticity to R&D capital",

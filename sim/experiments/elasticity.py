@@ -48,14 +48,24 @@ def implied_output_elasticity(
     scale: float = 0.05,
     boost: float = 0.2,
     year: int = 2025,
+    progress: bool = False,
 ) -> dict:
     """Paired runs with and without `boost` more R&D; returns the per-seed and mean elasticity
-    d ln(revenue) / d ln(R&D capital) at the end of `year`."""
+    d ln(revenue) / d ln(R&D capital) at the end of `year` (`progress`: a bar of the runs on
+    stderr, as the fit report's other runs have)."""
+    from tqdm.auto import tqdm
+
     per_seed = []
-    for s in seeds:
-        y0, k0 = _run(scenario, s, scale, 0.0, year)
-        y1, k1 = _run(scenario, s, scale, boost, year)
-        per_seed.append(np.log(y1 / y0) / np.log(k1 / k0))
+    bar = tqdm(total=2 * len(seeds), desc="implied elasticity", unit="run", disable=not progress)
+    try:
+        for s in seeds:
+            y0, k0 = _run(scenario, s, scale, 0.0, year)
+            bar.update()
+            y1, k1 = _run(scenario, s, scale, boost, year)
+            bar.update()
+            per_seed.append(np.log(y1 / y0) / np.log(k1 / k0))
+    finally:
+        bar.close()
     e = np.asarray(per_seed)
     return {
         "elasticity": float(e.mean()),
