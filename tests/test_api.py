@@ -95,3 +95,27 @@ def test_bad_names_and_values_are_the_errors_a_scenario_file_gets(argument, sect
     assert str(from_code.value) == str(from_yaml.value)
     name = next(iter(values))
     assert str(from_code.value).startswith(f"{section}.{name}: ")
+
+
+def test_notebooks_import_only_the_api():
+    """The notebooks are the researcher's first code: they use the public surface only."""
+    import ast
+
+    from sim.inputs.paths import ROOT
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for i, cell in enumerate(nb["cells"]):
+            if cell["cell_type"] != "code":
+                continue
+            code = "\n".join(
+                line for line in "".join(cell["source"]).splitlines() if not line.startswith("%")
+            )
+            for node in ast.walk(ast.parse(code)):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = [node.module or ""]
+                bad = [n for n in names if n.split(".")[0] == "sim" and n != "sim.api"]
+                assert not bad, f"{path.name} cell {i} imports {bad}: use sim.api"
