@@ -479,3 +479,64 @@ def test_sweep_set_reaches_the_stored_base_scenario(tmp_path):
     assert all(t.scenario["levers"]["basic_research_priority"] == 0.3 for t in tasks)
     _, _, plain, _, _ = plan_runs(spec)
     assert {t.key for t in tasks}.isdisjoint(t.key for t in plain)  # other runs, other keys
+
+
+# ------------------------------------------------------------------------------------------------
+# --help: every subcommand says what it does and shows examples that work
+# ------------------------------------------------------------------------------------------------
+def _help(name: str, capsys) -> str:
+    from sim.app.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main([name, "--help"])
+    assert e.value.code == 0
+    return capsys.readouterr().out
+
+
+def _examples_of(text: str) -> list[str]:
+    block = text.split("\nexamples:\n", 1)[1]
+    return [line.strip().split("  # ")[0] for line in block.splitlines() if line.strip()]
+
+
+def test_every_subcommand_help_shows_valid_examples(capsys):
+    """Each subcommand's --help runs, says what the command does, and shows 2-5 examples that
+    parse as given; the scenario and spec files they name exist (a bare name: a shipped
+    scenario), their --set values pass the checks and their --lever ids are levers."""
+    import shlex
+
+    from sim.app.cli import _apply_sets, build_parser
+    from sim.inputs.paths import ROOT, shipped_scenario
+    from sim.inputs.scenario import load_scenario
+
+    names = list(_subparsers())
+    assert set(names) >= {"run", "validate", "levers", "plan", "compare", "sweep", "calibrate"}
+    parser = build_parser()
+    for name in names:
+        text = _help(name, capsys)
+        assert all(len(line) <= 100 for line in text.splitlines()), name
+        examples = _examples_of(text)
+        assert 2 <= len(examples) <= 5, name
+        for ex in examples:
+            words = shlex.split(ex)
+            assert words[:1] == ["innosim"], ex
+            args = parser.parse_args(words[1:])  # argparse exits on anything it refuses
+            if words[1] != name:  # an example may show the command that comes first (facts)
+                continue
+            for w in words[2:]:
+                if w.endswith(".yaml"):
+                    assert (ROOT / w).is_file(), (ex, w)
+            for s in getattr(args, "scenarios", None) or [getattr(args, "scenario", None)]:
+                if s is not None and not str(s).endswith(".yaml"):
+                    assert shipped_scenario(str(s)) is not None, (ex, s)
+            if getattr(args, "set", None):
+                _apply_sets(load_scenario(args.scenario), args.set)
+            for lever in getattr(args, "lever", None) or ():
+                assert lever in registry(), (ex, lever)
+
+
+def test_top_level_help_points_to_the_commands_help(capsys):
+    from sim.app.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "innosim COMMAND --help" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Command line: `innosim run | validate | levers | plan | compare` (also `python -m sim ...`).
+"""Command line: `innosim run | validate | levers | plan | compare | sweep | analyze | calibrate | facts | ui`
 
 Bad input exits with code 2 and one message naming the file, the field path and what was
 expected; results are written to a temporary folder and moved into place only when complete.
@@ -234,15 +234,43 @@ def _scale(text: str) -> float:
     return v
 
 
+def _examples(summary: str, *examples: str) -> dict:
+    """A subcommand's --help text: what it does (description) and real commands that work from
+    the project's folder (epilog, printed as written); tests/test_cli.py parses every example
+    and checks the files, levers and parameters it names."""
+    lines = [f"  {e}" for e in examples]  # `COMMAND  # what it does`
+    return {
+        "description": summary,
+        "epilog": "examples:\n" + "\n".join(lines),
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="innosim", description="Simulate Beijing's S&T innovation center plan.")
+    ap = _Parser(
+        prog="innosim",
+        description="Simulate Beijing's S&T innovation center plan.",
+        epilog="`innosim COMMAND --help` shows what a command does, its options and examples.",
+    )
     ap.add_argument("--version", action="version", version=f"innosim {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser(
-        "run", help="run a scenario's replicates and write indicators, attainment, plots, report"
+        "run",
+        help="run a scenario's replicates and write indicators, attainment, plots, report",
+        **_examples(
+            "Run a scenario's replicates (a file, or a shipped scenario by name) and write its "
+            "indicators,\nattainment of the plan's targets, costs, plots and report.md into a "
+            "result folder.",
+            "innosim run baseline --replicates 8 --scale 0.25  # -> reports/baseline/",
+            "innosim run scenarios/plan.yaml --out reports/plan --workers 2",
+            "innosim run baseline --set basic_research_priority=0.45 --set revenue_growth=0.1",
+            "innosim run baseline --agents --replicates 4 --out reports/firms  # + firms.parquet",
+        ),
     )
-    run.add_argument("scenario", type=_path, help="scenario YAML file")
+    run.add_argument(
+        "scenario", type=_path, help="scenario YAML file, or a shipped scenario's name (baseline)"
+    )
     run.add_argument("--out", type=_path, help="output folder (default: reports/<scenario name>)")
     run.add_argument(
         "--replicates", type=_replicates, help="number of replicates (default: the scenario's)"
@@ -271,12 +299,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write firms.parquet: every firm's yearly record (for `innosim facts`)",
     )
 
-    val = sub.add_parser("validate", help="check scenario files without running them")
+    val = sub.add_parser(
+        "validate",
+        help="check scenario files without running them",
+        **_examples(
+            "Check scenario files as `innosim run` would (every problem of every file, one line "
+            "each);\nexit 2 if any is refused.",
+            "innosim validate scenarios/baseline.yaml",
+            "innosim validate plan pillar_reform  # shipped scenarios by name",
+        ),
+    )
     val.add_argument("scenarios", type=_path, nargs="+")
 
     lev = sub.add_parser(
         "levers",
         help="list the policy levers (seeds/levers.yaml); --effects measures each one's effect",
+        **_examples(
+            "The policy levers: task, unit, 2015 and plan values, range. With --effects, each "
+            "lever alone\nat its plan value and range ends against the reference on paired seeds.",
+            "innosim levers",
+            "innosim levers --format json",
+            "innosim levers --effects --lever public_rd_growth --lever basic_research_priority",
+            "innosim levers --effects --out docs/lever_effects --force  # all levers (minutes)",
+        ),
     )
     lev.add_argument("--format", choices=("table", "json"), default="table")
     lev.add_argument(
@@ -304,12 +349,27 @@ def build_parser() -> argparse.ArgumentParser:
     lev.add_argument("--force", action="store_true", help="replace an existing output folder")
     lev.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
-    plan = sub.add_parser("plan", help="the plan's tasks with the levers that carry each")
+    plan = sub.add_parser(
+        "plan",
+        help="the plan's tasks with the levers that carry each",
+        **_examples(
+            "The plan's pillars and tasks, the levers that carry each, and what is not modelled.",
+            "innosim plan",
+            "innosim plan --format json",
+        ),
+    )
     plan.add_argument("--format", choices=("text", "json"), default="text")
 
     cmp_ = sub.add_parser(
         "compare",
         help="compare result folders of `innosim run`: trajectories side by side, attainment",
+        **_examples(
+            "Compare result folders of `innosim run` (attainment, trajectories, plots, paired "
+            "cost-\neffectiveness against the first), or the design points of one sweep folder.",
+            "innosim compare reports/baseline reports/plan --out reports/comparison",
+            "innosim compare sweeps/talent  # a sweep: the best points against point 0",
+            "innosim compare sweeps/talent --points 0 5 12 --reference 5",
+        ),
     )
     cmp_.add_argument(
         "dirs",
@@ -335,7 +395,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sw = sub.add_parser(
-        "sweep", help="run a lever sweep (design x replicates) into a results store"
+        "sweep",
+        help="run a lever sweep (design x replicates) into a results store",
+        **_examples(
+            "Run a sweep spec's design points x replicates (common random numbers) into a "
+            "resumable\nresults store; docs/sweeps.md.",
+            "innosim sweep scenarios/sweeps/talent_x_finance.yaml --dry-run  # check, print size",
+            "innosim sweep scenarios/sweeps/talent_x_finance.yaml --out sweeps/talent",
+            "innosim sweep scenarios/sweeps/talent_x_finance.yaml --out sweeps/talent --resume",
+            "innosim sweep scenarios/sweeps/main_levers_sobol.yaml --out sweeps/sobol --scale 0.05",
+        ),
     )
     sw.add_argument("spec", type=_path, help="sweep spec YAML (see scenarios/sweeps/)")
     sw.add_argument("--out", type=_path, help="sweep folder (required unless --dry-run)")
@@ -365,15 +434,15 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate",
         help="Bayesian calibration of the free parameters against the 2016-2020 record "
         "(ABC-SMC) into --out; --install makes it the model's default (seeds/)",
-        description="Fits the free parameters of seeds/calibration.yaml to the record. Everything\n"
-        "goes to --out; seeds/ changes only with --install or --install-only.\n\nExamples:\n"
-        "  innosim calibrate --out reports/calibration        # ABC-SMC: 45 min on 2 cores\n"
-        "  innosim calibrate --out reports/calibration --resume  # continue an interrupted fit\n"
-        "  innosim calibrate --install-only --out reports/calibration  # then make it the default\n"
-        "  innosim calibrate --holdout 2019 --out docs/calibration  # fit 2016-18, score 2019-20\n"
-        "  innosim calibrate --report-only --out docs/calibration   # fit report of the defaults\n"
-        "  innosim calibrate --scheduler tcp://host:8786      # particles on a Dask cluster",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **_examples(
+            "Fit the free parameters of seeds/calibration.yaml to the 2016-2020 record. "
+            "Everything goes to\n--out; seeds/ changes only with --install or --install-only.",
+            "innosim calibrate --out reports/calibration  # ABC-SMC: 45 min on 2 cores",
+            "innosim calibrate --out reports/calibration --resume  # continue an interrupted fit",
+            "innosim calibrate --install-only --out reports/calibration  # then make it the default",
+            "innosim calibrate --holdout 2019 --out docs/calibration  # fit 2016-18, score 2019-20",
+            "innosim calibrate --report-only --out docs/calibration  # fit report of the defaults",
+        ),
     )
     cal.add_argument(
         "--out",
@@ -456,7 +525,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cal.add_argument("--quiet", action="store_true")
 
-    an = sub.add_parser("analyze", help="sensitivity indices (SALib) of a Sobol' or Morris sweep")
+    an = sub.add_parser(
+        "analyze",
+        help="sensitivity indices (SALib) of a Sobol' or Morris sweep",
+        **_examples(
+            "Sensitivity indices (SALib) of a finished Sobol' or Morris sweep, with the dummy "
+            "factor as\nnoise floor; writes DIR/analysis/.",
+            "innosim analyze sweeps/sobol --method sobol  # after the main_levers_sobol sweep",
+            "innosim analyze sweeps/sobol --method sobol --outcome rd_intensity@2030 "
+            "attain:rd_intensity@2030",
+        ),
+    )
     an.add_argument("dir", type=_path, help="sweep folder")
     an.add_argument("--method", choices=("sobol", "morris"), required=True)
     an.add_argument(
@@ -469,6 +548,12 @@ def build_parser() -> argparse.ArgumentParser:
     fa = sub.add_parser(
         "facts",
         help="check stylized facts of industrial dynamics on DIR/firms.parquet (run --agents)",
+        **_examples(
+            "Check stylized facts of industrial dynamics on the firm records of a run made "
+            "with --agents;\nwrites DIR/facts.csv and DIR/facts.md.",
+            "innosim run baseline --agents --replicates 4 --out reports/firms",
+            "innosim facts reports/firms",
+        ),
     )
     fa.add_argument("dir", type=_path, help="a result folder written by `innosim run --agents`")
 
@@ -476,6 +561,12 @@ def build_parser() -> argparse.ArgumentParser:
         "ui",
         help="open the interactive page (Mesa SolaraViz): scenario, lever sliders, indicators "
         "against targets, flows between regions",
+        **_examples(
+            "Serve the interactive page: pick a scenario, move the main levers, watch the "
+            "indicators;\ndocs/ui.md.",
+            "innosim ui",
+            "innosim ui --port 8800 --no-browser  # then open http://127.0.0.1:8800/",
+        ),
     )
     ui.add_argument("--port", type=_port, default=8765, help="port to serve on (8765)")
     ui.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
