@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -53,8 +54,116 @@ def test_page_builds_with_the_documented_parameters():
         assert abs(k - round(k)) < 1e-6, s.id
     # Mesa checks the parameters against the constructor it calls on Reset
     _check_model_params(ui.PageModel.__init__, params)
-    assert ui.page.component.name == "SolaraViz"
-    assert ui.page.kwargs["model_params"].keys() == params.keys()
+    page = ui.build_page(page_model())
+    assert page.component.name == "SolaraViz"
+    assert page.kwargs["model_params"].keys() == params.keys()
+    # what `innosim ui` serves is a component, rendered (with its model) once per session
+    assert ui.page is ui.Page and callable(ui.Page)
+
+
+def render_session(page: Any = None) -> Any:
+    """One session's page rendered server-side, inside the app layout that holds Mesa's sidebar
+    (Controls, Model Parameters, the step counter) and app bar; returns solara's render context."""
+    import solara
+
+    _box, rc = solara.render(solara.AppLayout(children=[page or ui.Page()]), handle_error=False)
+    return rc
+
+
+def shown_steps(rc: Any) -> list[str]:
+    """The step counters (Mesa's "Step: n") a rendered page shows."""
+    import ipyvuetify as v
+
+    spans = rc.find(v.Html, tag="span").widgets
+    return [w.children[0] for w in spans if str(w.children[0]).startswith("Step: ")]
+
+
+def status_text(rc: Any) -> str:
+    import solara
+
+    return rc.find(
+        solara.widgets.HTML, attributes={"class": "innosim-status"}
+    ).widget.unsafe_innerHTML
+
+
+def test_each_session_renders_its_own_model_and_title():
+    """Two renders of `Page` (as two browser sessions get) hold two models: steps in one leave
+    the other where it was. (Outside a server the sessions share Mesa's update counter, so both
+    redraw on every step and a shared model would show the same count in both.)"""
+    import ipyvuetify as v
+    from solara.components.title import TitleWidget
+
+    a, b = render_session(), render_session()
+    for rc in (a, b):
+        assert rc.find(TitleWidget).widget.title == ui.TITLE
+    step_a = a.find(v.Btn, children=["Step"]).widget
+    step_a.click()
+    step_a.click()
+    assert (shown_steps(a), shown_steps(b)) == (["Step: 2"], ["Step: 0"])
+    b.find(v.Btn, children=["Step"]).widget.click()
+    assert (shown_steps(a), shown_steps(b)) == (["Step: 2"], ["Step: 1"])
+    assert "2016 Q2" in status_text(a) and "2016 Q1" in status_text(b)
+
+
+def test_play_and_step_stop_at_the_horizon():
+    """Mesa's Step (like Play) runs a render interval's batch of steps without checking
+    `running`: with 7 a batch crosses the 60-quarter horizon, and the model stops at 60, the
+    status says the run is complete and Step is disabled."""
+    import ipyvuetify as v
+
+    m = page_model()
+    rc = render_session(ui.build_page(m))
+    interval = rc.find(v.Slider, label="Render Interval (steps)").widget
+    interval.v_model = 7
+    step = rc.find(v.Btn, children=["Step"]).widget
+    clicks = 0
+    while not step.disabled:
+        step.click()
+        clicks += 1
+        assert clicks <= 9, "Step still enabled past the horizon"
+    assert (clicks, m.steps, m.running) == (9, m.horizon, False)
+    assert shown_steps(rc) == [f"Step: {m.horizon}"]
+    assert ui.current_period(m) == (m.end_year, m.steps_per_year)
+    assert f"{m.end_year} Q4" in status_text(rc) and "Run complete" in status_text(rc)
+    assert sorted(m.annual) == list(range(m.start_year, m.end_year + 1))
+    window = [f.copy() for f in m.flow_window]
+    m.step()  # as Mesa's batch does past the horizon: nothing happens, nothing is counted
+    assert m.steps == m.horizon and not m.running
+    assert all(np.array_equal(f, g) for f, g in zip(window, m.flow_window, strict=True))
+
+
+def test_sliders_show_their_values():
+    """Every parameter slider shows its current value beside its label, to the step's decimals,
+    and follows the slider when it moves (as the browser sends it, with rounding noise)."""
+    import ipyvuetify as v
+    from mesa.visualization import Slider
+
+    rc = render_session()
+
+    def shown() -> dict[str, str]:
+        spans = [w.children[0] for w in rc.find(v.Html, tag="span").widgets]
+        return {
+            label: value
+            for label, value in zip(spans, spans[1:], strict=False)
+            if any(label == p.label for p in sliders.values())
+        }
+
+    sliders = {k: p for k, p in ui.model_params().items() if isinstance(p, Slider)}
+    assert shown() == {p.label: ui.slider_text(p.value, p.step) for p in sliders.values()}
+    assert shown()["IP protection (2015: 0.4)"] == "0.4"
+    # the parameter sliders (Mesa's own Controls come first, with their labels inline)
+    widgets = [w for w in rc.find(v.Slider).widgets if w.label == ""]
+    assert [(w.min, w.max, w.step) for w in widgets] == [
+        (p.min, p.max, p.step) for p in sliders.values()
+    ]
+    widgets[list(sliders).index("ip_protection")].v_model = 0.6000000000000001
+    assert shown()["IP protection (2015: 0.4)"] == "0.6"
+    assert shown()["Scale (share of 2015 agents)"] == "0.05"
+    assert [ui.slider_text(x, st) for x, st in [(0.365, 0.005), (125.0, 5), (8.2, 0.1)]] == [
+        "0.365",
+        "125",
+        "8.2",
+    ]
 
 
 def test_page_renders_and_redraws_after_steps():
@@ -278,10 +387,65 @@ def wait_for_server(url: str, server: subprocess.Popen, log: Path, timeout: floa
     )
 
 
+def open_session(browser: Any, url: str, log: Path) -> Any:
+    """The page in a browser context of its own (its own cookies: its own solara session),
+    once its chart is there; fails with the failed requests and the server log otherwise."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    failed: list[str] = []
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.on("response", lambda r: r.status >= 400 and failed.append(r.url))
+    page.goto(url, timeout=60_000)
+    try:
+        page.locator("img.innosim-indicators").wait_for(timeout=60_000)
+    except PlaywrightTimeout:
+        pytest.fail(
+            "the page did not render its chart. Requests that failed: "
+            f"{failed or 'none'} (solara loads the page's scripts through its proxy of "
+            "cdn.jsdelivr.net unless solara-assets is installed). Server log:\n"
+            + log.read_text()[-3000:]
+        )
+    return page
+
+
+def status_of(page: Any) -> str:
+    return page.locator(".innosim-status").inner_text()
+
+
+def wait_for_status(page: Any, text: str, timeout: float = 30_000) -> None:
+    page.wait_for_function(
+        "(text) => document.querySelector('.innosim-status').innerText.includes(text)",
+        arg=text,
+        timeout=timeout,
+    )
+
+
+def step_to(page: Any, k: int) -> None:
+    """Press Step and wait for Mesa's counter to show step k."""
+    page.get_by_role("button", name="Step").click()
+    page.get_by_text(f"Step: {k}", exact=True).wait_for()
+
+
+def lever_slider(page: Any, label: str) -> tuple[Any, Any]:
+    """A parameter slider's thumb and the value shown beside its label."""
+    box = page.locator(".innosim-slider", has_text=label)
+    return box.locator("[role=slider]"), box.locator(".innosim-slider-value")
+
+
+def control_slider(page: Any, label: str) -> Any:
+    """The thumb of one of Mesa's Controls sliders (Play Interval, Render Interval)."""
+    return page.locator(".v-input", has_text=label).locator("[role=slider]")
+
+
 @pytest.mark.browser
-def test_page_in_chromium(tmp_path):
-    """Start the page server, move a lever slider, Reset, Step two years: the indicator chart and
-    the status follow. About 15 s; every wait has a deadline and the server is always stopped."""
+def test_two_sessions_in_chromium(tmp_path):
+    """Two visitors (two browser contexts) on one page server: each steps, moves a slider,
+    resets and plays its own model to the horizon, unaffected by the other; the tab has the
+    page's title and the sliders show their values. 1 to 1.5 minutes on 2 shared cores; every
+    wait has a deadline and the server is always stopped."""
     chromium = find_chromium()
     if chromium is None:
         pytest.skip(
@@ -289,8 +453,7 @@ def test_page_in_chromium(tmp_path):
             "browser test"
         )
     assert not cli.ui_problems(), cli.ui_problems()
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
@@ -311,52 +474,61 @@ def test_page_in_chromium(tmp_path):
                 executable_path=chromium, args=CHROMIUM_ARGS, headless=True, timeout=30_000
             )
             try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1100})
-                page.set_default_timeout(20_000)
-                failed: list[str] = []
-                page.on("requestfailed", lambda r: failed.append(r.url))
-                page.on("response", lambda r: r.status >= 400 and failed.append(r.url))
-                page.goto(url, timeout=30_000)
-                chart = page.locator("img.innosim-indicators")
-                try:
-                    chart.wait_for(timeout=40_000)
-                except PlaywrightTimeout:
-                    pytest.fail(
-                        "the page did not render its chart. Requests that failed: "
-                        f"{failed or 'none'} (solara loads the page's scripts through its proxy "
-                        "of cdn.jsdelivr.net unless solara-assets is installed). Server log:\n"
-                        + log.read_text()[-3000:]
-                    )
-                before = chart.get_attribute("src")
+                a = open_session(browser, url, log)
+                b = open_session(browser, url, log)
+                for page in (a, b):
+                    page.wait_for_function("(t) => document.title === t", arg=ui.TITLE)
+                    assert page.title() == ui.TITLE
+                before = a.locator("img.innosim-indicators").get_attribute("src")
 
-                # move the IP protection slider four notches (0.4 -> 0.6) and apply it
-                thumb = page.locator(".v-input", has_text="IP protection").locator("[role=slider]")
+                # each session steps its own model: with one model shared, b would be at 3
+                step_to(a, 1)
+                step_to(a, 2)
+                step_to(b, 1)
+                wait_for_status(b, "2016 Q1")
+                step_to(a, 3)
+                wait_for_status(a, "2016 Q3")
+
+                # a slider shows its value; a's slider and Reset leave b's alone
+                thumb, value = lever_slider(a, "IP protection")
+                assert value.inner_text() == "0.4"
                 thumb.focus()
                 for _ in range(4):
                     thumb.press("ArrowRight")
                 assert thumb.get_attribute("aria-valuenow") == "0.6"
-                page.get_by_role("button", name="Reset").click()
-                status = page.locator(".innosim-status")
-                page.wait_for_function(
-                    "document.querySelector('.innosim-status').innerText"
-                    ".includes('IP protection 0.6')"
-                )
+                expect(value).to_have_text("0.6")  # once the server has the new value
+                expect(lever_slider(b, "IP protection")[1]).to_have_text("0.4")
+                a.get_by_role("button", name="Reset").click()
+                a.get_by_text("Step: 0", exact=True).wait_for()
+                wait_for_status(a, "IP protection 0.6")
+                step_to(b, 2)
+                wait_for_status(b, "2016 Q2")
+                assert "every lever follows the scenario" in status_of(b)
 
-                for k in range(1, 9):  # two years of quarterly steps
-                    page.get_by_role("button", name="Step").click()
-                    page.get_by_text(f"Step: {k}", exact=True).wait_for()
-                page.wait_for_function(
-                    "document.querySelector('.innosim-status').innerText.includes('2017 Q4')"
-                )
-                page.wait_for_function(
-                    "(before) => document.querySelector('img.innosim-indicators').src !== before",
-                    arg=before,
-                )
-                assert chart.get_attribute("src") != before
-                assert "Targets so far" in status.inner_text()
-                assert "IP protection 0.6" in status.inner_text()
+                # both play to the horizon at once, drawing every 7th (a) and 3rd (b) step; a's
+                # last batch (57 to 63) crosses the horizon and must stop at 60
+                for page, interval in ((a, 7), (b, 3)):
+                    render = control_slider(page, "Render Interval")
+                    render.focus()
+                    for _ in range(interval // 2):  # odd values: 1, 3, 5, 7
+                        render.press("ArrowRight")
+                    assert render.get_attribute("aria-valuenow") == str(interval)
+                    play = control_slider(page, "Play Interval")  # ms between batches
+                    play.focus()
+                    play.press("Home")
+                    assert play.get_attribute("aria-valuenow") == "1"
+                a.get_by_role("button", name="▶").click()
+                b.get_by_role("button", name="▶").click()
+                for page in (a, b):
+                    wait_for_status(page, "Run complete", timeout=240_000)
+                    expect(page.get_by_text("Step: 60", exact=True)).to_be_visible()
+                    expect(page.get_by_role("button", name="Step")).to_be_disabled()
+                    assert "2030 Q4" in status_of(page)
+                assert "IP protection 0.6" in status_of(a)
+                assert "every lever follows the scenario" in status_of(b)
+                assert a.locator("img.innosim-indicators").get_attribute("src") != before
                 if os.environ.get("INNOSIM_UI_SCREENSHOT"):
-                    page.screenshot(path=os.environ["INNOSIM_UI_SCREENSHOT"], full_page=True)
+                    a.screenshot(path=os.environ["INNOSIM_UI_SCREENSHOT"], full_page=True)
             finally:
                 browser.close()
     finally:

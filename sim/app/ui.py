@@ -12,6 +12,11 @@ parameters are `PageModel`'s keyword arguments:
 - `scale` (share of Beijing's 2015 agents; small, so that a simulated year takes well under a
   second) and `seed`.
 
+Every browser session has its own model: solara renders the `Page` component once per session
+(its virtual kernel) and the model is made in that render, never on import. The run ends at the
+scenario's horizon (Step and Play are disabled, the status says so), the tab is titled `TITLE`,
+and each parameter slider shows its value beside its label.
+
 Flows between regions are the markets' own yearly records by region pair (`TalentMarket.flow`,
 `CapitalMarket.flow`, `TechnologyMarket.flow`); the page keeps each step's increment and shows
 them summed over the last four quarters. Drawing uses matplotlib's object API only (no
@@ -32,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import solara
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse, FancyArrowPatch
@@ -53,9 +59,16 @@ from sim.model.agents.region import (
 )
 from sim.model.model import InnovationModel
 
+# Solara checks the rules of hooks when Mesa's visualization module is imported, and Mesa's own
+# ComponentsView trips the check (a warning on every start of the page).
+warnings.filterwarnings("ignore", message=r".*ComponentsView: `use_state` found despite")
+from mesa.visualization import Slider, SolaraViz, solara_viz  # noqa: E402
+from mesa.visualization.utils import update_counter  # noqa: E402
+
 DEFAULT_SCENARIO = "plan"
 DEFAULT_SCALE = 0.05  # about 5,000 firms: init ~0.1 s, one simulated year ~0.05 s
 DEFAULT_SEED = 2016
+TITLE = "innosim — Beijing S&T innovation center plan"  # the tab's and the app bar's
 # Step advances one quarter; Mesa's render-interval slider (odd values only) skips drawing.
 RENDER_INTERVAL = 1
 
@@ -200,12 +213,21 @@ class PageModel(InnovationModel):
         self.flow_window: deque[np.ndarray] = deque(maxlen=self.steps_per_year)
 
     def step(self) -> None:
+        """One quarter, and its flows; past the horizon nothing, not even Mesa's step count.
+
+        Mesa's Play and Step run a render interval's batch of steps without checking `running`
+        in between, so a batch that crosses the horizon would count steps that never happen
+        (Step: 63 of 60, status in 2031).
+        """
         active = self.running and self.steps - 1 < self.horizon  # Mesa counted this step already
+        if not active:
+            self.steps -= 1
+            self.running = False
+            return
         starts_year = (self.steps - 1) % self.steps_per_year == 0  # the markets reset their year
         before = 0.0 if starts_year else market_flows(self)
         super().step()
-        if active:
-            self.flow_window.append(market_flows(self) - before)
+        self.flow_window.append(market_flows(self) - before)
 
 
 def market_flows(m: InnovationModel) -> np.ndarray:
@@ -235,8 +257,6 @@ def flow_matrices(model: PageModel) -> dict[str, np.ndarray]:
 
 def model_params() -> dict[str, Any]:
     """SolaraViz parameters: scenario, the main levers' sliders (2015 value), scale, seed."""
-    from mesa.visualization import Slider
-
     reg = registry()
     params: dict[str, Any] = {
         "scenario": {
@@ -497,6 +517,11 @@ def status_html(model: PageModel) -> str:
     year = current_period(model)[0]
     lev = model.levers.at(year)  # (before the first step the model still holds 2015's)
     now = ", ".join(f"{e(s.label)} {lev[s.id]:g}" for s in MAIN_LEVERS)
+    if not model.running:
+        head += (
+            f"<br><b class='innosim-done'>Run complete: the horizon, the end of {model.end_year}, "
+            "is reached.</b> Reset starts a new run."
+        )
     left = (
         f"<p>{head}</p><p>{sliders} <i>(A new scenario or slider value applies on Reset.)</i></p>"
         f"<p>Levers in {year}: {now}.</p>"
@@ -550,42 +575,94 @@ def figure_png(fig: Figure) -> bytes:
 # ------------------------------------------------------------------------------------------------
 # the page
 # ------------------------------------------------------------------------------------------------
-def _components() -> list[Callable]:
-    import solara
-    from mesa.visualization.utils import update_counter
+def _image(draw: Callable[[Any], Figure], model: Any, key: int, css_class: str, alt: str) -> None:
+    # Draw again only when `key` changed or the model was re-created, not on every update;
+    # shown at its own size, narrower when the grid cell is.
+    src = solara.use_memo(
+        lambda: "data:image/png;base64," + base64.b64encode(figure_png(draw(model))).decode(),
+        [model, key],
+    )
+    solara.HTML(
+        tag="img",
+        attributes={"src": src, "alt": alt},
+        style="max-width: 100%; height: auto; display: block;",
+        classes=[css_class],
+    )
 
-    def _image(
-        draw: Callable[[Any], Figure], model: Any, key: int, css_class: str, alt: str
-    ) -> None:
-        # Draw again only when `key` changed or the model was re-created, not on every update;
-        # shown at its own size, narrower when the grid cell is.
-        src = solara.use_memo(
-            lambda: "data:image/png;base64," + base64.b64encode(figure_png(draw(model))).decode(),
-            [model, key],
+
+@solara.component
+def IndicatorChart(model: PageModel) -> None:
+    update_counter.get()
+    _image(indicator_figure, model, len(model.annual), "innosim-indicators", "key indicators")
+
+
+@solara.component
+def RegionFlows(model: PageModel) -> None:
+    update_counter.get()
+    _image(network_figure, model, model.steps, "innosim-flows", "flows between regions")
+
+
+@solara.component
+def Status(model: PageModel) -> None:
+    update_counter.get()
+    solara.HTML(tag="div", unsafe_innerHTML=status_html(model), classes=["innosim-status"])
+
+
+# Module-level components: new component functions on every render would remount the charts.
+COMPONENTS: tuple[Callable, ...] = (IndicatorChart, RegionFlows, Status)
+
+
+def slider_text(value: float, step: float) -> str:
+    """A slider's value as shown beside its label, to the step's decimals (0.6, 0.365, 125)."""
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 6
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@solara.component
+def ValueSlider(options: Slider, on_value: Callable[[Any], None]) -> None:
+    """A Mesa Slider with its current value beside the label, full width below it.
+
+    Solara's slider shows its value only while dragged; its always-on thumb label overlaps the
+    slider above, and a value inside an inline label would move the track as it changes.
+    """
+    value = solara.use_reactive(options.value)
+
+    def changed(v: Any) -> None:
+        value.set(v)
+        on_value(v)
+
+    slider = solara.SliderFloat if options.is_float_slider else solara.SliderInt
+    with solara.Column(gap="0px", classes=["innosim-slider"], style={"margin-top": "10px"}):
+        with solara.Row(justify="space-between", style={"font-size": "14px"}):
+            solara.Text(options.label)
+            solara.Text(
+                slider_text(value.value, options.step),
+                classes=["innosim-slider-value"],
+                style={"font-weight": "bold"},
+            )
+        slider(
+            "",
+            value=value.value,
+            on_value=changed,
+            min=options.min,
+            max=options.max,
+            step=options.step,
         )
-        solara.HTML(
-            tag="img",
-            attributes={"src": src, "alt": alt},
-            style="max-width: 100%; height: auto; display: block;",
-            classes=[css_class],
-        )
 
-    @solara.component
-    def IndicatorChart(model: PageModel) -> None:
-        update_counter.get()
-        _image(indicator_figure, model, len(model.annual), "innosim-indicators", "key indicators")
 
-    @solara.component
-    def RegionFlows(model: PageModel) -> None:
-        update_counter.get()
-        _image(network_figure, model, model.steps, "innosim-flows", "flows between regions")
+# Mesa's own parameter inputs (kept in Mesa's module, so a reload of this one still finds them).
+_MESA_USER_INPUTS = solara_viz.__dict__.setdefault("_innosim_user_inputs", solara_viz.UserInputs)
 
-    @solara.component
-    def Status(model: PageModel) -> None:
-        update_counter.get()
-        solara.HTML(tag="div", unsafe_innerHTML=status_html(model), classes=["innosim-status"])
 
-    return [IndicatorChart, RegionFlows, Status]
+@solara.component
+def UserInputs(user_params: dict[str, Any], on_change: Callable[[str, Any], None]) -> None:
+    """Mesa's parameter inputs, but each Slider shows its value (`ValueSlider`)."""
+    for name, options in user_params.items():
+        if isinstance(options, Slider):
+            ValueSlider(options, lambda v, name=name: on_change(name, v))
+        else:
+            _MESA_USER_INPUTS({name: options}, on_change=on_change)
 
 
 def _grid_layout(n: int) -> list[dict]:
@@ -604,31 +681,45 @@ def _grid_layout(n: int) -> list[dict]:
 
 def build_page(model: PageModel | None = None) -> Any:
     """The SolaraViz page over `model` (default: a fresh PageModel with the default parameters)."""
-    # Mesa's own ComponentsView trips solara's hook check (a warning on every start).
-    warnings.filterwarnings("ignore", message=r".*ComponentsView: `use_state` found despite")
-    from mesa.visualization import SolaraViz, solara_viz
-
-    # Mesa 3.3 gives every component the same half-width grid cell and takes no layout argument;
-    # its ComponentsView looks the layout function up at render time, so set ours there.
+    # Mesa 3.3 gives every component the same half-width grid cell, takes no layout argument and
+    # shows a slider's value only while it is dragged; its ComponentsView and ModelCreator look
+    # these functions up at render time, so set ours there (for the whole process: this page).
     solara_viz.make_initial_grid_layout = _grid_layout
+    solara_viz.UserInputs = UserInputs
     return SolaraViz(
         model if model is not None else PageModel(),
-        components=_components(),
+        components=list(COMPONENTS),
         model_params=model_params(),
-        name="innosim: Beijing S&T innovation center plan",
+        name=TITLE,
         play_interval=150,
         render_interval=RENDER_INTERVAL,
     )
 
 
-# What `solara run sim.app.ui` (or `sim.app.ui:page`) serves. Like Mesa's examples, the first model is
-# built on import and shared by the sessions until one of them presses Reset.
-page = build_page()
+@solara.component
+def Page() -> None:
+    """One browser session's page: its own model, the tab's title and Mesa's SolaraViz.
+
+    Solara renders `Page` anew in each session's virtual kernel. `use_memo` creates the model in
+    that render, so each session gets its own (a model built on import would be shared by all
+    of them until each pressed Reset); SolaraViz keeps it in a `use_reactive` of the same render
+    and Reset replaces it there, for that session only.
+    """
+    solara.Title(TITLE)
+    model = solara.use_memo(PageModel, [])
+    build_page(model)
+
+
+# What `innosim ui` serves (`solara run sim.app.ui:page`); `solara run sim.app.ui` finds `Page`.
+page = Page
 
 
 __all__ = [
     "MAIN_LEVERS",
+    "TITLE",
+    "Page",
     "PageModel",
+    "attainment_so_far",
     "build_page",
     "flow_matrices",
     "indicator_figure",
@@ -637,6 +728,6 @@ __all__ = [
     "network_figure",
     "page",
     "scenario_names",
+    "slider_text",
     "status_html",
-    "attainment_so_far",
 ]
