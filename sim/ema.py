@@ -59,10 +59,8 @@ from sim.inputs.reader import did_you_mean
 from sim.inputs.scenario import MAX_REPLICATES, SEED_END, Scenario, load_scenario, scale_error
 
 RANGES = ("posterior", "bounds")
-POSTERIOR_RANGE = (
-    0.05,
-    0.95,
-)  # the weighted quantiles that bound an uncertainty (ranges="posterior")
+# the posterior's weighted quantiles that bound an uncertainty with ranges="posterior"
+POSTERIOR_RANGE = (0.05, 0.95)
 MET = ":met"  # suffix of an attainment outcome
 
 
@@ -218,6 +216,8 @@ def posterior_scenarios(
     if not (_whole(n) and 1 <= n <= MAX_REPLICATES):
         raise InputError(None, "n", f"expected a whole number 1-{MAX_REPLICATES}, got {n!r}")
     names = [u.name for u in model.uncertainties]
+    if not names:
+        raise InputError(None, "posterior_scenarios", "the model has no uncertainties to draw")
     missing = [u for u in names if u not in post.names]
     if missing:
         raise InputError(
