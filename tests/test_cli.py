@@ -344,7 +344,7 @@ def _subparsers() -> dict:
 def test_every_command_that_runs_the_model_has_the_same_workers_default():
     from sim.experiments.executors import usable_cores
 
-    running = {"run", "levers", "sweep", "calibrate"}
+    running = {"run", "levers", "sweep", "calibrate", "compare"}  # compare: --reference base
     found = {}
     for name, parser in _subparsers().items():
         for a in parser._actions:

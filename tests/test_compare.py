@@ -7,6 +7,7 @@ import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from sim.analysis import compare
 from sim.analysis.plots import comparison_figure
@@ -418,3 +419,126 @@ def test_format_attainment_many_scenarios_one_block_per_year(tmp_path):
     # s5 holds P_B itself: 0.7 and 0.4 in 2020.
     assert block_2020[-1].split() == ["s5", "0.70", "0.40"]
     assert all(max(len(line) for line in b.splitlines()) < 100 for b in blocks)
+
+
+# ------------------------------------------------------------------------------------------------
+# comparability: folders that are not like for like are named, one warning line each
+# ------------------------------------------------------------------------------------------------
+def _record(folder, **fields):
+    path = folder / "scenario.resolved.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.update(fields)
+    path.write_text(yaml.safe_dump(data))
+
+
+def test_comparability_warnings_name_each_difference(tmp_path):
+    same = {"innosim_version": "1.0", "model_fingerprint": "abc", "uncertainty": "posterior"}
+    a = make_result(tmp_path / "a", "alpha", P_A)
+    b = make_result(tmp_path / "b", "beta", P_B)
+    _record(a, **same)
+    _record(b, **same)
+    assert compare.comparability_warnings(compare._load_runs([a, b])) == []
+    _record(b, scale=0.05, replicates=4, uncertainty="seed", model_fingerprint="def")
+    lines = compare.comparability_warnings(compare._load_runs([a, b]))
+    assert [w.split(" (")[0] for w in lines] == [
+        "the folders differ in scale",
+        "the folders differ in replicates",
+        "the folders differ in uncertainty",
+        "the folders differ in model fingerprint",
+    ]
+    assert "alpha: 0.02, beta: 0.05" in lines[0]
+    (b / "scenario.resolved.yaml").unlink()
+    lines = compare.comparability_warnings(compare._load_runs([a, b]))
+    assert lines == [
+        f"{b} has no scenario.resolved.yaml: its scale, seeds, uncertainty and model version "
+        "are unknown, so nothing says it is comparable"
+    ]
+
+
+def test_compare_prints_warnings_on_stderr_and_in_the_report(tmp_path, capsys):
+    from sim.app.cli import main
+
+    a = make_result(tmp_path / "a", "alpha", P_A)
+    b = make_result(tmp_path / "b", "beta", P_B, replicates=4)
+    _record(a, innosim_version="1.0")
+    _record(b, innosim_version="1.1", seed=2)
+    out = tmp_path / "cmp"
+    assert main(["compare", str(a), str(b), "--out", str(out), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    err = captured.err.splitlines()
+    assert [line.split(" (")[0] for line in err] == [
+        "innosim: warning: the folders differ in replicates",
+        "innosim: warning: the folders differ in root seed",
+        "innosim: warning: the folders differ in innosim version",
+    ]
+    assert "Traceback" not in captured.err and "2 scenario(s)" in captured.out
+    md = (out / "comparison.md").read_text()
+    assert "## Comparability" in md and "differ in innosim version (alpha: 1.0, beta: 1.1)" in md
+
+
+# ------------------------------------------------------------------------------------------------
+# a sweep's points against its base scenario (--reference base)
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory):
+    """A grid of two points whose first is the base scenario itself (ip_protection at its 2015
+    value 0.4), 2 replicates: 4 runs."""
+    from sim.experiments.sweep import run_sweep
+    from sim.inputs.paths import SCENARIOS
+
+    d = tmp_path_factory.mktemp("sweep")
+    (d / "base.yaml").write_text(
+        f"extends: {SCENARIOS / 'baseline.yaml'}\nname: short\n"
+        "time: {start_year: 2016, end_year: 2017}\n"
+    )
+    (d / "spec.yaml").write_text(
+        "base: base.yaml\nlevers: {ip_protection: {values: [0.4, 0.8]}}\nsampler: grid\n"
+        "replicates: 2\nseed: 7\nscale: 0.02\n"
+    )
+    run_sweep(d / "spec.yaml", d / "sweep", workers=1, progress=False)
+    return d / "sweep"
+
+
+def test_reference_base_is_paired_exactly_like_a_point(small_sweep, tmp_path, capsys):
+    from sim.app.cli import main
+
+    out = tmp_path / "vs_base"
+    argv = ["compare", str(small_sweep), "--reference", "base", "--out", str(out), "--quiet"]
+    assert main([*argv, "--workers", "1"]) == 0
+    assert "vs the base scenario" in capsys.readouterr().out
+    diffs = pd.read_csv(out / "paired_differences.csv")
+    assert set(diffs.reference) == {-1} and set(diffs.point) == {0, 1}
+    assert diffs.common_seeds.all() and (diffs.pairs == 2).all()
+    # point 0 is the base scenario's own settings: the same runs, so every difference is 0
+    at_base = diffs[diffs.point == 0]
+    assert (at_base.difference == 0).all() and (at_base.ci_low == 0).all()
+    assert (diffs[diffs.point == 1].difference != 0).any()
+    base = pd.read_csv(out / "base_runs.csv")
+    assert set(base.point) == {-1} and (base.ip_protection == 0.4).all()
+    md = (out / "comparison.md").read_text()
+    assert "point - the base scenario" in md
+
+
+def test_reference_base_refused_when_the_model_changed(small_sweep, tmp_path, capsys, monkeypatch):
+    from sim.app.cli import main
+    from sim.experiments import sweep
+
+    monkeypatch.setattr(sweep, "model_id", lambda: "0.0+other")
+    out = tmp_path / "vs_base"
+    argv = ["compare", str(small_sweep), "--reference", "base", "--out", str(out), "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--reference" in err and "0.0+other" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_reference_must_be_a_point_or_base(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "sim", "compare", str(tmp_path), "--reference", "baseline"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and "or 'base'" in r.stderr and "Traceback" not in r.stderr

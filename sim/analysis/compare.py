@@ -26,11 +26,13 @@ yuan of extra public outlay, sim.analysis.costs; when every folder has `costs.cs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from sim.analysis.costs import HEADLINE, cost_effectiveness, format_headline, signed
 from sim.analysis.plots import plot_comparison
@@ -176,10 +178,11 @@ def _read_folder(folder: Path) -> _Run:
 
 
 def pairing_notes(runs: list[_Run]) -> list[str]:
-    """What a reader of paired effects must know: each folder's uncertainty and the number of
-    posterior draws behind it, and a warning where replicate r did not run with the same
-    parameter values in two folders (another posterior, another uncertainty, or a parameter a
-    scenario sets itself), as then the effects are not paired on parameters."""
+    """What a reader of paired effects must know: the number of posterior draws behind each
+    folder, and a warning where replicate r did not run with the same parameter values in two
+    folders (another posterior, another uncertainty, or a parameter a scenario sets itself), as
+    then the effects are not paired on parameters. (Folders of different uncertainty modes are
+    named by `comparability_warnings`.)"""
     from sim.experiments.posterior import MIN_DRAWS
 
     notes = []
@@ -189,12 +192,6 @@ def pairing_notes(runs: list[_Run]) -> list[str]:
         if r.parameters is not None and not r.parameters.empty:
             wide = r.parameters.pivot(index="replicate", columns="parameter", values="value")
             draws[r.key] = (wide, int(len(wide.drop_duplicates())))
-    if len(set(modes.values())) > 1:
-        notes.append(
-            "**Warning**: the folders differ in uncertainty ("
-            + ", ".join(f"{k}: {v}" for k, v in modes.items())
-            + "): their bands are not comparable."
-        )
     for k, (_, n) in draws.items():
         if modes[k] == "posterior" and n < MIN_DRAWS:
             notes.append(
@@ -226,6 +223,59 @@ def pairing_notes(runs: list[_Run]) -> list[str]:
             f"parameter values in every folder ({n} distinct parameter set(s))."
         )
     return notes
+
+
+# What each result folder records in scenario.resolved.yaml that makes two folders comparable:
+# the field, what it is called in a warning, and why a difference matters.
+COMPARABLE = (
+    ("scale", "scale", "agent counts and seed noise differ, so effects mix scale with policy"),
+    (
+        "replicates",
+        "replicates",
+        "bands and probabilities rest on different numbers of runs; paired effects use the "
+        "replicates both have",
+    ),
+    ("seed", "root seed", "replicate r has other seeds: effects are not paired (Welch intervals)"),
+    (
+        "uncertainty",
+        "uncertainty",
+        "posterior draws in one, seed noise only in another: bands are not comparable",
+    ),
+    (
+        "innosim_version",
+        "innosim version",
+        "differences may come from the code, not the policy; run them again with one version",
+    ),
+    (
+        "model_fingerprint",
+        "model fingerprint (code and data)",
+        "differences may come from the model, not the policy; run them again with one model",
+    ),
+)
+
+
+def comparability_warnings(runs: list[_Run]) -> list[str]:
+    """One line for each way the folders are not like for like (from their
+    scenario.resolved.yaml): scale, replicates, root seed, uncertainty mode, innosim version or
+    model fingerprint; and one for a folder without that record (nothing can be checked)."""
+    out = []
+    known = [r for r in runs if r.resolved]
+    for r in runs:
+        if not r.resolved:
+            out.append(
+                f"{r.folder} has no scenario.resolved.yaml: its scale, seeds, uncertainty and "
+                "model version are unknown, so nothing says it is comparable"
+            )
+    for key, name, why in COMPARABLE:
+        values = {
+            r.key: r.resolved.get(key, "seed" if key == "uncertainty" else None) for r in known
+        }
+        if len({str(v) for v in values.values()}) > 1:
+            listed = ", ".join(
+                f"{k}: {v if v is not None else 'not recorded'}" for k, v in values.items()
+            )
+            out.append(f"the folders differ in {name} ({listed}): {why}")
+    return out
 
 
 def _check_complete(ind: pd.DataFrame, file: str) -> None:
@@ -442,11 +492,25 @@ def write_comparison(dirs: list[str | Path], out_dir: str | Path, *, force: bool
     return _write(_load_runs(dirs), Path(out_dir), force=force)
 
 
-def run_comparison(dirs: list[str | Path], out_dir: str | Path, *, force: bool = False) -> str:
-    """What `innosim compare` does: write the comparison, return the text to print."""
+def run_comparison(
+    dirs: list[str | Path],
+    out_dir: str | Path,
+    *,
+    force: bool = False,
+    warn: Callable[[str], None] | None = None,
+    progress: bool = False,
+) -> str:
+    """What `innosim compare` does: write the comparison, return the text to print.
+
+    `warn` receives each comparability warning (`comparability_warnings`) as soon as the
+    folders are read, before the plots are drawn (the CLI prints them on stderr); they are also
+    in comparison.md. `progress`: a bar of the plots on stderr (about half a second each)."""
     runs = _load_runs(dirs)
+    for w in comparability_warnings(runs):
+        if warn is not None:
+            warn(w)
     out = Path(out_dir)
-    _write(runs, out, force=force)
+    _write(runs, out, force=force, progress=progress)
     _, att = _concat(runs)
     text = format_attainment(attainment_table(att, scenarios=[r.key for r in runs]))
     notes = pairing_notes(runs)
@@ -480,12 +544,12 @@ def cost_table(runs: list[_Run]) -> pd.DataFrame | None:
     return pd.concat(parts, ignore_index=True)
 
 
-def _write(runs: list[_Run], out: Path, *, force: bool) -> Path:
+def _write(runs: list[_Run], out: Path, *, force: bool, progress: bool = False) -> Path:
     with claim(out, force, [r.folder for r in runs]):
-        return _write_claimed(runs, out)
+        return _write_claimed(runs, out, progress)
 
 
-def _write_claimed(runs: list[_Run], out: Path) -> Path:
+def _write_claimed(runs: list[_Run], out: Path, progress: bool = False) -> Path:
     ind, att = _concat(runs)
     with staged_folder(out, MARKER, kind="comparison") as tmp:
         table = attainment_table(att, scenarios=[r.key for r in runs])
@@ -496,11 +560,16 @@ def _write_claimed(runs: list[_Run], out: Path) -> Path:
         if ce is not None:
             ce.to_csv(tmp / "cost_effectiveness.csv", index=False)
         scenarios = [r.key for r in runs]
+        names = key_indicators(ind, att)
         plots = [
             plot_comparison(ind, name, tmp / "plots" / f"{name}.png", scenarios)
-            for name in key_indicators(ind, att)
+            for name in tqdm(names, desc="plots", unit="plot", disable=not progress)
         ]
         md = _markdown_report(runs, table, traj, [p.stem for p in plots], target_conflicts(att))
+        warnings = comparability_warnings(runs)
+        if warnings:
+            md += "\n## Comparability\n\n" + "\n".join(f"- **Warning**: {w}." for w in warnings)
+            md += "\n"
         notes = pairing_notes(runs)
         if notes:
             md += "\n## Uncertainty and pairing\n\n" + "\n\n".join(notes) + "\n"

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from sim.analysis.report import KEY_YEARS, _fmt, _markdown
 from sim.analysis.sensitivity import Outcome, check_outcomes
@@ -259,7 +260,8 @@ def default_points(df: pd.DataFrame, reference: int = 0, n: int = N_BEST) -> lis
     # Sobol' and Morris designs hold points that differ only in the dummy factor: the same lever
     # settings (and the same runs) are shown once, under the lowest point number.
     settings = _settings(df).set_index("point")
-    seen = {tuple(settings.loc[reference])}
+    # the base scenario (`--reference base`) is not among the design points
+    seen = {tuple(settings.loc[reference])} if reference in settings.index else set()
     out = [int(reference)]
     for p in sorted(best.index, key=lambda q: (-best[q], q)):
         key = tuple(settings.loc[p])
@@ -281,18 +283,110 @@ def _abbreviations(levers: list[str]) -> dict[str, str]:
 
 
 def point_labels(df: pd.DataFrame, points: list[int]) -> dict[int, str]:
-    """`point 3 (jutm=0.5, brp=0.3)`; just `point 3` with more than MAX_LABEL_LEVERS levers."""
+    """`point 3 (jutm=0.5, brp=0.3)`; just `point 3` with more than MAX_LABEL_LEVERS levers;
+    `base` for the base scenario (`--reference base`)."""
     settings = _settings(df).set_index("point")
     levers = lever_columns(df)
     short = _abbreviations(levers)
     out = {}
     for p in points:
+        if p == BASE_POINT:
+            out[p] = "base"
+            continue
         if len(levers) > MAX_LABEL_LEVERS:
             out[p] = f"point {p}"
             continue
         vals = ", ".join(f"{short[lv]}={settings.at[p, lv]:.3g}" for lv in levers)
         out[p] = f"point {p} ({vals})"
     return out
+
+
+BASE = "base"  # `--reference base`: the sweep's base scenario, run on the sweep's seeds
+BASE_POINT = -1  # its point number in the comparison's tables
+
+
+def base_runs(
+    store, df: pd.DataFrame, *, workers: int | None = None, progress: bool = False
+) -> pd.DataFrame:
+    """The sweep's base scenario (as stored in its spec.yaml, with any --set values) run at the
+    sweep's scale, root seed, replicates and uncertainty: replicate r has the seed and the
+    posterior draw replicate r has at every point whose seeds are the common ones, so its
+    differences from those points are paired exactly like two points'. Rows as `store.load()`
+    with point BASE_POINT and, in the lever columns, the base's constant values (NaN for a
+    schedule). Refused when the model's code or data changed since the sweep ran, or when the
+    stored record does not rebuild the sweep's runs: the base would not be paired with them."""
+    from sim.experiments.runs import run_replicates
+    from sim.experiments.sweep import model_id
+
+    where = str(store.root)
+    record = store.spec()
+    stored = f"{record.get('innosim_version')}+{record.get('model_fingerprint')}"
+    if stored != model_id():
+        raise InputError(
+            where,
+            "--reference",
+            f"the sweep ran on model {stored}, this is {model_id()}: a base run now would not be "
+            "paired with its runs (run the sweep again, or compare design points)",
+        )
+    base, spec = _rebuild_base(store, record)
+    runs = run_replicates(
+        base,
+        replicates=spec.replicates,
+        seed=spec.seed,
+        scale=float(record["scale"]),
+        workers=workers or _default_workers(spec.replicates),
+        progress=progress,
+        uncertainty=spec.uncertainty or base.uncertainty,
+    )
+    out = runs.drop(columns="scenario").assign(point=BASE_POINT)
+    for lever in lever_columns(df):
+        v = base.levers.get(lever)
+        out[lever] = float(v) if isinstance(v, int | float) else np.nan
+    return out[list(df.columns)]
+
+
+def _rebuild_base(store, record: dict):
+    """The sweep's base Scenario and spec from its record, proven by the run keys: the record
+    holds the base resolved (every parameter filled in), but a parameter the scenario left open
+    draws from the posterior, so the parameters at their defaults are taken as open; the
+    candidate whose plan gives exactly the stored run keys is the base (else InputError)."""
+    from sim.experiments.design import SweepSpec
+    from sim.experiments.sweep import plan_runs
+    from sim.inputs.params import Params
+    from sim.inputs.scenario import Scenario
+
+    where = str(store.root)
+    raw = {
+        k: v for k, v in (record.get("base_scenario") or {}).items() if k in Scenario.model_fields
+    }
+    try:
+        spec = SweepSpec.model_validate(record["spec"])
+        full = Scenario.model_validate(raw)
+    except Exception as e:  # noqa: BLE001 - any malformed record is the same user problem
+        raise InputError(where, "spec.yaml", f"not a readable sweep record ({e})") from None
+    defaults = Params({}).as_dict()
+    own = {
+        k: v
+        for k, v in full.parameters.items()
+        if not np.array_equal(np.asarray(v, float), np.asarray(defaults.get(k), float))
+    }
+    stored = sorted(store.runs().key)
+    for base in (full.model_copy(update={"parameters": own}), full):
+        _, runs, _, _, _ = plan_runs(spec.with_base(base), float(record["scale"]))
+        if sorted(runs.key) == stored:
+            return base, spec
+    raise InputError(
+        where,
+        "--reference",
+        "the stored base scenario does not rebuild this sweep's runs, so a base run would not be "
+        "paired with them; compare design points instead",
+    )
+
+
+def _default_workers(runs: int) -> int:
+    from sim.experiments.executors import default_workers
+
+    return default_workers(runs)
 
 
 def _check_points(df: pd.DataFrame, where: str, points, reference) -> tuple[int, list[int]]:
@@ -310,7 +404,9 @@ def _check_points(df: pd.DataFrame, where: str, points, reference) -> tuple[int,
             raise InputError(where, what, f"point {q} has no runs (points with runs: {span})")
         return q
 
-    ref = one(0 if reference is None else reference, "reference")
+    ref = (
+        BASE_POINT if reference == BASE else one(0 if reference is None else reference, "reference")
+    )
     if points is None:
         return ref, default_points(df, ref)
     chosen = [ref]
@@ -399,6 +495,8 @@ def write_point_comparison(
     *,
     indicators: list[str] | None = None,
     n_boot: int = 2000,
+    workers: int | None = None,
+    progress: bool = False,
 ) -> str:
     """Compare design points of a sweep; write out_dir atomically and return the console text.
 
@@ -406,17 +504,28 @@ def write_point_comparison(
     highest mean rd_intensity in 2030 (last simulated year if earlier). The sweep may be
     incomplete (only stored runs are used; the text says how many are missing). `indicators`
     limits the fan charts (default: every indicator, as `innosim compare` plots); `n_boot` is the
-    number of bootstrap resamples of the paired differences."""
+    number of bootstrap resamples of the paired differences.
+
+    `reference="base"` compares the points with the sweep's base scenario instead of a design
+    point: its runs (`base_runs`: the sweep's scale, seeds, replicates and uncertainty, on
+    `workers` processes) are made here, as point -1 labelled `base`, and written to
+    `base_runs.csv`. `progress`: bars of those runs and of the plots on stderr."""
     sweep = Path(sweep_dir)
     store = open_store(sweep)
     where = str(sweep)
     df = store.load()
     if df.empty:
         raise InputError(where, None, "no runs stored yet (run `innosim sweep SPEC --out DIR`)")
+    if reference == BASE and points is not None and BASE_POINT in points:
+        raise InputError(where, "points", "the base is the reference here")
     ref, chosen = _check_points(df, where, points, reference)
     out = Path(out_dir)
     _check_out(sweep, out)
     with claim(out, force):
+        base = None
+        if ref == BASE_POINT:  # after the folder is checked and held: minutes of runs
+            base = base_runs(store, df, workers=workers, progress=progress)
+            df = pd.concat([base, df], ignore_index=True)
         runs = store.runs()
         missing = int((~runs.key.isin(store.done())).sum())
 
@@ -453,12 +562,14 @@ def write_point_comparison(
             from sim.analysis.plots import plot_comparison
 
             chosen_table.to_csv(tmp / MARKER, index=False)
+            if base is not None:
+                base.to_csv(tmp / "base_runs.csv", index=False)
             diffs.to_csv(tmp / "paired_differences.csv", index=False)
             probs.to_csv(tmp / "target_probabilities.csv", index=False)
             scen = [labels[p] for p in chosen]
             plotted = [
                 plot_comparison(fan, ind, tmp / "plots" / f"{ind}.png", scen).stem
-                for ind in plot_list
+                for ind in tqdm(plot_list, desc="plots", unit="plot", disable=not progress)
             ]
             md = _markdown_report(
                 sweep,
@@ -489,15 +600,22 @@ def write_point_comparison(
         hy = headline_year(df)
         head = diffs[(diffs.indicator == HEADLINE) & (diffs.year == hy)]
         if not head.empty:
-            text += ["", f"{HEADLINE}@{hy} minus point {ref} (paired by seed, 95% bootstrap CI):"]
+            text += [
+                "",
+                f"{HEADLINE}@{hy} minus {_ref_name(ref)} (paired by seed, 95% bootstrap CI):",
+            ]
             text += [
                 f"  point {r.point}: {_cell(r)}" + ("" if r.common_seeds else "  (other seeds)")
                 for r in head.itertuples()
             ]
         if missing:
             text += ["", f"note: {missing} of {len(runs)} runs missing (finish with --resume)"]
-        text += ["", f"{len(chosen)} point(s) vs point {ref} -> {out}/ (comparison.md)"]
+        text += ["", f"{len(chosen)} point(s) vs {_ref_name(ref)} -> {out}/ (comparison.md)"]
         return "\n".join(text)
+
+
+def _ref_name(ref: int) -> str:
+    return "the base scenario" if ref == BASE_POINT else f"point {ref}"
 
 
 def _markdown_report(
@@ -528,7 +646,7 @@ def _markdown_report(
     lines += ["", "## Points compared", ""]
     if defaulted:
         lines += [
-            f"Reference: point {ref}. Compared: the up to {N_BEST} other points with the highest "
+            f"Reference: {_ref_name(ref)}. Compared: the up to {N_BEST} other points with the highest "
             f"mean {HEADLINE} in {hy} (the plan's headline indicator; 2030, or the last simulated "
             "year of a shorter sweep), each lever setting once (Sobol' and Morris designs repeat "
             "settings that differ only in the dummy factor); choose others with `--points` and "
@@ -536,10 +654,20 @@ def _markdown_report(
             "",
         ]
     lines += [_markdown(chosen_table.map(lambda v: f"{v:.4g}" if isinstance(v, float) else v)), ""]
+    if ref == BASE_POINT:
+        lines += [
+            "The reference `base` (point -1) is the sweep's base scenario (`spec.yaml`, "
+            "`base_scenario`), run for this comparison at the sweep's scale, root seed, "
+            "replicates and uncertainty (`base_runs.csv`): replicate r has the seed and posterior "
+            "draw it has at every point on the common seeds, so its differences are paired like "
+            "two points'. Its lever columns hold the base's constant values (blank: a schedule).",
+            "",
+        ]
     lines += [
         "## Paired differences",
         "",
-        f"Mean over seeds of (point - point {ref}) for the same seed (common random numbers), "
+        f"Mean over seeds of (point - {_ref_name(ref)}) for the same seed (common random "
+        "numbers), "
         "with a bootstrap 95% interval over the seed pairs (none with one replicate). In Sobol' "
         "and Morris designs the dummy factor selects the seeds: points with another dummy value "
         "are paired replicate by replicate instead (`common_seeds` false; wider intervals). "

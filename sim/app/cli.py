@@ -103,6 +103,18 @@ def _point(text: str) -> int:
     return _whole(text, 0, MAX_RUNS - 1, f"a design point number from 0 to {MAX_RUNS - 1:,}")
 
 
+def _reference(text: str) -> int | str:
+    """`compare --reference`: a design point number, or `base` (the sweep's base scenario)."""
+    from sim.analysis.points import BASE
+
+    if text.strip().lower() == BASE:
+        return BASE
+    try:
+        return _point(text)
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{e}, or {BASE!r} (the sweep's base scenario)") from None
+
+
 def _year(text: str) -> int:
     from sim.inputs.scenario import FIRST_YEAR, LAST_YEAR  # a scenario's possible years
 
@@ -369,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
             "innosim compare reports/baseline reports/plan --out reports/comparison",
             "innosim compare sweeps/talent  # a sweep: the best points against point 0",
             "innosim compare sweeps/talent --points 0 5 12 --reference 5",
+            "innosim compare sweeps/talent --reference base  # the points against the base scenario",
         ),
     )
     cmp_.add_argument(
@@ -383,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder (default: reports/comparison; for a sweep DIR/comparison)",
     )
     cmp_.add_argument("--force", action="store_true", help="replace an existing output folder")
+    cmp_.add_argument("--quiet", action="store_true", help="no progress bars")
     cmp_.add_argument(
         "--points",
         type=_point,
@@ -391,8 +405,13 @@ def build_parser() -> argparse.ArgumentParser:
         "with the highest mean 2030 R&D intensity)",
     )
     cmp_.add_argument(
-        "--reference", type=_point, help="sweep only: the reference point (default: 0)"
+        "--reference",
+        type=_reference,
+        help="sweep only: the reference, a design point number (default: 0) or `base`: the "
+        "sweep's base scenario, run now at the sweep's scale, seeds, replicates and uncertainty "
+        "(paired like a point; refused if the model changed since the sweep)",
     )
+    _add_workers(cmp_)
 
     sw = sub.add_parser(
         "sweep",
@@ -678,13 +697,24 @@ def cmd_compare(args) -> int:
             points=args.points,
             reference=args.reference,
             force=args.force,
+            workers=args.workers,
+            progress=not args.quiet,
         )
         print(text)
         return 0
-    if args.points is not None or args.reference is not None:
-        raise InputError(None, "--points", "only applies to one sweep folder")
-    print(run_comparison(args.dirs, args.out or DEFAULT_OUT, force=args.force))
+    for flag, value in (("--points", args.points), ("--reference", args.reference)):
+        if value is not None:
+            raise InputError(None, flag, "only applies to one sweep folder")
+    text = run_comparison(
+        args.dirs, args.out or DEFAULT_OUT, force=args.force, warn=_warn, progress=not args.quiet
+    )
+    print(text)
     return 0
+
+
+def _warn(message: str) -> None:
+    """A warning: one line on stderr, the command goes on."""
+    print(f"innosim: warning: {_one_line(message)}", file=sys.stderr, flush=True)
 
 
 def cmd_calibrate(args) -> int:
@@ -814,11 +844,18 @@ def _calibrate_smd(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from sim.analysis.sensitivity import analyze, format_analysis, write_analysis
+    from sim.analysis.sensitivity import (
+        analyze,
+        format_analysis,
+        quality_warnings,
+        write_analysis,
+    )
 
     df = analyze(args.dir, args.method, args.outcome or None)
     md = write_analysis(args.dir, args.method, args.outcome or None, results=df)
     print(format_analysis(df))
+    for w in quality_warnings(df):  # after the table they speak of, on stderr
+        _warn(w)
     print(f"\n-> {md.parent}/ ({md.name})")
     return 0
 
