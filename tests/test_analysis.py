@@ -312,3 +312,97 @@ def test_format_analysis(sobol_results):
     assert brp[0].rstrip().endswith("*") and not brp[1].rstrip().endswith("*")
     assert any(ln.startswith("attain:rd_intensity@2020  (constant") for ln in lines)
     assert "noise floor" in lines[-1]
+
+
+# ------------------------------------------------------------------------------------------------
+# warnings: indices that cannot be trusted, and what to do
+# ------------------------------------------------------------------------------------------------
+def _sobol_frame(rows, samples=16, replicates=2) -> pd.DataFrame:
+    """An analysis result of one outcome: rows of (factor, S1, S1_conf, ST, ST_conf)."""
+    df = pd.DataFrame(rows, columns=["factor", "S1", "S1_conf", "ST", "ST_conf"])
+    df.insert(0, "outcome", "rd_intensity@2030")
+    df["above_noise"], df["note"] = False, ""
+    df.attrs.update(samples=samples, replicates=replicates)
+    return df
+
+
+def test_quality_warnings_for_sobol_indices():
+    from sim.analysis.sensitivity import quality_warnings
+
+    sound = _sobol_frame(
+        [("a", 0.6, 0.1, 0.7, 0.1), ("b", 0.2, 0.05, 0.25, 0.05), (DUMMY, 0, 0.01, 0.01, 0.01)]
+    )
+    assert quality_warnings(sound) == []
+    above = _sobol_frame(
+        [("a", 1.2, 0.3, 1.1, 0.2), ("b", 0.1, 0.05, 0.1, 0.05), (DUMMY, 0, 0.01, 0.01, 0.01)]
+    )
+    (w,) = quality_warnings(above)
+    assert w.startswith("Sobol' indices above 1") and "S1 of a 1.20" in w and "ST of a 1.10" in w
+    assert "more `samples` (now 16; a power of 2, e.g. 4x)" in w
+    crossed = _sobol_frame(
+        [("a", 0.6, 0.05, 0.3, 0.05), ("b", 0.2, 0.05, 0.25, 0.05), (DUMMY, 0, 0.01, 0.01, 0.01)]
+    )
+    (w,) = quality_warnings(crossed)
+    assert w.startswith("total index below the first-order one") and "a (S1 0.60, ST 0.30)" in w
+    wide = _sobol_frame(
+        [("a", 0.5, 0.6, 0.5, 0.6), ("b", 0.3, 0.5, 0.3, 0.5), (DUMMY, 0, 0.01, 0.01, 0.01)]
+    )
+    (w,) = quality_warnings(wide)
+    assert w.startswith("95% CIs wider than the index") and "rd_intensity@2030" in w
+    # an inert lever's CI exceeds its index of about 0: that alone is not "too few samples"
+    inert = _sobol_frame(
+        [
+            ("a", 0.6, 0.1, 0.7, 0.1),
+            ("b", 0.0, 0.01, 0.001, 0.002),
+            ("c", 0.0, 0.01, 0.001, 0.002),
+            (DUMMY, 0, 0.01, 0.01, 0.01),
+        ]
+    )
+    assert quality_warnings(inert) == []
+    noisy = _sobol_frame(
+        [("a", 0.6, 0.1, 0.7, 0.1), ("b", 0.2, 0.05, 0.25, 0.05), (DUMMY, 0.1, 0.05, 0.12, 0.03)]
+    )
+    (w,) = quality_warnings(noisy)
+    assert w.startswith("large noise floor in rd_intensity@2030 (0.15)")
+    assert "more `replicates` (now 2)" in w
+    noted = noisy.assign(note="constant across design points (1): no sensitivity")
+    assert quality_warnings(noted) == []
+
+
+def test_analyze_prints_quality_warnings_on_stderr(tmp_path, capsys):
+    from sim.app.cli import main
+
+    small = build_sweep(tmp_path / "small", "sobol", 4)  # 4 base samples: far too few
+    argv = [
+        "analyze",
+        str(small),
+        "--method",
+        "sobol",
+        "--outcome",
+        "tech_contract_turnover@2020",
+        "gdp@2020",
+    ]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    warnings = captured.err.splitlines()
+    assert warnings and all(w.startswith("innosim: warning: ") for w in warnings)
+    text = " ".join(warnings)
+    assert "Sobol' indices above 1" in text and "more `samples` (now 4" in text
+    assert "large noise floor in gdp@2020" in text and "more `replicates` (now 2)" in text
+    assert "ST" in captured.out  # the table is still printed and written
+    assert "## Warnings" in (small / "analysis" / "sobol.md").read_text()
+    # a clean outcome of a better sweep: no warning
+    assert (
+        main(
+            [
+                "analyze",
+                str(build_sweep(tmp_path / "m", "morris", 8)),
+                "--method",
+                "morris",
+                "--outcome",
+                "rd_intensity@2020",
+            ]
+        )
+        == 0
+    )
+    assert capsys.readouterr().err == ""

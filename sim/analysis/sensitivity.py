@@ -318,6 +318,92 @@ def analyze(
     return out
 
 
+# When indices are not to be trusted (quality_warnings).
+SOBOL_NOISE_SHARE = 0.10  # the dummy's ST plus its CI: a tenth of the variance is seed noise
+MORRIS_NOISE_SHARE = 0.25  # the dummy's mu* plus its CI against the largest lever's mu*
+WIDE_SHARE = 0.5  # more than half the weighty levers with a CI half-width above their index
+WEIGHTY = 0.1  # a lever whose index is at least this share of the largest lever's
+
+
+def quality_warnings(results: pd.DataFrame) -> list[str]:
+    """What makes the indices of an analysis untrustworthy, one line per kind, naming the
+    outcomes and what to do: Sobol' indices above 1 or below 0 beyond their CI, or a total
+    index below the first-order one beyond both CIs (estimates this far off mean too few base
+    samples); confidence intervals wider than the indices for most levers of some weight (at
+    least WEIGHTY of the largest index; too few samples); a
+    large noise floor (the dummy's index: seed noise in each point's replicate mean; more
+    replicates lower it). Outcomes with a note (constant, non-finite) are left out."""
+    method = _method_of(results)
+    idx, conf = NOISE_INDEX[method]
+    a = results.attrs
+    samples = a.get("samples")
+    more_samples = (
+        f"run the sweep with more `samples` (now {samples}"
+        + ("; a power of 2, e.g. 4x" if method == "sobol" else "")
+        + ")"
+        if samples
+        else "run the sweep with more `samples`"
+    )
+    bad_range, crossed, wide, noisy = [], [], [], []
+    for outcome, g in results.groupby("outcome", sort=False):
+        if g.note.iloc[0]:
+            continue
+        levers = g[g.factor != DUMMY]
+        if method == "sobol":
+            for r in levers.itertuples(index=False):
+                for name in ("S1", "ST"):
+                    v, c = getattr(r, name), getattr(r, f"{name}_conf")
+                    if v > 1 or v + (0 if pd.isna(c) else c) < 0:
+                        bad_range.append(f"{outcome} {name} of {r.factor} {v:.2f}")
+                if r.ST + r.ST_conf < r.S1 - r.S1_conf:
+                    crossed.append(f"{outcome} {r.factor} (S1 {r.S1:.2f}, ST {r.ST:.2f})")
+        # levers of some weight (an inert lever's CI always exceeds its index of about 0)
+        weighty = levers[levers[idx] >= WEIGHTY * levers[idx].max()]
+        if len(weighty) and (weighty[conf] > weighty[idx]).mean() > WIDE_SHARE:
+            wide.append(str(outcome))
+        dummy = g[g.factor == DUMMY]
+        if len(dummy):
+            floor = float((dummy[idx] + dummy[conf].fillna(0)).iloc[0])
+            top = float(levers[idx].max()) if len(levers) else np.nan
+            limit = SOBOL_NOISE_SHARE if method == "sobol" else MORRIS_NOISE_SHARE * top
+            if np.isfinite(floor) and np.isfinite(limit) and floor >= limit > 0:
+                noisy.append(f"{outcome} ({floor:.3g})")
+    out = []
+    if bad_range:
+        out.append(
+            f"Sobol' indices above 1, or below 0 beyond their CI ({_listed(bad_range)}): a "
+            f"share of variance cannot be, so the estimates are off; {more_samples}"
+        )
+    if crossed:
+        out.append(
+            f"total index below the first-order one beyond both CIs ({_listed(crossed)}): "
+            f"impossible for the true indices; {more_samples}"
+        )
+    if wide:
+        out.append(
+            f"95% CIs wider than the index for most levers in {_listed(wide)}: too few samples "
+            f"to rank the levers; {more_samples}"
+        )
+    if noisy:
+        what = (
+            f"the dummy's ST plus CI is at least {SOBOL_NOISE_SHARE:g}"
+            if method == "sobol"
+            else f"the dummy's mu* plus CI is at least {MORRIS_NOISE_SHARE:g} of the largest lever's"
+        )
+        reps = a.get("replicates")
+        out.append(
+            f"large noise floor in {_listed(noisy)} ({what}): seed noise in each point's mean "
+            f"hides smaller effects; run the sweep with more `replicates`"
+            + (f" (now {reps})" if reps else "")
+        )
+    return out
+
+
+def _listed(items: list[str], most: int = 3) -> str:
+    shown = "; ".join(items[:most])
+    return shown + (f"; and {len(items) - most} more" if len(items) > most else "")
+
+
 def noise_floor(results: pd.DataFrame, outcome: str, method: str) -> float:
     """The dummy's index plus its confidence half-width for one outcome."""
     idx, conf = NOISE_INDEX[method]
@@ -447,6 +533,9 @@ def _markdown(results: pd.DataFrame, method: str, plots: dict[str, str]) -> str:
             "that differ only in the dummy are the same runs, so the floor reduces to "
             '"the lever\'s CI excludes zero".',
         ]
+    warnings = quality_warnings(results)
+    if warnings:
+        lines += ["", "## Warnings", "", *[f"- {w}." for w in warnings]]
     lines += ["", f"Data: `{method}.csv`.", ""]
     for outcome, g in results.groupby("outcome", sort=False):
         lines += [f"## {outcome}", ""]
