@@ -303,3 +303,42 @@ def test_cli_facts_with_bad_records_exits_2(tmp_path, capsys):
     assert "missing column" in capsys.readouterr().err
     (tmp_path / "firms.parquet").write_text("not parquet")
     assert main(["facts", str(tmp_path)]) == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# a verdict that differs across replicates is said, not hidden by the pooled one
+# ------------------------------------------------------------------------------------------------
+def _mean_fact(low: float, high: float) -> F.Fact:
+    return F.Fact(
+        id="mean_x",
+        title="t",
+        statistic="mean of x",
+        reference_value="r",
+        low=low,
+        high=high,
+        judgement=True,
+        range_note="n",
+        citation="c 2000",
+        compute=lambda recs: F.Outcome(float(recs.x.mean()), len(recs)),
+    )
+
+
+def test_split_verdicts_say_in_how_many_replicates_a_fact_holds():
+    recs = pd.DataFrame({"replicate": [0, 0, 1, 1, 2, 2, 3, 3], "x": [0.5] * 6 + [2.0] * 2})
+    res = F.evaluate(recs, facts=[_mean_fact(0.0, 1.0)])
+    row = res.iloc[0]
+    assert row.result == "pass"  # pooled mean 0.875
+    assert (row.replicates_holding, row.replicates_judged) == (3, 4)
+    assert F.split_verdicts(res) == ["mean_x holds in 3 of 4 replicates (pooled: pass)"]
+    text = F.format_facts(res)
+    assert "3 of 4" in text and "Verdicts that differ across replicates" in text
+    # every replicate one way: no such line, and the count says so
+    same = F.evaluate(recs, facts=[_mean_fact(0.0, 3.0)])
+    assert F.split_verdicts(same) == [] and F.holds_in(same.iloc[0]) == "4 of 4"
+    assert "Verdicts that differ" not in F.format_facts(same)
+    # the pooled statistic fails while one replicate passes
+    fails = F.evaluate(recs, facts=[_mean_fact(1.5, 3.0)])
+    assert F.split_verdicts(fails) == ["mean_x holds in 1 of 4 replicates (pooled: fail)"]
+    # one replicate: nothing to count
+    one = F.evaluate(recs[recs.replicate == 0], facts=[_mean_fact(0.0, 1.0)])
+    assert F.holds_in(one.iloc[0]) == "" and F.split_verdicts(one) == []

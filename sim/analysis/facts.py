@@ -464,6 +464,8 @@ CSV_COLUMNS = [
     "result",
     "replicate_min",
     "replicate_max",
+    "replicates_holding",  # replicates whose own statistic is inside the accepted range
+    "replicates_judged",  # replicates whose own statistic could be computed
     "reference_value",
     "detail",
     "citation",
@@ -471,7 +473,9 @@ CSV_COLUMNS = [
 
 
 def evaluate(records: pd.DataFrame, facts=FACTS) -> pd.DataFrame:
-    """Each fact's statistic on the pooled records, its range across replicates, the verdict."""
+    """Each fact's statistic on the pooled records, its range across replicates, the verdict,
+    and in how many replicates the fact holds when each is judged alone (a pooled verdict can
+    hide replicates that disagree)."""
     rows = []
     reps = sorted(records.replicate.unique()) if "replicate" in records else []
     for fact in facts:
@@ -481,6 +485,7 @@ def evaluate(records: pd.DataFrame, facts=FACTS) -> pd.DataFrame:
             for _, sub in records.groupby("replicate", observed=True):
                 per.append(fact.compute(sub).value)
         per = [v for v in per if math.isfinite(v)]
+        holding = sum(fact.judge(v) == "pass" for v in per)
         rows.append(
             {
                 "fact": fact.id,
@@ -494,6 +499,8 @@ def evaluate(records: pd.DataFrame, facts=FACTS) -> pd.DataFrame:
                 "result": fact.judge(out.value),
                 "replicate_min": min(per) if per else math.nan,
                 "replicate_max": max(per) if per else math.nan,
+                "replicates_holding": holding,
+                "replicates_judged": len(per),
                 "reference_value": fact.reference_value,
                 "detail": out.detail,
                 "citation": fact.citation,
@@ -541,6 +548,26 @@ def _accepted(row) -> str:
     return text + (" *" if row.range_basis == "modelling judgement" else "")
 
 
+def holds_in(row) -> str:
+    """`3 of 4`: the replicates in which the fact holds, of those judged ('' with one)."""
+    judged = int(getattr(row, "replicates_judged", 0) or 0)
+    if judged < 2:
+        return ""
+    return f"{int(row.replicates_holding)} of {judged}"
+
+
+def split_verdicts(results: pd.DataFrame) -> list[str]:
+    """One line per fact whose pooled verdict some replicate, judged alone, contradicts:
+    `size_pareto_tail holds in 3 of 4 replicates (pooled: pass)`."""
+    out = []
+    for r in results.itertuples():
+        judged, holding = int(r.replicates_judged), int(r.replicates_holding)
+        agreeing = holding if r.result == "pass" else judged - holding
+        if judged >= 2 and r.result in ("pass", "fail") and agreeing < judged:
+            out.append(f"{r.fact} holds in {holding} of {judged} replicates (pooled: {r.result})")
+    return out
+
+
 def display_table(results: pd.DataFrame) -> pd.DataFrame:
     """Short columns for the console and the markdown table."""
     return pd.DataFrame(
@@ -553,13 +580,21 @@ def display_table(results: pd.DataFrame) -> pd.DataFrame:
             ],
             "accepted": [_accepted(r) for r in results.itertuples()],
             "result": results.result,
+            "holds in": [holds_in(r) for r in results.itertuples()],
         }
     )
 
 
 def format_facts(results: pd.DataFrame) -> str:
     text = display_table(results).to_string(index=False)
-    return text + "\n(* accepted range is a modelling judgement; value pools all replicates)"
+    text += (
+        "\n(* accepted range is a modelling judgement; value and result pool all replicates; "
+        "holds in: replicates whose own statistic is inside the range)"
+    )
+    split = split_verdicts(results)
+    if split:
+        text += "\n\nVerdicts that differ across replicates:\n" + "\n".join(f"  {v}" for v in split)
+    return text
 
 
 def facts_markdown(results: pd.DataFrame, records: pd.DataFrame, source: str) -> str:
@@ -570,15 +605,20 @@ def facts_markdown(results: pd.DataFrame, records: pd.DataFrame, source: str) ->
         "# Stylized facts of industrial dynamics",
         "",
         f"Firm records: `{source}`, {reps} replicate(s), {years}, {len(records):,} firm-years.",
-        f"{n_pass} of {len(results)} facts pass. Values pool all replicates; the replicates column "
-        "gives the range of the same statistic computed on each replicate alone. Ranges marked * "
-        "are modelling judgements around the published reference, not published bounds.",
+        f"{n_pass} of {len(results)} facts pass. Values and results pool all replicates; the "
+        "replicates column gives the range of the same statistic computed on each replicate "
+        "alone, and holds in the number of replicates whose own statistic is inside the accepted "
+        "range. Ranges marked * are modelling judgements around the published reference, not "
+        "published bounds.",
         "",
-        "| fact | value | replicates | accepted | result |",
-        "|---|---|---|---|---|",
+        "| fact | value | replicates | accepted | result | holds in |",
+        "|---|---|---|---|---|---|",
     ]
     for row in display_table(results).itertuples(index=False):
         lines.append("| " + " | ".join(str(v) for v in row) + " |")
+    split = split_verdicts(results)
+    if split:
+        lines += ["", "**Verdicts that differ across replicates**: " + "; ".join(split) + "."]
     lines.append("")
     for row in results.itertuples():
         fact = next(f for f in FACTS if f.id == row.fact)
@@ -587,6 +627,7 @@ def facts_markdown(results: pd.DataFrame, records: pd.DataFrame, source: str) ->
             "",
             f"- statistic: {row.statistic}",
             f"- value: {_fmt(row.value)} (n = {row.n}); {row.detail}",
+            *([f"- holds in {holds_in(row)} replicates judged alone"] if holds_in(row) else []),
             f"- reference: {row.reference_value}",
             f"- accepted: {_accepted(row)} ({fact.range_note})",
             f"- source: {row.citation}",
