@@ -381,6 +381,7 @@ def test_analyze_prints_quality_warnings_on_stderr(tmp_path, capsys):
         "--outcome",
         "tech_contract_turnover@2020",
         "gdp@2020",
+        "--quiet",
     ]
     assert main(argv) == 0
     captured = capsys.readouterr()

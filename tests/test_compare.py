@@ -542,3 +542,19 @@ def test_reference_must_be_a_point_or_base(tmp_path):
         text=True,
     )
     assert r.returncode == 2 and "or 'base'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_compare_progress_goes_to_stderr_unless_quiet(tmp_path, capsys, monkeypatch):
+    """Bars show once the work has lasted PROGRESS_DELAY seconds (0 here), on stderr."""
+    from sim.app.cli import main
+    from sim.experiments import executors
+
+    monkeypatch.setattr(executors, "PROGRESS_DELAY", 0.0)
+
+    a = make_result(tmp_path / "a", "alpha", P_A)
+    b = make_result(tmp_path / "b", "beta", P_B)
+    assert main(["compare", str(a), str(b), "--out", str(tmp_path / "loud")]) == 0
+    captured = capsys.readouterr()
+    assert "plots: 100%" in captured.err and "plots" not in captured.out
+    assert main(["compare", str(a), str(b), "--out", str(tmp_path / "quiet"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""

@@ -32,12 +32,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from sim.analysis.costs import HEADLINE, cost_effectiveness, format_headline, signed
 from sim.analysis.plots import plot_comparison
 from sim.analysis.report import KEY_YEARS, _fmt, _markdown
 from sim.experiments.atomic import claim, staged_folder
+from sim.experiments.executors import progress_bar
 from sim.inputs.errors import InputError
 from sim.inputs.reader import read_mapping
 from sim.inputs.tables import read_table
@@ -563,7 +563,7 @@ def _write_claimed(runs: list[_Run], out: Path, progress: bool = False) -> Path:
         names = key_indicators(ind, att)
         plots = [
             plot_comparison(ind, name, tmp / "plots" / f"{name}.png", scenarios)
-            for name in tqdm(names, desc="plots", unit="plot", disable=not progress)
+            for name in progress_bar(names, desc="plots", unit="plot", enabled=progress)
         ]
         md = _markdown_report(runs, table, traj, [p.stem for p in plots], target_conflicts(att))
         warnings = comparability_warnings(runs)

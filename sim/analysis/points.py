@@ -31,13 +31,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from sim.analysis.report import KEY_YEARS, _fmt, _markdown
 from sim.analysis.sensitivity import Outcome, check_outcomes
 from sim.analysis.targets import target_table
 from sim.experiments.atomic import claim, staged_folder
 from sim.experiments.design import DUMMY
+from sim.experiments.executors import progress_bar
 from sim.experiments.store import open_store
 from sim.inputs.errors import InputError
 from sim.model.indicators import INDICATORS
@@ -513,7 +513,7 @@ def write_point_comparison(
     sweep = Path(sweep_dir)
     store = open_store(sweep)
     where = str(sweep)
-    df = store.load()
+    df = store.load(progress=progress)
     if df.empty:
         raise InputError(where, None, "no runs stored yet (run `innosim sweep SPEC --out DIR`)")
     if reference == BASE and points is not None and BASE_POINT in points:
@@ -569,7 +569,7 @@ def write_point_comparison(
             scen = [labels[p] for p in chosen]
             plotted = [
                 plot_comparison(fan, ind, tmp / "plots" / f"{ind}.png", scen).stem
-                for ind in tqdm(plot_list, desc="plots", unit="plot", disable=not progress)
+                for ind in progress_bar(plot_list, desc="plots", unit="plot", enabled=progress)
             ]
             md = _markdown_report(
                 sweep,

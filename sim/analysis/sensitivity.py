@@ -47,6 +47,7 @@ from sim.analysis.report import _markdown as _markdown_table
 from sim.analysis.targets import target_table
 from sim.experiments.atomic import add_to_stamp, claim, drop_from_stamp, stamped_files, write_file
 from sim.experiments.design import DUMMY, SweepSpec, n_points, salib_problem
+from sim.experiments.executors import progress_bar
 from sim.experiments.store import Store, open_store
 from sim.inputs.errors import InputError, Interrupted
 from sim.model.indicators import INDICATORS
@@ -186,7 +187,7 @@ class _Sweep:
     data: pd.DataFrame
 
 
-def _open(directory, method: str) -> _Sweep:
+def _open(directory, method: str, progress: bool = False) -> _Sweep:
     if method not in METHODS:
         raise InputError(None, "method", f"{method!r}: expected one of {', '.join(METHODS)}")
     store = open_store(directory)
@@ -227,7 +228,7 @@ def _open(directory, method: str) -> _Sweep:
             f"incomplete sweep: {missing} of {len(runs)} runs missing; finish it with "
             f"`innosim sweep SPEC --out {directory} --resume` before analysing",
         )
-    data = store.load()
+    data = store.load(progress=progress)
     return _Sweep(store, spec, record, design, data)
 
 
@@ -254,6 +255,7 @@ def analyze(
     method: str,
     outcomes: list[str] | None = None,
     seed: int | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Sensitivity indices of a complete Sobol' or Morris sweep.
 
@@ -262,9 +264,10 @@ def analyze(
     `above_noise` (bool) and `note` (empty, or why the indices are 0/NaN: an outcome constant
     across design points, or non-finite values). `outcomes` default to `default_outcomes`; `seed`
     (bootstrap of the confidence intervals) defaults to the sweep's seed. Attributes (`.attrs`):
-    method, directory, sweep name, points, replicates, base samples.
+    method, directory, sweep name, points, replicates, base samples. `progress`: bars of the
+    runs read and the outcomes analysed on stderr.
     """
-    sw = _open(directory, method)
+    sw = _open(directory, method, progress)
     outs = (
         default_outcomes(sw.data)
         if not outcomes
@@ -282,7 +285,7 @@ def analyze(
     cols = SOBOL_COLUMNS if method == "sobol" else MORRIS_COLUMNS
     idx, conf = NOISE_INDEX[method]
     frames = []
-    for o in outs:
+    for o in progress_bar(outs, desc="indices", unit="outcome", enabled=progress):
         Y = point_means(sw.data, o, points)
         note = ""
         if not np.isfinite(Y).all():
@@ -600,6 +603,7 @@ def write_analysis(
     out: str | Path | None = None,
     *,
     results: pd.DataFrame | None = None,
+    progress: bool = False,
 ) -> Path:
     """Write `<method>.csv`, `<method>-<outcome>.png` per outcome and `<method>.md` into
     `out` (default `<directory>/analysis`); returns the path of the markdown summary.
@@ -617,16 +621,17 @@ def write_analysis(
     with claim(out, True, check=False):
         out.mkdir(parents=True, exist_ok=True)
         try:
-            return _write_files(out, results, method)
+            return _write_files(out, results, method, progress)
         except KeyboardInterrupt as e:
             raise Interrupted(
                 f"{out} may hold part of this {method} analysis; run it again", e
             ) from None
 
 
-def _write_files(out: Path, results: pd.DataFrame, method: str) -> Path:
+def _write_files(out: Path, results: pd.DataFrame, method: str, progress: bool = False) -> Path:
     plots: dict[str, str] = {}
-    for outcome in pd.unique(results.outcome):
+    outcomes = pd.unique(results.outcome)
+    for outcome in progress_bar(outcomes, desc="plots", unit="plot", enabled=progress):
         name = f"{method}-{parse_outcome(outcome).slug}.png"
         _save_png(analysis_figure(results, outcome), out / name)
         plots[str(outcome)] = name

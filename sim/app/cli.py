@@ -542,7 +542,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only (re)write the fit report of the current defaults and posterior",
     )
-    cal.add_argument("--quiet", action="store_true")
+    cal.add_argument(
+        "--quiet", action="store_true", help="no progress bars or per-generation lines"
+    )
 
     an = sub.add_parser(
         "analyze",
@@ -556,6 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     an.add_argument("dir", type=_path, help="sweep folder")
+    an.add_argument("--quiet", action="store_true", help="no progress bars")
     an.add_argument("--method", choices=("sobol", "morris"), required=True)
     an.add_argument(
         "--outcome",
@@ -851,8 +854,9 @@ def cmd_analyze(args) -> int:
         write_analysis,
     )
 
-    df = analyze(args.dir, args.method, args.outcome or None)
-    md = write_analysis(args.dir, args.method, args.outcome or None, results=df)
+    progress = not args.quiet
+    df = analyze(args.dir, args.method, args.outcome or None, progress=progress)
+    md = write_analysis(args.dir, args.method, args.outcome or None, results=df, progress=progress)
     print(format_analysis(df))
     for w in quality_warnings(df):  # after the table they speak of, on stderr
         _warn(w)

@@ -23,6 +23,7 @@ import yaml
 
 from sim.experiments.atomic import staged_folder, write_file
 from sim.experiments.design import DUMMY
+from sim.experiments.executors import progress_bar
 from sim.inputs.errors import InputError
 from sim.inputs.reader import read_mapping
 from sim.inputs.tables import read_table
@@ -141,11 +142,12 @@ class Store:
         write_file(self.part_path(key), lambda p: frame.to_parquet(p, index=False))
 
     # --- reading -------------------------------------------------------------------------------
-    def load(self) -> pd.DataFrame:
+    def load(self, progress: bool = False) -> pd.DataFrame:
         """Tidy results: point, replicate, seed, each varied lever, year, indicator, value.
 
         Only the parts of the run table's keys are read (temporary files of a killed writer,
-        starting with ".", are ignored); a damaged one is an InputError naming it."""
+        starting with ".", are ignored); a damaged one is an InputError naming it. `progress`:
+        a bar of the parts read on stderr (a large sweep has thousands)."""
         runs, design = self.runs(), self.design()
         unknown = ~runs.point.isin(design.point)
         if unknown.any():
@@ -161,7 +163,7 @@ class Store:
         if not keys:
             return pd.DataFrame(columns=cols)
         frames = []
-        for key in keys:
+        for key in progress_bar(keys, desc="reading runs", unit="run", enabled=progress):
             try:
                 frames.append(self.read_part(key))
             except InputError as e:  # a damaged part (disk full, copied half-way, edited)
