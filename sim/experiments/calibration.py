@@ -621,7 +621,10 @@ def fit_report(
         if post is not None:
             (tmp / "prior").mkdir()
             prior_runs = run_replicates(
-                load_scenario(_write_base(tmp / "prior", setup, setup.end_year)),
+                # named apart so that its progress bar says what runs (the name enters no result)
+                load_scenario(_write_base(tmp / "prior", setup, setup.end_year)).model_copy(
+                    update={"name": "prior_draws"}
+                ),
                 replicates=replicates,
                 seed=seed,
                 scale=scale,
