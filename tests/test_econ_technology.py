@@ -140,7 +140,11 @@ def test_university_share_stays_in_a_band_to_2030():
     spending deflated by the research cost index, and the market was demand-driven, so shares
     of sales followed shares of offers. With diminishing returns per seller, micro entrants'
     splitting of researchers still lowered it to about 8.7% by 2030; with returns on each kind's
-    input as a whole it stays at 10-15% (ODD 7.8)."""
+    input as a whole it stayed at 10-15%, partly because units' reputation followed their
+    knowledge stock and concentrated researchers and offers in a few units (15% at scale 0.05,
+    23% at full scale in 2030). With reputation per researcher (issue 18) it eases from 10.9%
+    (2016) to 9.9% (2020) and 8.6% (2030) at this scale, as firms' researchers grow faster than
+    the units' (ODD 7.8): neither collapsing nor running away."""
     shares = {y: [] for y in (2016, 2020, 2030)}
     for seed in SEEDS:
         m = InnovationModel("baseline", scale=SCALE, rng=seed)
@@ -149,8 +153,9 @@ def test_university_share_stays_in_a_band_to_2030():
             shares[y].append(m.annual[y]["university_share_of_tech_sales"])
     med = {y: float(np.median(v)) for y, v in shares.items()}
     assert 9 < med[2016] < 15, med
-    assert 9 < med[2020] < 20, med
-    assert 10 < med[2030] < 25, med
+    assert 7 < med[2020] < 15, med
+    assert 6 < med[2030] < 14, med
+    assert 0.6 < med[2030] / med[2016] < 1.2, med  # was 1.35 with the runaway (scale 0.05)
 
 
 def test_a_kinds_offer_does_not_depend_on_how_its_input_is_split_over_sellers():

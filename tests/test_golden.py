@@ -11,6 +11,9 @@ and the recalibration): every indicator is meant to change. Updated again when t
 offer's diminishing returns moved from each seller to each kind of seller as a whole (ODD 7.8).
 Updated for issue 17: runs draw replicate r's parameters from the posterior by default
 (`seeds/posterior.parquet`), and the 2015 basic share follows the run's firm_rd_share_2015.
+Updated for issue 18: a research unit's reputation and technology offer follow its knowledge per
+researcher, not its knowledge stock (which grew with its size and concentrated the researchers
+in a few units; ODD 7.2).
 
 The digest is taken over the values rounded to 10 significant digits: a new numpy or pandas
 release moves the last bit of a sum (measured: fresh installs differ by one ulp, 2e-16 relative,
@@ -31,12 +34,12 @@ from sim.app.cli import main
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 GOLDEN = {
-    ("baseline", 0.05): "229184ab73ce54a877f204fed019c3e4d72d801d3054c0525081dc9f121c2d6a",
-    ("baseline", 0.2): "141d17efc0b7b46b99e485ca29584d77f75906b95875b7952df2cf1969181692",
-    ("plan", 0.05): "de4f984e486269eab757ea1d4341405caeaa8bfc394075eb8c69c562053197bc",
-    ("plan", 0.2): "b1db21a63c540fe7001b4f3078380a93f457e3049c69ed61203986963634b220",
-    ("historical", 0.05): "e0da12e2aab09d556bb07183bd0241736d46e442c42679e6f7820615ee2eec06",
-    ("historical", 0.2): "c5d88383ce9b3745fa24d3c0030af37729355bba81e802a3686dbc8ad6b84301",
+    ("baseline", 0.05): "a36c2cdec5e6c63c2620710b9feb21eb06ab3a0a0095aecc9748a4a16c2246a4",
+    ("baseline", 0.2): "e322586906240ff2c9b7a0844d12fae788bff1f791088348556e700ff0d09e02",
+    ("plan", 0.05): "143536cda22512bf9d6191f4ef6810a6898e56f10837805843f806646382ae6a",
+    ("plan", 0.2): "93748440be8fb6aface32bf250d2b961783f4dc74c834854fa270676c3adb41d",
+    ("historical", 0.05): "6626527b7d819b777ae5f00d96051f7e71fd06fb5151be0fbf4eae14dd559a1c",
+    ("historical", 0.2): "3e5221f11f5201d9cf069cfcc9052d4b9fb5cfe0c5da966e4b7f273106f9b32d",
 }
 
 

@@ -28,10 +28,11 @@ def produce_knowledge(
     u.knowledge = (1.0 - per_step(p.knowledge_depreciation)) * u.knowledge + knowledge_flow(
         u.basic_q, p, clock.dt, levers, cost_index, scale, star_ratio(u, p), facilities
     )
-    # Reputation follows knowledge slowly (it steers the share of funding and of recruits).
+    # Reputation follows knowledge per researcher slowly (it steers the share of funding and of
+    # recruits per researcher; UniversityPopulation.quality says why not the stock itself).
     u.reputation = (1 - per_step(p.reputation_adjustment)) * u.reputation + per_step(
         p.reputation_adjustment
-    ) * u.knowledge / max(u.knowledge.mean(), 1e-12)
+    ) * u.quality()
 
 
 def star_ratio(u, p) -> np.ndarray:

@@ -213,7 +213,7 @@ def _init_universities(m) -> None:
     u.knowledge[:] = knowledge.knowledge_flow(
         u.basic_q, p, m.dt, m.lever_values, m.research_cost_index(), m.scale_universities
     ) / m.clock.per_step(p.knowledge_depreciation)
-    u.reputation[:] = 0.5 * u.reputation + 0.5 * u.knowledge / u.knowledge.mean()
+    u.reputation[:] = 0.5 * u.reputation + 0.5 * u.quality()
     stock = m.base.patent_stock_2015 * (1 - p.firm_patent_share) * m.scale_universities
     u.patents[:] = rng.multinomial(int(round(stock)), u.researchers / u.researchers.sum())
     apps_step = m.base.patent_productivity_university * (u.basic_q + u.applied_q)

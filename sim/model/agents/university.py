@@ -96,6 +96,19 @@ class UniversityPopulation:
         self.effort = np.maximum(0.05, 1.0 + p.inventor_share_elasticity * (effective - base))
         return effective
 
+    def quality(self) -> np.ndarray:
+        """Each unit's knowledge per researcher relative to the system's (1 = the average).
+
+        Reputation, the funding share and the technology offer read this intensive measure, not
+        the knowledge stock itself: the stock grows with a unit's size, and a reputation that
+        grew with size drew more funding and recruits per researcher to the larger units, which
+        grew larger still (by 2030 a twentieth of the units held all researchers, more so the more
+        units were simulated, so results depended on `scale`)."""
+        r = np.maximum(self.researchers, 1e-9)
+        per = self.knowledge / r
+        mean = self.knowledge.sum() / r.sum()
+        return per / max(mean, 1e-300)
+
     def technology_offer(
         self,
         p,
@@ -118,7 +131,7 @@ class UniversityPopulation:
         act on the units' input as a whole (TechnologyMarket.offers), so that the sum of offers
         does not depend on how researchers are spread over units. cost_index is kept for the
         call form."""
-        quality = np.sqrt(self.knowledge / max(self.knowledge.mean(), 1e-12))
+        quality = np.sqrt(self.quality())
         time = 1.0 + p.admin_burden_effect * burden_reduction
         spend = self.basic_q + self.applied_q
         applied_share = np.where(spend > 0, self.applied_q / np.maximum(spend, 1e-300), 0.0)

@@ -307,14 +307,15 @@ class TalentMarket:
     def recruit_high_end(self, levers: dict) -> None:
         """Top-talent recruitment: this step's share of the year's arrivals (selected the year
         before, `offer_top_talent`), high-end talent from abroad to universities (by
-        reputation)."""
+        researchers x reputation)."""
         u = self.universities
         want = self.arrivals_year * self.scale_universities * self.clock.dt
         if want <= 0:
             return
         # Recruits come from the world's overseas talent (external account), not from the abroad
         # reservoir that carries ordinary migration.
-        recruits = want * u.reputation / u.reputation.sum()
+        w = u.researchers * u.reputation  # reputation is per researcher (quality)
+        recruits = want * w / max(w.sum(), 1e-300)
         u.high_end += recruits
         self.flow[HIGH_END, ABROAD] += np.bincount(u.region, weights=recruits, minlength=N_REGIONS)
         self.talent.transfer("overseas", "holders", want)

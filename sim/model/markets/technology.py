@@ -102,7 +102,7 @@ class TechnologyMarket:
 
         Both kinds of seller turn a real research input into technology they can offer with a
         quality relative to their own population's mean: firms above the median technology
-        researchers x sqrt(tech / mean tech), units applied researchers x sqrt(K / mean K) x TTO x
+        researchers x sqrt(tech / mean tech), units applied researchers x sqrt(quality) x TTO x
         effort (UniversityPopulation.technology_offer). Returns diminish in each kind's input as
         a whole: a kind whose sellers' inputs sum to X offers X^e (e = `applied_offer_elasticity`),
         each seller its share of X. With diminishing returns per seller instead, splitting the
