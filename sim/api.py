@@ -22,6 +22,7 @@ light as running needs. Exploratory modelling with the EMA Workbench is in `sim.
 from __future__ import annotations
 
 import importlib
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,13 @@ import pandas as pd
 from sim.analysis.targets import attainment, target_table
 from sim.experiments.design import Sweep, SweepSpec
 from sim.experiments.runs import Replicates, run_replicates_detailed
-from sim.inputs.scenario import Scenario, load_scenario
+from sim.inputs.scenario import (  # MATCHING_SCALE: docs/scale.md
+    MATCHING_SCALE,
+    ScaleWarning,
+    Scenario,
+    load_scenario,
+    scale_warning,
+)
 
 
 def run(
@@ -93,11 +100,14 @@ def run_detailed(
         check_uncertainty(uncertainty)
     if overrides or parameters:
         sc = with_overrides(sc, levers=overrides, parameters=parameters)
+    scale = sc.scale if scale is None else scale
+    if note := scale_warning(scale):
+        warnings.warn(note, ScaleWarning, stacklevel=3)
     return run_replicates_detailed(
         sc,
         replicates=sc.replicates if replicates is None else replicates,
         seed=sc.seed if seed is None else seed,
-        scale=sc.scale if scale is None else scale,
+        scale=scale,
         workers=workers,
         progress=progress,
         agents=agents,
@@ -257,6 +267,9 @@ __all__ = [
     "ROOT",
     "SCENARIOS",
     "SEEDS",
+    "MATCHING_SCALE",
+    "ScaleWarning",
+    "scale_warning",
     "lever_registry",
     "parameter_definitions",
     "INDICATORS",

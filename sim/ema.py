@@ -56,7 +56,15 @@ from sim.inputs.errors import InputError
 from sim.inputs.levers import registry
 from sim.inputs.params import definitions
 from sim.inputs.reader import did_you_mean
-from sim.inputs.scenario import MAX_REPLICATES, SEED_END, Scenario, load_scenario, scale_error
+from sim.inputs.scenario import (
+    MAX_REPLICATES,
+    SEED_END,
+    ScaleWarning,
+    Scenario,
+    load_scenario,
+    scale_error,
+    scale_warning,
+)
 
 RANGES = ("posterior", "bounds")
 # the posterior's weighted quantiles that bound an uncertainty with ranges="posterior"
@@ -176,6 +184,8 @@ def ema_model(
     err = scale_error(scale) if number else f"expected a number, got {scale!r}"
     if err:
         raise InputError(None, "scale", err)
+    if note := scale_warning(scale):  # once, where the model is made (docs/scale.md)
+        warnings.warn(note, ScaleWarning, stacklevel=2)
     seed = sc.seed if seed is None else seed
     if not (_whole(seed) and 0 <= seed < SEED_END):
         raise InputError(None, "seed", f"expected a whole number in [0, 2^63), got {seed!r}")

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 EXPECTED = ("01_quickstart.ipynb", "02_policy_sweep.ipynb", "03_validation.ipynb")
+QUICK_SCALE = {"02_policy_sweep.ipynb": 0.03}  # INNOSIM_NB_SCALE per notebook (default 0.05)
 CELL_TIMEOUT = 300  # seconds per cell (each notebook runs in well under a minute on 2 cores)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -138,6 +139,8 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
     assert KernelSpecManager().get_kernel_spec("python3").argv[0] == sys.executable
     out = tmp_path / "out"
     monkeypatch.setenv("INNOSIM_NB_OUT", str(out))
+    # Small settings: the notebooks default to the matching scale (0.25, docs/scale.md).
+    monkeypatch.setenv("INNOSIM_NB_SCALE", str(QUICK_SCALE.get(name, 0.05)))
     before = _git_status()
 
     client = nbclient.NotebookClient(
@@ -196,3 +199,15 @@ if __name__ == "__main__":
         sys.exit("usage: python tests/test_notebooks.py --strip")
     for p in NOTEBOOKS:
         print(f"{p.relative_to(ROOT)}: {'stripped' if strip(p) else 'clean'}")
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_notebook_defaults_to_the_matching_scale(name):
+    """A user who opens a notebook gets the scale whose answers match full scale (docs/scale.md);
+    only INNOSIM_NB_SCALE (the tests' quick settings) changes it."""
+    nb = json.loads((NOTEBOOK_DIR / name).read_text(encoding="utf-8"))
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    lines = [ln for src in code for ln in src.splitlines() if ln.startswith("SCALE =")]
+    assert lines == [
+        'SCALE = float(os.environ.get("INNOSIM_NB_SCALE") or api.MATCHING_SCALE)  # share of 2015 agents'
+    ]

@@ -158,7 +158,7 @@ def test_sliders_show_their_values():
     ]
     widgets[list(sliders).index("ip_protection")].v_model = 0.6000000000000001
     assert shown()["IP protection (2015: 0.4)"] == "0.6"
-    assert shown()["Scale (share of 2015 agents)"] == "0.05"
+    assert shown()["Scale (share of 2015 agents)"] == "0.25"  # MATCHING_SCALE
     assert [ui.slider_text(x, st) for x, st in [(0.365, 0.005), (125.0, 5), (8.2, 0.1)]] == [
         "0.365",
         "125",
@@ -315,6 +315,16 @@ def test_figures_and_status_follow_the_run():
     rows = ui.attainment_so_far(m)
     assert {r["year"] for r in rows} == {2017}
     assert f"{sum(r['met'] for r in rows)} of {len(rows)} met" in status
+
+
+def test_page_starts_at_the_matching_scale_and_says_when_below_it():
+    from sim.inputs.scenario import MATCHING_SCALE
+
+    assert ui.DEFAULT_SCALE == MATCHING_SCALE
+    assert ui.model_params()["scale"].value == MATCHING_SCALE
+    assert "below 0.25, the smallest scale" in ui.status_html(page_model())  # SCALE 0.02
+    at = ui.PageModel(scale=MATCHING_SCALE)
+    assert "innosim-scale-warning" not in ui.status_html(at)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import yaml
@@ -685,7 +686,15 @@ def cmd_sweep(args) -> int:
         uncertainty=args.uncertainty,
     )
     print(summary)
+    _scale_note(_sweep_scale(spec, args.scale), args.quiet)
     return 1 if summary.failures else 0
+
+
+def _sweep_scale(spec, scale: float | None) -> float:
+    """The scale a sweep runs at (sim.experiments.sweep's rule: --scale, the spec's, the base's)."""
+    if scale is not None:
+        return scale
+    return spec.scale if spec.scale is not None else spec.base_scenario().scale
 
 
 def cmd_compare(args) -> int:
@@ -718,6 +727,18 @@ def cmd_compare(args) -> int:
 def _warn(message: str) -> None:
     """A warning: one line on stderr, the command goes on."""
     print(f"innosim: warning: {_one_line(message)}", file=sys.stderr, flush=True)
+
+
+def _scale_note(scale: float, quiet: bool) -> str | None:
+    """The warning for results below the matching scale (docs/scale.md): printed once the results
+    are written (it qualifies them; a refused or interrupted command prints none), not with
+    --quiet; the command's report carries it either way."""
+    from sim.inputs.scenario import scale_warning
+
+    note = scale_warning(scale)
+    if note and not quiet:
+        _warn(note)
+    return note
 
 
 def cmd_calibrate(args) -> int:
@@ -880,7 +901,7 @@ def _lever_effects(args) -> int:
     """`innosim levers --effects`: measure, then write the table and its report atomically."""
     from sim.experiments import lever_effects as le
     from sim.experiments.posterior import check_uncertainty
-    from sim.inputs.scenario import load_scenario
+    from sim.inputs.scenario import load_scenario, scale_warning
 
     base = _apply_sets(load_scenario(args.base), args.set)  # bad input fails here, before any run
     out_dir = args.out or Path("reports") / "lever_effects"
@@ -906,6 +927,8 @@ def _lever_effects(args) -> int:
             "innosim version": __version__,
             "run time (s)": f"{time.perf_counter() - t0:.1f}",
         }
+        if note := scale_warning(args.scale):
+            meta["scale"] = f"{args.scale:g}: {note}"
         with staged_folder(out, "lever_effects.csv", kind="lever_effects") as tmp:
             df.to_csv(tmp / "lever_effects.csv", index=False)
             (tmp / "lever_effects.md").write_text(le.markdown(df, meta), encoding="utf-8")
@@ -919,6 +942,7 @@ def _lever_effects(args) -> int:
             )
             print(f"{r.lever:34s} {what}")
         print(f"\n{int(top.inert.sum())} of {len(top)} levers inert -> {out}/ (lever_effects.md)")
+    _scale_note(args.scale, args.quiet)
     return 0
 
 
@@ -993,22 +1017,25 @@ def _run(args, sc, out: Path) -> int:
     from sim.analysis.targets import attainment
     from sim.experiments.executors import default_workers
     from sim.experiments.posterior import draws_note
+    from sim.inputs.scenario import ScaleWarning, scale_warning
 
     replicates = args.replicates or sc.replicates
     seed = sc.seed if args.seed is None else args.seed
     scale = args.scale or sc.scale
     uncertainty = args.uncertainty or sc.uncertainty
     t0 = time.perf_counter()
-    result = api.run_detailed(
-        sc,
-        seed=seed,
-        scale=scale,
-        replicates=replicates,
-        workers=args.workers or default_workers(replicates),
-        progress=not args.quiet,
-        agents=args.agents,
-        uncertainty=uncertainty,
-    )
+    with warnings.catch_warnings():  # the scale warning is printed with the results (_scale_note)
+        warnings.simplefilter("ignore", ScaleWarning)
+        result = api.run_detailed(
+            sc,
+            seed=seed,
+            scale=scale,
+            replicates=replicates,
+            workers=args.workers or default_workers(replicates),
+            progress=not args.quiet,
+            agents=args.agents,
+            uncertainty=uncertainty,
+        )
     df, firms, evaluations = result.indicators, result.firms, result.evaluations
     costs, budget = result.costs, result.budget
     elapsed = time.perf_counter() - t0
@@ -1042,6 +1069,8 @@ def _run(args, sc, out: Path) -> int:
             "innosim version": __version__,
             "run time (s)": f"{elapsed:.1f}",
         }
+        if note_scale := scale_warning(scale):
+            meta["scale"] = f"{scale:g}: {note_scale}"
         if firms is not None:
             meta["firm records"] = f"firms.parquet ({len(firms):,} firm-years; `innosim facts`)"
         write_report(
@@ -1062,6 +1091,7 @@ def _run(args, sc, out: Path) -> int:
         print(
             f"\n{replicates} replicate(s) at scale {scale:g} in {elapsed:.1f} s -> {out}/ (report.md)"
         )
+    _scale_note(scale, args.quiet)
     return 0
 
 

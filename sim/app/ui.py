@@ -9,8 +9,8 @@ parameters are `PageModel`'s keyword arguments:
 - one slider per main lever: a slider moved away from the lever's 2015 value sets that lever for
   the whole run; a slider left at the 2015 value follows the scenario's schedule (so picking the
   plan gives the plan), unless `pin_levers` pins every slider lever to its slider;
-- `scale` (share of Beijing's 2015 agents; small, so that a simulated year takes well under a
-  second) and `seed`.
+- `scale` (share of Beijing's 2015 agents; by default 0.25, the smallest scale whose headline
+  results match full scale, docs/scale.md; the status line says when it is set lower) and `seed`.
 
 Every browser session has its own model: solara renders the `Page` component once per session
 (its virtual kernel) and the model is made in that render, never on import. The run ends at the
@@ -47,6 +47,7 @@ from sim.analysis.plots import draw_context
 from sim.analysis.targets import target_table
 from sim.inputs.levers import registry
 from sim.inputs.paths import SCENARIOS
+from sim.inputs.scenario import MATCHING_SCALE, scale_warning
 from sim.model.agents.region import (
     ABROAD,
     CORE,
@@ -66,7 +67,9 @@ from mesa.visualization import Slider, SolaraViz, solara_viz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
 DEFAULT_SCENARIO = "plan"
-DEFAULT_SCALE = 0.05  # about 5,000 firms: init ~0.1 s, one simulated year ~0.05 s
+# The smallest scale whose headline results match full scale (docs/scale.md): about 24,000
+# firms, built in ~0.5 s, a quarter stepped in ~65 ms (0.05: 5,000 firms, ~20 ms a quarter).
+DEFAULT_SCALE = MATCHING_SCALE
 DEFAULT_SEED = 2016
 TITLE = "innosim — Beijing S&T innovation center plan"  # the tab's and the app bar's
 # Step advances one quarter; Mesa's render-interval slider (odd values only) skips drawing.
@@ -282,7 +285,7 @@ def model_params() -> dict[str, Any]:
         "label": "Pin every lever to its slider (also at the 2015 value)",
     }
     params["scale"] = Slider(
-        "Scale (share of 2015 agents)", value=DEFAULT_SCALE, min=0.01, max=0.25, step=0.01
+        "Scale (share of 2015 agents)", value=DEFAULT_SCALE, min=0.01, max=1.0, step=0.01
     )
     params["seed"] = {"type": "InputText", "value": str(DEFAULT_SEED), "label": "Seed"}
     return params
@@ -506,6 +509,8 @@ def status_html(model: PageModel) -> str:
         f"<b>{e(_period_label(model))}</b> &middot; scenario <b>{e(model.scenario_name)}</b> "
         f"&middot; scale {model.scale:g} &middot; seed {model.seed} &middot; {firms:,} firms"
     )
+    if warning := scale_warning(model.scale):
+        head += f"<br><span class='innosim-scale-warning'>Note: {e(warning)}.</span>"
     labels = {s.id: s.label for s in MAIN_LEVERS}
     if model.overridden:
         fixed = ", ".join(

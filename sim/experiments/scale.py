@@ -11,7 +11,8 @@ replicate mean lies inside full scale's 10-90% band of replicates, widened by th
 error of that mean (2 standard errors), so a scale is not failed for the few replicates it ran.
 
 Run it with `python -m sim.experiments.scale --out docs/scale` (about 10 minutes on 2 cores);
-`docs/scale.md` reports the result, and MATCHING_SCALE in sim/inputs/scenario.py holds it.
+`--rescore` recomputes the summary from a folder's per-replicate values; `docs/scale.md` reports
+the result, and MATCHING_SCALE in sim/inputs/scenario.py holds it.
 """
 
 from __future__ import annotations
@@ -117,14 +118,9 @@ def summary(h: pd.DataFrame) -> pd.DataFrame:
 
 
 def matching_scale(s: pd.DataFrame) -> float:
-    """The smallest scale from which every larger scale matches full scale on every quantity."""
-    ok = s.groupby("scale")["matches"].all().sort_index()
-    smallest = ok.index.max()
-    for scale in ok.index[::-1]:
-        if not ok[scale]:
-            break
-        smallest = scale
-    return float(smallest)
+    """The smallest scale whose means match full scale's on every headline quantity."""
+    ok = s.groupby("scale")["matches"].all()
+    return float(ok[ok].index.min())
 
 
 def figure(s: pd.DataFrame, best: float):
@@ -156,29 +152,44 @@ def figure(s: pd.DataFrame, best: float):
     return fig
 
 
-def main(argv: list[str] | None = None) -> int:
+def write_outputs(h: pd.DataFrame, timing: pd.DataFrame, out: Path) -> float:
+    """headline.csv, timing.csv, summary.csv and scale.png in `out`; returns the matching scale."""
     from sim.experiments.atomic import write_file
 
+    s = summary(h)
+    best = matching_scale(s)
+    out.mkdir(parents=True, exist_ok=True)
+    write_file(out / "headline.csv", lambda p: h.to_csv(p, index=False, float_format="%.6g"))
+    write_file(out / "timing.csv", lambda p: timing.to_csv(p, index=False, float_format="%.4g"))
+    write_file(out / "summary.csv", lambda p: s.to_csv(p, index=False, float_format="%.6g"))
+    fig = figure(s, best)
+    write_file(out / "scale.png", lambda p: fig.savefig(p, format="png", dpi=110))
+    print(f"smallest scale matching full scale on every quantity: {best:g}")
+    print(s.groupby("scale")["matches"].agg(matched="sum", quantities="count").to_string())
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("docs/scale"))
     ap.add_argument("--replicates", type=int, default=Study.replicates)
     ap.add_argument("--workers", type=int, default=Study.workers)
     ap.add_argument("--seed", type=int, default=Study.seed)
     ap.add_argument("--scales", type=float, nargs="+", default=list(SCALES))
+    ap.add_argument(
+        "--rescore",
+        action="store_true",
+        help="re-read OUT/headline.csv and OUT/timing.csv and rewrite the summary and the figure",
+    )
     a = ap.parse_args(argv)
-    study = Study(tuple(sorted(a.scales)), a.replicates, a.seed, a.workers)
-    values, timing = run_study(study)
-    h = headline(values)
-    s = summary(h)
-    best = matching_scale(s)
-    a.out.mkdir(parents=True, exist_ok=True)
-    write_file(a.out / "headline.csv", lambda p: h.to_csv(p, index=False, float_format="%.6g"))
-    write_file(a.out / "summary.csv", lambda p: s.to_csv(p, index=False, float_format="%.6g"))
-    write_file(a.out / "timing.csv", lambda p: timing.to_csv(p, index=False, float_format="%.4g"))
-    fig = figure(s, best)
-    write_file(a.out / "scale.png", lambda p: fig.savefig(p, format="png", dpi=110))
-    print(f"smallest matching scale: {best:g}")
-    print(s.groupby("scale")["matches"].agg(["sum", "count"]).to_string())
+    if a.rescore:
+        h = pd.read_csv(a.out / "headline.csv")
+        timing = pd.read_csv(a.out / "timing.csv")
+    else:
+        study = Study(tuple(sorted(a.scales)), a.replicates, a.seed, a.workers)
+        values, timing = run_study(study)
+        h = headline(values)
+    write_outputs(h, timing, a.out)
     return 0
 
 
