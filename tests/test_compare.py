@@ -547,9 +547,9 @@ def test_reference_must_be_a_point_or_base(tmp_path):
 def test_compare_progress_goes_to_stderr_unless_quiet(tmp_path, capsys, monkeypatch):
     """Bars show once the work has lasted PROGRESS_DELAY seconds (0 here), on stderr."""
     from sim.app.cli import main
-    from sim.experiments import executors
+    from sim.experiments import progress
 
-    monkeypatch.setattr(executors, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(progress, "PROGRESS_DELAY", 0.0)
 
     a = make_result(tmp_path / "a", "alpha", P_A)
     b = make_result(tmp_path / "b", "beta", P_B)

@@ -37,7 +37,7 @@ from sim.analysis.costs import HEADLINE, cost_effectiveness, format_headline, si
 from sim.analysis.plots import plot_comparison
 from sim.analysis.report import KEY_YEARS, _fmt, _markdown
 from sim.experiments.atomic import claim, staged_folder
-from sim.experiments.executors import progress_bar
+from sim.experiments.progress import progress_bar
 from sim.inputs.errors import InputError
 from sim.inputs.reader import read_mapping
 from sim.inputs.tables import read_table

@@ -37,7 +37,7 @@ from sim.analysis.sensitivity import Outcome, check_outcomes
 from sim.analysis.targets import target_table
 from sim.experiments.atomic import claim, staged_folder
 from sim.experiments.design import DUMMY
-from sim.experiments.executors import progress_bar
+from sim.experiments.progress import progress_bar
 from sim.experiments.store import open_store
 from sim.inputs.errors import InputError
 from sim.model.indicators import INDICATORS

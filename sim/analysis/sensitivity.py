@@ -47,7 +47,7 @@ from sim.analysis.report import _markdown as _markdown_table
 from sim.analysis.targets import target_table
 from sim.experiments.atomic import add_to_stamp, claim, drop_from_stamp, stamped_files, write_file
 from sim.experiments.design import DUMMY, SweepSpec, n_points, salib_problem
-from sim.experiments.executors import progress_bar
+from sim.experiments.progress import progress_bar
 from sim.experiments.store import Store, open_store
 from sim.inputs.errors import InputError, Interrupted
 from sim.model.indicators import INDICATORS

@@ -72,20 +72,6 @@ def compute(task: Task) -> pd.DataFrame:
     return run_one(sc, task.seed, task.scale)
 
 
-PROGRESS_DELAY = 2.0  # seconds before a reading or analysing command shows its bar
-
-
-def progress_bar(iterable=None, *, desc: str, unit: str, enabled: bool, total: int | None = None):
-    """A progress bar on stderr for work that reads or analyses results (compare, analyze): shown
-    only once the work has lasted PROGRESS_DELAY seconds, so a quick command, or one refusing
-    its input after a moment, prints nothing but its result or its one-line error."""
-    from tqdm.auto import tqdm
-
-    return tqdm(
-        iterable, total=total, desc=desc, unit=unit, disable=not enabled, delay=PROGRESS_DELAY
-    )
-
-
 def usable_cores() -> int:
     """The cores this process may run on: its CPU affinity (a container's, a batch job's or
     `taskset`'s limit), not the machine's count, which may be far larger."""

@@ -23,7 +23,7 @@ import yaml
 
 from sim.experiments.atomic import staged_folder, write_file
 from sim.experiments.design import DUMMY
-from sim.experiments.executors import progress_bar
+from sim.experiments.progress import progress_bar
 from sim.inputs.errors import InputError
 from sim.inputs.reader import read_mapping
 from sim.inputs.tables import read_table
