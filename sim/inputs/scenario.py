@@ -91,8 +91,8 @@ def scale_warning(v: float) -> str | None:
     if v < MATCHING_SCALE:
         return (
             f"scale {v:g} is below {MATCHING_SCALE:g}, the smallest scale whose headline results "
-            "match full scale (docs/scale.md): levels and the plan's effects may be off by a few "
-            "percent to a sixth, beyond the bands shown"
+            "match full scale (docs/scale.md): levels may be off by a few percent and the plan's "
+            "effects by a sixth (0.05) to two fifths (0.01), beyond the bands shown"
         )
     return None
 
