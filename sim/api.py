@@ -92,14 +92,13 @@ def run_detailed(
     records and the parameters each replicate ran with (`.indicators`, `.firms`, `.evaluations`,
     `.costs`, `.budget`, `.parameters`)."""
     from sim.experiments.posterior import check_uncertainty
-    from sim.model.model import with_overrides
 
     sc = load_scenario(scenario)
     uncertainty = sc.uncertainty if uncertainty is None else uncertainty
     if isinstance(uncertainty, str):
         check_uncertainty(uncertainty)
     if overrides or parameters:
-        sc = with_overrides(sc, levers=overrides, parameters=parameters)
+        sc = sc.with_values(overrides, parameters)
     scale = sc.scale if scale is None else scale
     if note := scale_warning(scale):
         warnings.warn(note, ScaleWarning, stacklevel=3)

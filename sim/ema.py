@@ -64,6 +64,7 @@ from sim.inputs.scenario import (
     load_scenario,
     scale_error,
     scale_warning,
+    split_values,
 )
 
 RANGES = ("posterior", "bounds")
@@ -97,17 +98,12 @@ class InnovationRuns:
     def __call__(self, **values: Any) -> dict[str, float]:
         import mesa
 
-        from sim.model.model import InnovationModel, with_overrides
+        from sim.model.model import InnovationModel
 
-        levers, params = registry(), definitions()
-        unknown = sorted(set(values) - set(levers) - set(params))
+        levers, params, unknown = split_values({k: float(v) for k, v in values.items()})
         if unknown:
-            raise TypeError(f"not a lever id or a parameter name: {unknown}")
-        sc = with_overrides(
-            self.scenario,
-            levers={k: float(v) for k, v in values.items() if k in levers},
-            parameters={k: float(v) for k, v in values.items() if k in params},
-        )
+            raise TypeError(f"not a lever id or a parameter name: {sorted(unknown)}")
+        sc = self.scenario.with_values(levers, params)
         last = max(o.year for o in self.outcomes)
         per_seed = []
         for seed in self.seeds:

@@ -171,16 +171,12 @@ def _add_set(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def _apply_sets(sc, sets: list[tuple[str, float]] | None, varied=()):
-    """The scenario with the `--set` values: levers through Scenario.with_levers, parameters
-    through Scenario.with_parameters, so the checks and messages are a scenario file's (the
-    field path shown after `--set`). A name neither a lever nor a parameter, given twice, or
-    varied by a sweep (`varied`) is refused."""
-    from pydantic import ValidationError
-
+    """The scenario with the `--set` values (Scenario.with_values), so the checks and messages
+    are a scenario file's (the field path shown after `--set`). A name neither a lever nor a
+    parameter, given twice, or varied by a sweep (`varied`) is refused."""
     from sim.inputs.levers import registry
     from sim.inputs.params import definitions
-    from sim.inputs.reader import did_you_mean, explain
-    from sim.inputs.scenario import _fields_at
+    from sim.inputs.reader import did_you_mean
 
     if not sets:
         return sc
@@ -202,20 +198,9 @@ def _apply_sets(sc, sets: list[tuple[str, float]] | None, varied=()):
             hint = did_you_mean(name, [*levers, *params])
             raise InputError("--set", name, f"neither a lever nor a model parameter{hint}")
     try:
-        if new_levers:
-            sc = sc.with_levers(new_levers)
-        if new_params:
-            sc = sc.with_parameters(new_params)
-    except ValidationError as e:  # the full validation of with_levers / with_parameters
-        raw = sc.model_dump()
-        raw["levers"] = {**raw["levers"], **new_levers}
-        raw["parameters"] = {**raw["parameters"], **new_params}
-        err = explain(e, None, _fields_at, raw)
-        raise InputError("--set", err.path, err.message) from None
-    except ValueError as e:  # a range check of _check_levers / _check_parameters
-        path, _, msg = str(e).partition(": ")
-        raise InputError("--set", path, msg or path) from None
-    return sc
+        return sc.with_values(new_levers, new_params)
+    except InputError as e:  # a scenario file's message, shown after `--set`
+        raise InputError("--set", e.path, e.message) from None
 
 
 def _set_label(sets: list[tuple[str, float]] | None) -> str:
@@ -663,7 +648,8 @@ def cmd_facts(args) -> int:
 
 def cmd_sweep(args) -> int:
     from sim.experiments.design import load_spec
-    from sim.experiments.sweep import check_spec, run_sweep
+    from sim.experiments.sweep import check_spec, run_sweep, sweep_scale
+    from sim.inputs.scenario import scale_warning
 
     spec = load_spec(args.spec)
     if args.set:  # the base scenario with the values set, as a sweep built in code has it
@@ -686,15 +672,8 @@ def cmd_sweep(args) -> int:
         uncertainty=args.uncertainty,
     )
     print(summary)
-    _scale_note(_sweep_scale(spec, args.scale), args.quiet)
+    _print_note(scale_warning(sweep_scale(spec, spec.base_scenario(), args.scale)), args.quiet)
     return 1 if summary.failures else 0
-
-
-def _sweep_scale(spec, scale: float | None) -> float:
-    """The scale a sweep runs at (sim.experiments.sweep's rule: --scale, the spec's, the base's)."""
-    if scale is not None:
-        return scale
-    return spec.scale if spec.scale is not None else spec.base_scenario().scale
 
 
 def cmd_compare(args) -> int:
@@ -729,16 +708,12 @@ def _warn(message: str) -> None:
     print(f"innosim: warning: {_one_line(message)}", file=sys.stderr, flush=True)
 
 
-def _scale_note(scale: float, quiet: bool) -> str | None:
-    """The warning for results below the matching scale (docs/scale.md): printed once the results
-    are written (it qualifies them; a refused or interrupted command prints none), not with
-    --quiet; the command's report carries it either way."""
-    from sim.inputs.scenario import scale_warning
-
-    note = scale_warning(scale)
+def _print_note(note: str | None, quiet: bool) -> None:
+    """A warning that qualifies results (scale_warning: below the matching scale, docs/scale.md):
+    printed once the results are written (a refused or interrupted command prints none), not
+    with --quiet; the command's report carries it either way."""
     if note and not quiet:
         _warn(note)
-    return note
 
 
 def cmd_calibrate(args) -> int:
@@ -927,8 +902,8 @@ def _lever_effects(args) -> int:
             "innosim version": __version__,
             "run time (s)": f"{time.perf_counter() - t0:.1f}",
         }
-        if note := scale_warning(args.scale):
-            meta["scale"] = f"{args.scale:g}: {note}"
+        if scale_note := scale_warning(args.scale):
+            meta["scale"] = f"{args.scale:g}: {scale_note}"
         with staged_folder(out, "lever_effects.csv", kind="lever_effects") as tmp:
             df.to_csv(tmp / "lever_effects.csv", index=False)
             (tmp / "lever_effects.md").write_text(le.markdown(df, meta), encoding="utf-8")
@@ -942,7 +917,7 @@ def _lever_effects(args) -> int:
             )
             print(f"{r.lever:34s} {what}")
         print(f"\n{int(top.inert.sum())} of {len(top)} levers inert -> {out}/ (lever_effects.md)")
-    _scale_note(args.scale, args.quiet)
+    _print_note(scale_note, args.quiet)
     return 0
 
 
@@ -1024,7 +999,7 @@ def _run(args, sc, out: Path) -> int:
     scale = args.scale or sc.scale
     uncertainty = args.uncertainty or sc.uncertainty
     t0 = time.perf_counter()
-    with warnings.catch_warnings():  # the scale warning is printed with the results (_scale_note)
+    with warnings.catch_warnings():  # the scale warning is printed with the results (_print_note)
         warnings.simplefilter("ignore", ScaleWarning)
         result = api.run_detailed(
             sc,
@@ -1045,6 +1020,7 @@ def _run(args, sc, out: Path) -> int:
         {"seed": seed, "replicates": replicates, "scale": scale, "uncertainty": uncertainty}
     )
     note = draws_note(result.draws, uncertainty)
+    scale_note = scale_warning(scale)
     with staged_folder(out, RUN_MARKER, kind="run") as tmp:
         df.to_csv(tmp / RUN_MARKER, index=False)
         if firms is not None:
@@ -1069,8 +1045,8 @@ def _run(args, sc, out: Path) -> int:
             "innosim version": __version__,
             "run time (s)": f"{elapsed:.1f}",
         }
-        if note_scale := scale_warning(scale):
-            meta["scale"] = f"{scale:g}: {note_scale}"
+        if scale_note:
+            meta["scale"] = f"{scale:g}: {scale_note}"
         if firms is not None:
             meta["firm records"] = f"firms.parquet ({len(firms):,} firm-years; `innosim facts`)"
         write_report(
@@ -1091,7 +1067,7 @@ def _run(args, sc, out: Path) -> int:
         print(
             f"\n{replicates} replicate(s) at scale {scale:g} in {elapsed:.1f} s -> {out}/ (report.md)"
         )
-    _scale_note(scale, args.quiet)
+    _print_note(scale_note, args.quiet)
     return 0
 
 

@@ -84,7 +84,7 @@ def model_id() -> str:
 def plan_runs(spec: SweepSpec, scale: float | None = None):
     """The design, the run table and the tasks of a sweep (deterministic given the spec)."""
     base = spec.base_scenario()  # validated once; each point's values alone are validated
-    scale = _scale(spec, base, scale)
+    scale = sweep_scale(spec, base, scale)
     pts = design(spec)
     common = replicate_seeds(spec.seed, spec.replicates)
     levers, params = spec.lever_ids, list(spec.parameters)
@@ -124,7 +124,7 @@ def _trusted(sc, resolved: dict):
     )
 
 
-def _scale(spec: SweepSpec, base, scale: float | None) -> float:
+def sweep_scale(spec: SweepSpec, base, scale: float | None) -> float:
     """The scale a sweep runs at: the command line's, else the spec's, else the base scenario's."""
     if scale is not None:
         return scale
@@ -140,7 +140,7 @@ def check_spec(spec_path: SweepSpec | str | Path, scale: float | None = None) ->
     """Validate a spec and its base scenario; one line with the sweep's size (runs nothing)."""
     spec = as_spec(spec_path)
     base = spec.base_scenario()
-    scale = _scale(spec, base, scale)
+    scale = sweep_scale(spec, base, scale)
     n = n_points(spec)
     return (
         f"{spec_path if not isinstance(spec_path, SweepSpec) else spec.source or spec.name or 'sweep'}: ok ({spec.sampler}, {len(spec.factors)} factor(s): {n} design point(s) x "

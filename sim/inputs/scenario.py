@@ -228,6 +228,23 @@ class Scenario(BaseModel):
             return Scenario.model_validate({**data, "source": self.source})
         return self.model_copy(update={"parameters": {**self.parameters, **new}})
 
+    def with_values(
+        self, levers: dict[str, Any] | None = None, parameters: dict[str, Any] | None = None
+    ) -> Scenario:
+        """This scenario with lever and parameter values given in code or on the command line
+        (InnovationModel's keywords, sim.api.run, sim.ema, `innosim --set`): only the new values
+        are validated, and a bad one raises the InputError a scenario file gets for it (field
+        path, range, wording), without a file name since the value did not come from one."""
+        levers, parameters = dict(levers or {}), dict(parameters or {})
+        try:
+            out = self.with_levers(levers) if levers else self
+            return out.with_parameters(parameters) if parameters else out
+        except ValidationError:  # the full validation names the field as for a YAML file
+            data = self.model_dump()
+            data["levers"] = {**data["levers"], **levers}
+            data["parameters"] = {**data["parameters"], **parameters}
+            return validate(data, None)
+
     def resolved(self) -> dict[str, Any]:
         """The full scenario with every default filled in (written beside every result)."""
         from sim import __version__
@@ -251,6 +268,18 @@ class Scenario(BaseModel):
 _VALUES = ConfigDict(strict=True, allow_inf_nan=False)
 _LEVER_VALUES = TypeAdapter(dict[str, Value], config=_VALUES)  # as Scenario.levers
 _PARAMETER_VALUES = TypeAdapter(dict[str, float | list[float]], config=_VALUES)
+
+
+def split_values(values: dict[str, Any]) -> tuple[dict, dict, list[str]]:
+    """Values keyed by lever id or parameter name -> (levers, parameters, names that are
+    neither), for Scenario.with_values."""
+    levers, params = registry(), definitions()
+    unknown = [k for k in values if k not in levers and k not in params]
+    return (
+        {k: v for k, v in values.items() if k in levers},
+        {k: v for k, v in values.items() if k in params},
+        unknown,
+    )
 
 
 def _check_levers(levers: dict, years: range) -> None:

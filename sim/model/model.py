@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
-from pydantic import ValidationError
 
 from sim.inputs.levers import LeverSettings, registry
 from sim.inputs.params import Params, definitions
 from sim.inputs.reader import did_you_mean
-from sim.inputs.scenario import Scenario, load_scenario, validate
+from sim.inputs.scenario import Scenario, load_scenario, split_values
 from sim.inputs.shocks import ShockSettings
 from sim.model import indicators, knowledge, setup
 from sim.model.accounts import Ledger
@@ -72,10 +71,10 @@ class InnovationModel(mesa.Model):
         super().__init__(rng=seed)
         self.seed = seed
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        levers, params = registry(), definitions()
-        unknown = [k for k in overrides if k not in levers and k not in params]
+        levers, params, unknown = split_values(overrides)
         if unknown:
-            hints = "; ".join(f"{k!r}{did_you_mean(k, [*levers, *params])}" for k in unknown)
+            names = [*registry(), *definitions()]
+            hints = "; ".join(f"{k!r}{did_you_mean(k, names)}" for k in unknown)
             raise TypeError(
                 f"InnovationModel() got unexpected keyword argument(s) {hints}: expected a lever "
                 "id (seeds/levers.yaml, `innosim levers`) or a parameter name "
@@ -83,11 +82,7 @@ class InnovationModel(mesa.Model):
             )
         if not (np.isfinite(scale) and scale > 0):
             raise ValueError(f"scale must be a positive number, got {scale}")
-        self.scenario = with_overrides(
-            sc,
-            levers={k: v for k, v in overrides.items() if k in levers},
-            parameters={k: v for k, v in overrides.items() if k in params},
-        )
+        self.scenario = sc.with_values(levers, params)
         self.scale = float(scale)
         self.p = p = Params(self.scenario.parameters)
         self.levers = LeverSettings(self.scenario.levers)
@@ -353,22 +348,4 @@ class InnovationModel(mesa.Model):
             self.step()
 
 
-def with_overrides(
-    sc: Scenario, levers: dict | None = None, parameters: dict | None = None
-) -> Scenario:
-    """`sc` with lever values and parameter values set in code (keyword arguments of the model,
-    `sim.api.run(overrides=..., parameters=...)`). Only the new values are validated; a bad one
-    raises the InputError a scenario file gets for it (field path, range, wording), without a
-    file name since the value did not come from a file."""
-    levers, parameters = dict(levers or {}), dict(parameters or {})
-    try:
-        out = sc.with_levers(levers) if levers else sc
-        return out.with_parameters(parameters) if parameters else out
-    except ValidationError:  # the full validation names the field as for a YAML file
-        data = sc.model_dump()
-        data["levers"] = {**data["levers"], **levers}
-        data["parameters"] = {**data["parameters"], **parameters}
-        return validate(data, None)
-
-
-__all__ = ["InnovationModel", "REGIONS", "STREAMS", "BaseYear", "with_overrides"]
+__all__ = ["InnovationModel", "REGIONS", "STREAMS", "BaseYear"]
