@@ -308,85 +308,17 @@ BASE_POINT = -1  # its point number in the comparison's tables
 def base_runs(
     store, df: pd.DataFrame, *, workers: int | None = None, progress: bool = False
 ) -> pd.DataFrame:
-    """The sweep's base scenario (as stored in its spec.yaml, with any --set values) run at the
-    sweep's scale, root seed, replicates and uncertainty: replicate r has the seed and the
-    posterior draw replicate r has at every point whose seeds are the common ones, so its
-    differences from those points are paired exactly like two points'. Rows as `store.load()`
-    with point BASE_POINT and, in the lever columns, the base's constant values (NaN for a
-    schedule). Refused when the model's code or data changed since the sweep ran, or when the
-    stored record does not rebuild the sweep's runs: the base would not be paired with them."""
-    from sim.experiments.runs import run_replicates
-    from sim.experiments.sweep import model_id
+    """The sweep's base scenario run paired with its points (sim.experiments.sweep.run_base), as
+    rows like `store.load()`: point BASE_POINT and, in the lever columns, the base's constant
+    values (NaN for a schedule)."""
+    from sim.experiments.sweep import run_base
 
-    where = str(store.root)
-    record = store.spec()
-    stored = f"{record.get('innosim_version')}+{record.get('model_fingerprint')}"
-    if stored != model_id():
-        raise InputError(
-            where,
-            "--reference",
-            f"the sweep ran on model {stored}, this is {model_id()}: a base run now would not be "
-            "paired with its runs (run the sweep again, or compare design points)",
-        )
-    base, spec = _rebuild_base(store, record)
-    runs = run_replicates(
-        base,
-        replicates=spec.replicates,
-        seed=spec.seed,
-        scale=float(record["scale"]),
-        workers=workers or _default_workers(spec.replicates),
-        progress=progress,
-        uncertainty=spec.uncertainty or base.uncertainty,
-    )
+    base, runs = run_base(store, workers=workers, progress=progress)
     out = runs.drop(columns="scenario").assign(point=BASE_POINT)
     for lever in lever_columns(df):
         v = base.levers.get(lever)
         out[lever] = float(v) if isinstance(v, int | float) else np.nan
     return out[list(df.columns)]
-
-
-def _rebuild_base(store, record: dict):
-    """The sweep's base Scenario and spec from its record, proven by the run keys: the record
-    holds the base resolved (every parameter filled in), but a parameter the scenario left open
-    draws from the posterior, so the parameters at their defaults are taken as open; the
-    candidate whose plan gives exactly the stored run keys is the base (else InputError)."""
-    from sim.experiments.design import SweepSpec
-    from sim.experiments.sweep import plan_runs
-    from sim.inputs.params import Params
-    from sim.inputs.scenario import Scenario
-
-    where = str(store.root)
-    raw = {
-        k: v for k, v in (record.get("base_scenario") or {}).items() if k in Scenario.model_fields
-    }
-    try:
-        spec = SweepSpec.model_validate(record["spec"])
-        full = Scenario.model_validate(raw)
-    except Exception as e:  # noqa: BLE001 - any malformed record is the same user problem
-        raise InputError(where, "spec.yaml", f"not a readable sweep record ({e})") from None
-    defaults = Params({}).as_dict()
-    own = {
-        k: v
-        for k, v in full.parameters.items()
-        if not np.array_equal(np.asarray(v, float), np.asarray(defaults.get(k), float))
-    }
-    stored = sorted(store.runs().key)
-    for base in (full.model_copy(update={"parameters": own}), full):
-        _, runs, _, _, _ = plan_runs(spec.with_base(base), float(record["scale"]))
-        if sorted(runs.key) == stored:
-            return base, spec
-    raise InputError(
-        where,
-        "--reference",
-        "the stored base scenario does not rebuild this sweep's runs, so a base run would not be "
-        "paired with them; compare design points instead",
-    )
-
-
-def _default_workers(runs: int) -> int:
-    from sim.experiments.executors import default_workers
-
-    return default_workers(runs)
 
 
 def _check_points(df: pd.DataFrame, where: str, points, reference) -> tuple[int, list[int]]:

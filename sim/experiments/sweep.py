@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -26,7 +27,7 @@ from sim.experiments.atomic import check_out, claim
 from sim.experiments.design import DUMMY, SweepSpec, design, load_spec, n_points
 from sim.experiments.executors import RunFailure, Task, default_workers, run_dask, run_local
 from sim.experiments.fingerprint import fingerprint
-from sim.experiments.runs import replicate_scenarios, replicate_seeds
+from sim.experiments.runs import replicate_scenarios, replicate_seeds, run_replicates
 from sim.experiments.store import Store, open_store, run_key
 from sim.inputs.errors import InputError, Interrupted, raise_if_signalled
 
@@ -121,6 +122,73 @@ def _trusted(sc, resolved: dict):
             for k in ("levers", "shocks", "parameters", "innosim_version", "model_fingerprint")
         }
         | {"source": None}
+    )
+
+
+def run_base(store, *, workers: int | None = None, progress: bool = False):
+    """The sweep's base scenario (as stored in its spec.yaml, with any --set values) run at the
+    sweep's scale, root seed, replicates and uncertainty: replicate r has the seed and the
+    posterior draw replicate r has at every point whose seeds are the common ones, so its
+    differences from those points are paired exactly like two points' (`innosim compare DIR
+    --reference base`). Returns the base Scenario and its runs (run_replicates' rows). Refused
+    when the model's code or data changed since the sweep ran, or when the stored record does not
+    rebuild the sweep's runs: the base would not be paired with them."""
+    where = str(store.root)
+    record = store.spec()
+    stored = f"{record.get('innosim_version')}+{record.get('model_fingerprint')}"
+    if stored != model_id():
+        raise InputError(
+            where,
+            "--reference",
+            f"the sweep ran on model {stored}, this is {model_id()}: a base run now would not be "
+            "paired with its runs (run the sweep again, or compare design points)",
+        )
+    base, spec = _rebuild_base(store, record)
+    runs = run_replicates(
+        base,
+        replicates=spec.replicates,
+        seed=spec.seed,
+        scale=float(record["scale"]),
+        workers=workers or default_workers(spec.replicates),
+        progress=progress,
+        uncertainty=spec.uncertainty or base.uncertainty,
+    )
+    return base, runs
+
+
+def _rebuild_base(store, record: dict):
+    """The sweep's base Scenario and spec from its record, proven by the run keys: the record
+    holds the base resolved (every parameter filled in), but a parameter the scenario left open
+    draws from the posterior, so the parameters at their defaults are taken as open; the
+    candidate whose plan gives exactly the stored run keys is the base (else InputError)."""
+    from sim.inputs.params import Params
+    from sim.inputs.scenario import Scenario
+
+    where = str(store.root)
+    raw = {
+        k: v for k, v in (record.get("base_scenario") or {}).items() if k in Scenario.model_fields
+    }
+    try:
+        spec = SweepSpec.model_validate(record["spec"])
+        full = Scenario.model_validate(raw)
+    except Exception as e:  # noqa: BLE001 - any malformed record is the same user problem
+        raise InputError(where, "spec.yaml", f"not a readable sweep record ({e})") from None
+    defaults = Params({}).as_dict()
+    own = {
+        k: v
+        for k, v in full.parameters.items()
+        if not np.array_equal(np.asarray(v, float), np.asarray(defaults.get(k), float))
+    }
+    stored = sorted(store.runs().key)
+    for base in (full.model_copy(update={"parameters": own}), full):
+        _, runs, _, _, _ = plan_runs(spec.with_base(base), float(record["scale"]))
+        if sorted(runs.key) == stored:
+            return base, spec
+    raise InputError(
+        where,
+        "--reference",
+        "the stored base scenario does not rebuild this sweep's runs, so a base run would not be "
+        "paired with them; compare design points instead",
     )
 
 
