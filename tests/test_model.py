@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import mesa
 import numpy as np
 import pytest
 from helpers import SCALE, SHORT, SHORT_YEARS, indicator_series, run_model, short_scenario
@@ -118,27 +119,67 @@ def test_mesa_agents_mirror_the_populations(small_run):
     m = small_run
     f = m.firms
     live = f.live
+    # Firm agents are made when the model is first asked for its agents (LazyViews).
+    assert not any(isinstance(a, Firm) for a in m._agents)
     firms = [a for a in m.agents if isinstance(a, Firm)]
     assert len(firms) == live.size
     for s in live:
-        agent = f.agents[s]
-        assert agent is not None and agent.slot == s
-        assert f.firm_id[s] == agent.unique_id
-    assert all(a is None for a in f.agents[f.size :])
-    # Entries and exits register and deregister firms in batches: every registry holds exactly
-    # the live firms, and ids are Mesa's (unique, from the model's counter).
-    live_agents = {f.agents[s] for s in live}
+        agent = m.firm_views.agent(s)
+        assert agent.slot == s and f.firm_id[s] == agent.unique_id
+    # Every registry holds exactly the live firms, and ids are Mesa's (unique, from the model's
+    # counter, taken when each firm entered).
+    live_agents = {m.firm_views.agent(s) for s in live}
     assert set(m.agents_by_type[Firm]) == live_agents
     assert {a for a in m.agents if isinstance(a, Firm)} == live_agents
     assert {a for a in m._agents if isinstance(a, Firm)} == live_agents
     ids = [a.unique_id for a in m.agents]
     assert len(set(ids)) == len(ids)
-    later = Firm(m, int(live[0]))  # the counter goes on after the batches
+    later = mesa.Agent(m)  # the counter goes on after the firms' ids
     assert later.unique_id > max(ids)
     later.remove()
     # The agent reads its state from its slot.
     s = int(live[0])
-    assert f.agents[s].revenue == f.revenue[s]
+    assert m.firm_views.agent(s).revenue == f.revenue[s]
+    with pytest.raises(TypeError, match="made by the model"):
+        Firm(m, s)
+
+
+def test_firm_agents_follow_entries_exits_and_compaction():
+    """Once asked for, firm agents are kept in step: an AgentSet held across a year of entries,
+    exits and the year-end compaction holds exactly the live firms, each reading its own
+    (moved) slot; an agent of a firm that left says so."""
+    m = InnovationModel(SHORT, scale=SCALE, rng=8)
+    m.step()
+    held = m.agents_by_type[Firm]
+    by_id = {a.unique_id: a for a in held}
+    for _ in range(m.steps_per_year - 1):  # to the end of the first year
+        m.step()
+    f = m.firms
+    live = f.live
+    assert f.size == live.size  # compacted at the year's end
+    assert {a.unique_id for a in held} == set(f.firm_id[live].tolist())
+    assert np.all(np.diff(f.firm_id[: f.size]) > 0)  # ids increase with the slot
+    for a in list(held)[:50]:
+        assert f.revenue[a.slot] == a.revenue and f.firm_id[a.slot] == a.unique_id
+    gone = [a for uid, a in by_id.items() if uid not in set(f.firm_id[live].tolist())]
+    assert gone and gone[0] not in held
+    with pytest.raises(LookupError, match="has left the model"):
+        gone[0].revenue  # noqa: B018
+
+
+def test_asking_for_agents_changes_nothing():
+    """Making the firm agents (at build, or never) leaves ids and results as they were."""
+    asked, quiet = (
+        InnovationModel(SHORT, scale=SCALE, rng=9),
+        InnovationModel(SHORT, scale=SCALE, rng=9),
+    )
+    len(asked.agents_by_type[Firm])
+    for _ in range(asked.steps_per_year + 1):
+        asked.step()
+        quiet.step()
+    assert asked.annual == quiet.annual
+    n = quiet.firms.size
+    assert np.array_equal(asked.firms.firm_id[:n], quiet.firms.firm_id[:n])
 
 
 @pytest.mark.parametrize(

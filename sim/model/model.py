@@ -37,9 +37,7 @@ from sim.model import indicators, knowledge, setup
 from sim.model.accounts import Ledger
 from sim.model.agents import patent_office
 from sim.model.agents.entry import FirmEntry
-from sim.model.agents.firm import Firm
 from sim.model.agents.region import BEIJING, REGIONS
-from sim.model.agents.view import add_views, remove_views
 from sim.model.clock import STREAMS, Clock, seed_of
 from sim.model.evaluation import Evaluator
 from sim.model.facilities import FacilityStock
@@ -116,6 +114,29 @@ class InnovationModel(mesa.Model):
         self.datacollector = mesa.DataCollector(model_reporters=indicators.step_reporters())
         self.running = True
         self.datacollector.collect(self)
+
+    # Mesa's registries: firm agents are made the first time they are asked for (LazyViews)
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        """All Mesa agents (Mesa's `Model.agents`), firms included."""
+        self.firm_views.activate()
+        return super().agents
+
+    @property
+    def agents_by_type(self) -> dict:
+        """Mesa agents by class (Mesa's `Model.agents_by_type`), firms included."""
+        self.firm_views.activate()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        """Agent classes of the model (Mesa's `Model.agent_types`), firms included."""
+        self.firm_views.activate()
+        return super().agent_types
+
+    def remove_all_agents(self) -> None:
+        self.firm_views.activate()
+        super().remove_all_agents()
 
     def subscribe(self, listener) -> None:
         """Announce firm events to `listener` (see events.ModelListener)."""
@@ -311,13 +332,13 @@ class InnovationModel(mesa.Model):
         n_bj = f.in_beijing(idx).sum()
         acc["exits"] += n_bj
         acc["acquisitions" if reason == "acquired" else "closures"] += n_bj
-        remove_views(self, Firm, f.detach(idx))
+        self.firm_views.left(idx)
 
     def _firms_enter(self, lev: dict) -> None:
         slots = self.entry.enter(lev, self.shocks.talent_inflow)
         if slots.size:
             self.year_acc["entries"] += self.firms.in_beijing(slots).sum()
-            self.firms.attach(slots, add_views(self, Firm, slots))
+            self.firm_views.entered(slots)
 
     def _reset_year(self) -> None:
         for key in indicators.ACCUMULATORS:

@@ -36,7 +36,7 @@ from sim.model.agents.region import (
     RegionPopulation,
 )
 from sim.model.agents.university import INSTITUTE, UNIVERSITY, University, UniversityPopulation
-from sim.model.agents.view import add_views
+from sim.model.agents.view import LazyViews, add_views
 from sim.model.markets.capital import CapitalMarket
 from sim.model.markets.talent import HIGH_END, RESEARCHERS
 from sim.model.sectors import N_SECTORS
@@ -226,6 +226,7 @@ def _init_firms(m) -> None:
     n = _counts(m, p.n_firms_2015, 20)
     m.scale_firms = n / p.n_firms_2015
     f = m.firms = FirmPopulation(int(n * 1.5))
+    m.firm_views = LazyViews(m, Firm, f, "firm_id")  # Mesa agents made on demand
     sector = rng.choice(N_SECTORS, size=n, p=_norm(p.sector_shares_2015))
     zone = rng.choice(
         3, size=n, p=_norm([p.firm_share_core, p.firm_share_industry, p.firm_share_green])
@@ -372,7 +373,7 @@ def _init_firms(m) -> None:
     f.hte_since[order] = ((year - base) * spy - 1).astype(np.int32)
     f._roll_hte_window(slots)
     m.hte_shortfall_2015 = max(0, k - elig.size)
-    f.attach(slots, add_views(m, Firm, slots))
+    m.firm_views.entered(slots)
 
 
 def _growth_expectation_2015(p, revenue, startup, rng) -> np.ndarray:

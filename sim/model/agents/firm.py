@@ -29,7 +29,7 @@ import numpy as np
 
 from sim.inputs.levers import status_quo
 from sim.model.agents.region import BEIJING, HEBEI, N_REGIONS, NO_PLACE, TIANJIN
-from sim.model.agents.view import AgentView
+from sim.model.agents.view import AgentView, slot_of
 from sim.model.sectors import (
     INNOVATION_CENTER_SECTORS,
     LEAP_SECTORS,
@@ -145,7 +145,6 @@ class FirmPopulation:
         # productivity growth of each sector from its R&D capital and spillovers, per year
         # (accumulate_rd_capital); it raises the sector's market in `grow`
         self.sector_gain = np.zeros(N_SECTORS)
-        self.agents: list = [None] * self.capacity
 
     # --- bookkeeping -----------------------------------------------------------------------
     def _grow(self, need: int) -> None:
@@ -158,7 +157,6 @@ class FirmPopulation:
             arr = np.zeros(new_cap, dtype=dt)
             arr[: self.capacity] = getattr(self, name)
             setattr(self, name, arr)
-        self.agents.extend([None] * (new_cap - self.capacity))
         self.capacity = new_cap
 
     def add(self, n: int, **cols) -> np.ndarray:
@@ -180,33 +178,8 @@ class FirmPopulation:
             arr = getattr(self, name)
             arr[: keep.size] = arr[keep]
             arr[keep.size : self.size] = 0
-        agents = list(map(self.agents.__getitem__, keep.tolist()))
-        for new, agent in enumerate(agents):
-            agent.slot = new
-        self.agents[: keep.size] = agents
-        self.agents[keep.size : self.size] = [None] * (self.size - keep.size)
         self.size = keep.size
         return remap
-
-    def attach(self, slots: np.ndarray, agents: list) -> None:
-        """Record the Mesa agents (views) of the firms in `slots` and their ids."""
-        slots = slots.tolist()
-        if len(slots) != len(agents):
-            raise ValueError(f"{len(slots)} slots for {len(agents)} agents")
-        if slots and slots == list(range(slots[0], slots[0] + len(slots))):
-            self.agents[slots[0] : slots[0] + len(slots)] = agents  # entrants: a run of slots
-        else:
-            for s, agent in zip(slots, agents, strict=True):
-                self.agents[s] = agent
-        self.firm_id[slots] = [agent.unique_id for agent in agents]
-
-    def detach(self, slots: np.ndarray) -> list:
-        """Forget the Mesa agents of `slots`; returns them (to deregister)."""
-        slots = slots.tolist()
-        agents = list(map(self.agents.__getitem__, slots))
-        for s in slots:
-            self.agents[s] = None
-        return agents
 
     @property
     def live(self) -> np.ndarray:
@@ -701,7 +674,19 @@ class FirmPopulation:
 
 class Firm(AgentView):
     """A firm as a Mesa agent: a view on its slot in FirmPopulation (decisions are vectorised
-    there; the agent exists for Mesa's AgentSet queries, visualisation and rare events)."""
+    there; the agent exists for Mesa's AgentSet queries, visualisation and rare events). Made on
+    demand (`view.LazyViews`): it holds only its Mesa id and finds its slot from it."""
 
     kind = "firms"
     fields = frozenset(_FIELDS)
+
+    def __init__(self, model, slot: int):  # noqa: D107 - a view for a firm that has no id yet
+        raise TypeError(
+            "firm agents are made by the model (model.agents_by_type[Firm]); "
+            "a firm enters through sim.model.agents.entry"
+        )
+
+    @property
+    def slot(self) -> int:
+        f = self.model.firms
+        return slot_of(f.firm_id, f.size, self.unique_id)
