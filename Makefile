@@ -35,8 +35,9 @@ lint: $(DEV)
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/ruff format --check sim tests benchmarks
 
-## Benchmarks: full scale vs Mesa's Boltzmann model, cost per agent by scale, sweep on 1 and 2
-## workers; a table with the targets and the change against benchmarks/results/reference.json
+## Benchmarks (docs/performance.md): full scale vs the bare Boltzmann model and a numpy floor, cost
+## per agent by scale, sweep on 1 and 2 workers, a 64-run posterior ensemble; a table with the
+## targets and the change against benchmarks/results/reference.json, then a profile of the step
 bench: $(DEV)
 	$(BIN)/python benchmarks/bench.py
 
