@@ -278,7 +278,7 @@ class InnovationModel(mesa.Model):
         jump = p.demand_shock_sensitivity * (np.log(self.shocks.demand) - np.log(self._demand_prev))
         self._demand_prev = self.shocks.demand
         # keyed by year: a firm's growth shock is one draw a year, spread over its quarters
-        shock = c.draws("growth", year, f.firm_id[live])
+        shock = c.draws("growth", year, f.firm_id[live], reuse=True)
         log_rev = f.grow(live, p, self.streams["growth"], jump / dt, dt, shock)
         f.valuation_update(live, p, dt, log_rev)
         f.pay_out(live, p, c, self.money)
