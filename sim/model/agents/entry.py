@@ -30,11 +30,16 @@ from sim.model.agents.region import (
     HUAIROU,
     INDUSTRY,
     N_REGIONS,
+    NO_PLACE,
     REST_OF_CHINA,
     ZGC,
 )
 from sim.model.markets.talent import HIGH_END, RESEARCHERS
 from sim.model.sectors import N_SECTORS
+
+# Beijing zone -> its science city (entrants of a zone may locate in it); other regions: none
+_PLACE_OF_ZONE = np.full(N_REGIONS, NO_PLACE, dtype=np.int64)
+_PLACE_OF_ZONE[[CORE, INDUSTRY, GREEN]] = [ZGC, FSC, HUAIROU]
 
 # Entrants in a year at most this multiple of the simulated 2015 firm count (a safety bound for
 # parameter corners; see FirmEntry.enter).
@@ -150,9 +155,8 @@ class FirmEntry:
         )
         other_zone = rng.choice(3, size=n - n_spin, p=zone_w / zone_w.sum())
         region = np.r_[u.region[parent], BEIJING[other_zone]].astype(np.int8)
-        place_by_region = {CORE: ZGC, INDUSTRY: FSC, GREEN: HUAIROU}
         in_city = rng.random(n) < p.entrant_in_science_city
-        place = np.array([place_by_region[int(x)] for x in region]) * in_city
+        place = _PLACE_OF_ZONE[region] * in_city
         place[:n_spin] = u.place[parent]
         sector = np.r_[
             u.field[parent], rng.choice(N_SECTORS, size=n - n_spin, p=_norm(p.sector_shares_2015))

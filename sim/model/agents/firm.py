@@ -92,7 +92,7 @@ _FIELDS = {
     "rev_y2": np.float64,  # revenue earned the year before last, 100m yuan
     # operating leverage (issue 15)
     "rev_plan": np.float64,  # revenue the short-run fixed costs are set for, 100m yuan/yr
-    "rev_last": np.float64,  # revenue at the last margin update, 100m yuan/yr
+    "log_rev_last": np.float64,  # log revenue at the last margin update (log 100m yuan/yr)
     "cost_growth_exp": np.float64,  # growth the firm plans its fixed costs for, log-points a year
     # capital market (issue 15)
     "vc_cash": np.float64,  # venture money raised and not yet spent (part of cash), 100m yuan
@@ -368,24 +368,26 @@ class FirmPopulation:
         (`accumulate_rd_capital`), which moves the sector's market.
         """
         luck = draws.exponential() if draws is not None else rng.exponential(1.0, idx.size)
-        gain = self._gain(idx, p, access, dt, platforms, luck)
+        reach = access**p.knowledge_elasticity  # what public knowledge adds to R&D output
+        gain = self._gain(idx, p, reach, dt, platforms, luck)
         sector = self.sector[idx]
         self.dlog_tech[idx] = gain - (self._sector_mean(sector, gain))[sector]
         self.tech[idx] *= np.exp(self.dlog_tech[idx])
         self.accumulate_rd_capital(idx, p, access, dt, platforms)
         ip_factor = 1.0 + p.ip_patent_elasticity * (ip_protection - STATUS_QUO_IP)
-        lam = patent_productivity * self.rd_q[idx] * access**p.knowledge_elasticity * ip_factor
+        lam = patent_productivity * self.rd_q[idx] * reach * ip_factor
         apps = rng.poisson(np.maximum(lam, 0.0))
         self.pending[idx] += apps
         return apps
 
-    def _gain(self, idx, p, access, dt: float, platforms: float, luck) -> np.ndarray:
-        """Technology gain this step (log points) given the luck of each firm."""
+    def _gain(self, idx, p, reach, dt: float, platforms: float, luck) -> np.ndarray:
+        """Technology gain this step (log points) given the luck of each firm; `reach` is
+        knowledge access to the power `knowledge_elasticity`."""
         rd_per_emp = self.rd_q[idx] / dt / np.maximum(self.employees[idx], 1.0)
         effort = np.minimum(
             (rd_per_emp / p.rd_per_employee_ref) ** p.tech_rd_elasticity, p.max_rd_effort
         )
-        gain = p.tech_progress * dt * effort * access**p.knowledge_elasticity * luck
+        gain = p.tech_progress * dt * effort * reach * luck
         # Technology bought on the market last step adds to the gain; national technology
         # innovation centers (task 5) help firms in their fields absorb it.
         budget = np.maximum(self.revenue[idx] * dt + self.rd_q[idx], 1e-6)
@@ -469,7 +471,8 @@ class FirmPopulation:
         # Centred so that the shock adds no drift to revenue: E[exp(b L)] = 1 / (1 - b^2) for a
         # standard Laplace L and b < 1.
         shock = (u * b + np.log1p(-(b**2))) * dt
-        startup = (self.stage[idx] >= 1) & (self.stage[idx] < LISTED) & (rev < p.revenue_ref)
+        stage = self.stage[idx]
+        startup = (stage >= 1) & (stage < LISTED) & (rev < p.revenue_ref)
         # A sector's market grows with demand (revenue_growth, and any demand shock) and with its
         # productivity (sector_gain: R&D capital and spillovers, accumulate_rd_capital). Its
         # trend is at most MAX_MARKET_GROWTH log-points a year either way (far from anything near
@@ -529,10 +532,10 @@ class FirmPopulation:
         # adaptive expectation of the firm's own growth (base-year firms and entrants start
         # from their growth of this, their first step); costs are planned along it and close
         # part of the gap to the actual revenue each step
-        last = self.rev_last[idx]
+        log_last = self.log_rev_last[idx]  # log revenue at the last update (kept: one log less)
         if first.size:
-            last[first] = self.rev_year_start[idx[first]]
-        growth = log_rev - np.log(np.maximum(last, 1e-9))
+            log_last[first] = np.log(np.maximum(self.rev_year_start[idx[first]], 1e-9))
+        growth = log_rev - log_last
         growth /= dt
         g_exp = self.cost_growth_exp[idx]
         g_exp += adjust * (growth - g_exp)
@@ -546,7 +549,7 @@ class FirmPopulation:
         if first.size:
             log_plan[first] = log_rev[first]
         self.rev_plan[idx] = np.exp(log_plan)
-        self.rev_last[idx] = rev
+        self.log_rev_last[idx] = log_rev
         # Start-up losses: young firms that are still small.
         young = np.exp(-self.age[idx] * dt / p.young_firm_years) * (revenue < p.revenue_ref)
         tech_rel = np.clip(np.log(np.maximum(self.tech[idx], 1e-6)), -1.0, 1.0)
