@@ -54,3 +54,52 @@ def test_registering_agents_leaves_the_garbage_collector_as_it_was():
             gc.enable()
         else:
             gc.disable()
+
+
+def test_kept_draws_equal_fresh_draws():
+    """A yearly draw kept by the clock (AgentDraws memo) gives every agent what a fresh draw of
+    the same key gives, also when agents with larger ids appear later in the year and when a
+    draw follows the kept one."""
+    import numpy as np
+
+    from sim.model.clock import AgentDraws
+
+    memo: dict = {}
+    early, late = np.array([0, 3, 7, 2]), np.array([1, 12, 5, 3, 40])
+    for method in ("laplace", "random", "exponential"):
+        first = getattr(AgentDraws(9, 2, 2020, early, memo), method)()
+        assert np.array_equal(first, getattr(AgentDraws(9, 2, 2020, early), method)())
+        kept, fresh = AgentDraws(9, 2, 2020, late, memo), AgentDraws(9, 2, 2020, late)
+        assert np.array_equal(getattr(kept, method)(), getattr(fresh, method)())
+        assert np.array_equal(kept.random(), fresh.random())  # the next draw continues alike
+        again = getattr(AgentDraws(9, 2, 2020, early, memo), method)()
+        assert np.array_equal(again, first)
+    other = AgentDraws(9, 2, 2021, early, memo).laplace()  # a new key replaces the kept one
+    assert not np.array_equal(other, AgentDraws(9, 2, 2020, early).laplace())
+
+
+def test_patent_office_skips_only_draws_that_cannot_happen():
+    """Deciding only applicants with something pending or held takes the same draws as
+    deciding everyone (numpy's binomial draws nothing for n = 0)."""
+    import numpy as np
+
+    from sim.inputs.params import Params
+    from sim.model.agents import patent_office
+    from sim.model.clock import Clock
+
+    rng = np.random.default_rng(4)
+    pending = rng.poisson(0.8, 5000) * (rng.random(5000) < 0.5)
+    patents = rng.poisson(3.0, 5000) * (rng.random(5000) < 0.4)
+    idx = np.flatnonzero(rng.random(5000) < 0.9)
+    p, a, b = Params(), Clock(2016, 2020, 4, 7), Clock(2016, 2020, 4, 7)
+    pa, ta = pending.copy(), patents.copy()
+    granted = patent_office.decide(pa, ta, idx, p, a)
+    # all applicants, the way the office decided before it skipped anyone
+    r = b.streams["innovation"]
+    decided = r.binomial(pending[idx], min(1.0, b.dt / p.patent_pendency_years))
+    want = r.binomial(decided, p.patent_grant_rate)
+    lapsed = r.binomial(patents[idx], b.per_step(p.patent_lapse_rate))
+    assert np.array_equal(granted, want)
+    assert np.array_equal(pa[idx], pending[idx] - decided)
+    assert np.array_equal(ta[idx], patents[idx] + want - lapsed)
+    assert a.streams["innovation"].random() == r.random()  # both streams end in the same state
