@@ -103,3 +103,34 @@ def test_patent_office_skips_only_draws_that_cannot_happen():
     assert np.array_equal(pa[idx], pending[idx] - decided)
     assert np.array_equal(ta[idx], patents[idx] + want - lapsed)
     assert a.streams["innovation"].random() == r.random()  # both streams end in the same state
+
+
+def test_allocator_tuning_is_applied_once_and_yields_to_the_user():
+    """The glibc settings are applied when a model is built, unless the user set glibc's own
+    variables or INNOSIM_MALLOC_TUNING=0 (each case in a fresh process)."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc only")
+    code = (
+        "from sim.model import allocator, InnovationModel\n"
+        "InnovationModel(scale=0.005, rng=1)\n"
+        "print(allocator._state['applied'], allocator.tune())\n"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    base.pop("INNOSIM_MALLOC_TUNING", None)
+    cases = (({}, "True True"), ({"INNOSIM_MALLOC_TUNING": "0"}, "False False"))
+    cases += (({"MALLOC_TOP_PAD_": "1048576"}, "False False"),)
+    for extra, want in cases:
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**base, **extra},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert out.stdout.strip().splitlines()[-1] == want, (extra, out.stdout, out.stderr)

@@ -33,7 +33,7 @@ from sim.inputs.params import Params, definitions
 from sim.inputs.reader import did_you_mean
 from sim.inputs.scenario import Scenario, load_scenario, split_values
 from sim.inputs.shocks import ShockSettings
-from sim.model import indicators, knowledge, setup
+from sim.model import allocator, indicators, knowledge, setup
 from sim.model.accounts import Ledger
 from sim.model.agents import patent_office
 from sim.model.agents.entry import FirmEntry
@@ -65,6 +65,7 @@ class InnovationModel(mesa.Model):
     """
 
     def __init__(self, scenario=None, scale: float = 1.0, rng=None, **overrides):
+        allocator.tune()  # numpy's temporaries without page faults (once per process)
         seed = seed_of(rng)
         super().__init__(rng=seed)
         self.seed = seed
