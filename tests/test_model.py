@@ -726,3 +726,17 @@ def test_indicators_are_full_scale_equivalents():
         "population",
     ):
         assert math.isclose(small[(2016, ind)], large[(2016, ind)], rel_tol=0.2), ind
+
+
+def test_mesa_datacollector_reports_firms():
+    """Mesa's DataCollector reads firms like any agents (agent-type reporters)."""
+    m = InnovationModel(SHORT, scale=SCALE, rng=12)
+    dc = mesa.DataCollector(agenttype_reporters={Firm: {"revenue": "revenue", "sector": "sector"}})
+    m.step()
+    dc.collect(m)
+    rows = dc.get_agenttype_vars_dataframe(Firm)
+    f = m.firms
+    assert len(rows) == f.live.size
+    by_id = dict(zip(f.firm_id[f.live].tolist(), f.revenue[f.live].tolist(), strict=True))
+    got = rows.reset_index().set_index("AgentID")["revenue"].to_dict()
+    assert got == by_id
