@@ -61,6 +61,8 @@ FIGURES = [
     ("firm_steps_per_s", "firm-agent steps / s", "/s", "high", None),
     ("boltzmann_bare_steps_per_s", "bare Boltzmann agent steps / s", "/s", "high", None),
     ("ratio_vs_bare", "ratio innosim / bare Boltzmann", "x", "high", (">=", 5.0)),
+    ("arith_floor_us", "arithmetic floor of a firm step (math + draws)", "us", None, None),
+    ("ratio_at_floor", "ratio to bare Boltzmann at the arithmetic floor", "x", None, None),
     (
         "boltzmann_grid_steps_per_s",
         "Boltzmann with grid (mesa.examples) steps / s",
@@ -99,6 +101,9 @@ def flatten(model: dict, sweep: dict | None, ensemble: dict | None = None) -> di
         "boltzmann_grid_steps_per_s": model["boltzmann_grid_agent_steps_per_s"],
         "ratio_vs_grid": model["ratio_vs_grid"],
     }
+    for key in ("arith_floor_us", "ratio_at_floor"):
+        if key in model:
+            flat[key] = model[key]
     for scale, c in model["cost_per_agent"].items():
         flat[f"us_per_firm_step_{scale}"] = c["us_per_firm_step"]
     if "3" in model["cost_per_agent"]:

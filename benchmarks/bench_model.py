@@ -46,6 +46,13 @@ GRID_AGENTS, GRID_STEPS = 10_000, 20  # Boltzmann with grid (mesa.examples)
 FLOOR_PASSES = 3  # the numpy floor is the best of this many passes over the run's steps
 
 
+def arithmetic_floor(model) -> dict:
+    """The arithmetic floor of a firm-agent step on the model's state (arithmetic_floor.py)."""
+    from arithmetic_floor import arithmetic_floor as floor
+
+    return floor(model)
+
+
 def bench_innosim(scale: float, seed: int, floor: bool = False) -> dict:
     """Build and run the baseline once; in this process. With `floor`, also time the numpy floor
     of the run (`numpy_floor`) on the model's firm arrays after it."""
@@ -75,6 +82,7 @@ def bench_innosim(scale: float, seed: int, floor: bool = False) -> dict:
     }
     if floor:
         out["numpy_floor"] = numpy_floor(m.firms, live_per_step)
+        out["arithmetic_floor"] = arithmetic_floor(m)
     mesa.Agent._ids.pop(m, None)
     return out
 
@@ -157,9 +165,12 @@ def bench_pair(scale: float, seed: int) -> dict:
     bare = bench_bare(BARE_AGENTS, BARE_STEPS, seed)
     grid = bench_grid(GRID_AGENTS, GRID_STEPS, seed)
     floor = inno.pop("numpy_floor")
+    arith = inno.pop("arithmetic_floor")
     return {
         "innosim": inno,
         "numpy_floor": floor,
+        "arithmetic_floor": arith,
+        "ratio_at_floor": 1e6 / arith["us_per_firm_step"] / bare["agent_steps_per_s"],
         "full_over_floor": (inno["build_s"] + inno["run_s"]) / floor["floor_s"],
         "bare": bare,
         "grid": grid,
@@ -191,7 +202,8 @@ def measure_model(
         progress(
             f"  full scale, seed {seed}: build {p['innosim']['build_s']:.2f} s, run "
             f"{p['innosim']['run_s']:.2f} s, numpy floor {p['numpy_floor']['floor_s']:.3f} s; "
-            f"{p['ratio_vs_bare']:.2f}x bare Boltzmann, {p['ratio_vs_grid']:.1f}x with grid"
+            f"{p['ratio_vs_bare']:.2f}x bare Boltzmann (at most {p['ratio_at_floor']:.1f}x at the "
+            f"arithmetic floor), {p['ratio_vs_grid']:.1f}x with grid"
         )
     full = [p["innosim"] for p in pairs]
 
@@ -209,6 +221,8 @@ def measure_model(
         "boltzmann_grid_agent_steps_per_s": med([p["grid"] for p in pairs], "agent_steps_per_s"),
         "ratio_vs_bare": med(pairs, "ratio_vs_bare"),
         "ratio_vs_grid": med(pairs, "ratio_vs_grid"),
+        "arith_floor_us": med([p["arithmetic_floor"] for p in pairs], "us_per_firm_step"),
+        "ratio_at_floor": med(pairs, "ratio_at_floor"),
         "cost_per_agent": {},
     }
     out["full_scale"]["build_plus_run_s"] = (

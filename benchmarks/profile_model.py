@@ -10,12 +10,12 @@ Parts (in the order of the step; each timed on the model built, before the run):
 - "policy, levers, regions (rest)": the step's time outside all of those (levers, evaluation
   adjustments, shocks, budget cap, programmes, regions' attractiveness, Mesa's step wrapper).
 The parts add up to the run. Within them, the Mesa agent lifecycle (agents as views on the firms'
-arrays): `sim.model.agents.view.add_views` / `remove_views` and `FirmPopulation.compact` /
-`attach` / `detach`, and, if the model has them, `view.register` / `deregister` and the lazy
-firm agents' `model.firm_views.entered` / `left` / `activate`. These rows are part of the rows
-above (entry, exits, end of year), not added to them, and may overlap (`add_views` calls
-`register`). One of the first five the model no longer has is reported as "(absent)" (and its
-time, if the work moved, falls in the part that now does it).
+arrays): `sim.model.agents.view.add_views`, `register` and `deregister`,
+`FirmPopulation.compact`, and the lazy firm agents' `model.firm_views.entered` / `left` /
+`activate` (firm agents are made only when the model is asked for its agents, so a plain run
+shows no registration). These rows are part of the rows above (entry, exits, end of year), not
+added to them, and may overlap (`add_views` calls `register`). A name the model no longer has is
+reported as "(absent)" (and its time, if the work moved, falls in the part that now does it).
 
 A part counts only its outermost calls (one part called inside another is the other's time), so
 nothing is counted twice. The timers add about a microsecond per call: a few hundred calls a run.
@@ -55,14 +55,9 @@ VIEW_MODULE = "sim.model.agents.view"
 # The Mesa agent lifecycle, (function or method name, always shown): functions of VIEW_MODULE,
 # methods of the firm population's class, methods of the model's `firm_views` (lazy agents). Those
 # not always shown appear only if the model has them.
-LIFECYCLE_FUNCTIONS = (
-    ("add_views", True),
-    ("remove_views", True),
-    ("register", False),
-    ("deregister", False),
-)
-LIFECYCLE_METHODS = (("compact", True), ("attach", True), ("detach", True))
-LIFECYCLE_VIEWS = (("entered", False), ("left", False), ("activate", False))
+LIFECYCLE_FUNCTIONS = (("add_views", True), ("register", True), ("deregister", True))
+LIFECYCLE_METHODS = (("compact", True),)
+LIFECYCLE_VIEWS = (("entered", True), ("left", True), ("activate", True))
 
 
 class Timers:
