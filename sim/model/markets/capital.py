@@ -211,11 +211,11 @@ class CapitalMarket:
         post = pre + raised
         # Dilute earlier stakes in these firms.
         if self.h_firm.size:
-            sorter = np.argsort(deal_firms)
-            sorted_firms = deal_firms[sorter]
-            pos = np.clip(np.searchsorted(sorted_firms, self.h_firm), 0, served - 1)
-            hit = (sorted_firms[pos] == self.h_firm) & self.h_open
-            self.h_stake[hit] *= (pre / post)[sorter][pos[hit]]
+            rank = np.full(f.capacity, -1, dtype=np.int64)  # firm slot -> its round (or -1)
+            rank[deal_firms] = np.arange(served)
+            round_of = rank[self.h_firm]  # gone firms (-1) are closed holdings: masked below
+            hit = (round_of >= 0) & self.h_open
+            self.h_stake[hit] *= (pre / post)[round_of[hit]]
         post_of_seg = post[seg]
         self._append(fund_of, firm_of, amount / post_of_seg, amount)
         # Money: funds -> firms.
@@ -342,7 +342,7 @@ class CapitalMarket:
 
     def _pay_out(self, firms_idx, multiple) -> None:
         f, funds = self.firms, self.funds
-        hit = self.h_open & np.isin(self.h_firm, firms_idx)
+        hit = self.h_open & self._held_in(firms_idx)
         if not hit.any():
             return
         val = f.valuation[self.h_firm[hit]] * multiple
@@ -356,7 +356,15 @@ class CapitalMarket:
     def write_off(self, firms_idx) -> None:
         """Closed firms: their holdings are worth nothing (the funds bear the loss)."""
         if firms_idx.size and self.h_firm.size:
-            self.h_open &= ~np.isin(self.h_firm, firms_idx)
+            self.h_open &= ~self._held_in(firms_idx)
+
+    def _held_in(self, firms_idx) -> np.ndarray:
+        """Which holdings are stakes in the firms `firms_idx` (a lookup by slot, not a search;
+        holdings of gone firms, slot -1, are closed and read an arbitrary slot: callers mask
+        them with `h_open`)."""
+        mark = np.zeros(self.firms.capacity, dtype=bool)
+        mark[firms_idx] = True
+        return mark[self.h_firm]
 
     def remap(self, remap: np.ndarray) -> None:
         """After firm-slot compaction: closed holdings are kept for return statistics only."""
