@@ -24,9 +24,15 @@ import numpy as np
 DRAWS = ("uniform,", "exponential,", "laplace,", "poisson", "binomial", "uniforms")
 
 
-def _inventory(f, live, p, rng):
-    """(label, where, cost multiplier, function) for every per-firm operation of a step."""
+def _inventory(model, live, rng):
+    """(label, where, per live firm, function[, elements]) for every per-firm operation of a
+    step: the function's cost per element (of `elements`, the live firms unless given) times
+    how many a live firm takes a step. Operations on small subsets (the applicants of a funding
+    round, entrants, relocating firms) are left out."""
+    f, p, spy = model.firms, model.p, model.steps_per_year
+    dt = 1.0 / spy
     rev = np.maximum(f.revenue[live], 1e-9)
+    log_rev = np.log(rev)
     tech = np.maximum(f.tech[live], 1e-3)
     age = f.age[live].astype(float)
     emp = np.maximum(f.employees[live], 1.0)
@@ -34,13 +40,22 @@ def _inventory(f, live, p, rng):
     small = rng.random(live.size) * 0.1
     ratio = rev / p.revenue_per_employee / emp
     lam = np.maximum(f.rd_q[live], 0.0) * 0.5
-    pending = np.maximum(f.pending[live], 0)
-    patents = np.maximum(f.patents[live], 0)
+    # the patent office draws only for firms with something pending or held (patent_office)
+    pending = f.pending[live][f.pending[live] > 0]
+    patents = f.patents[live][f.patents[live] > 0]
+    decided = rng.binomial(pending, min(1.0, dt / p.patent_pendency_years))
+    decided = decided[decided > 0]
+    share = {"pending": pending.size, "patents": patents.size, "decided": decided.size}
+    share = {k: v / live.size for k, v in share.items()}
     ids = int(f.firm_id[live].max()) + 1
     keyed = ids / live.size
+    # venture-eligible firms draw whether they apply (capital.rounds): young, unlisted, Beijing
+    eligible = float(
+        np.mean((f.stage[live] < 5) & (age * dt < p.venture_max_age_years) & f.in_beijing(live))
+    )
     return [
-        ("pow (1-h)^dt", "firm.closing", 1, lambda: (1.0 - small) ** 0.25),
-        ("exp young", "firm.exit_hazard", 1, lambda: np.exp(-age * 0.25 / p.young_firm_years)),
+        ("pow (1-h)^dt", "firm.closing", 1, lambda: (1.0 - small) ** dt),
+        ("exp young", "firm.exit_hazard", 1, lambda: np.exp(-age * dt / p.young_firm_years)),
         ("pow size", "firm.exit_hazard", 1, lambda: (rev / p.revenue_ref) ** (-p.exit_size_slope)),
         ("pow reach", "firm.innovate", 1, lambda: access**p.knowledge_elasticity),
         ("exp dlog_tech", "firm.innovate", 1, lambda: np.exp(small)),
@@ -50,41 +65,62 @@ def _inventory(f, live, p, rng):
         ("pow shock scale", "firm.grow", 1, lambda: rev ** (-p.growth_shock_size_slope)),
         ("log1p centring", "firm.grow", 1, lambda: np.log1p(-small)),
         ("exp share", "firm.grow", 1, lambda: np.exp(small)),
-        ("pow staff", "firm.grow", 1, lambda: ratio ** min(1.0, p.employment_adjustment * 0.25)),
+        ("pow staff", "firm.grow", 1, lambda: ratio ** min(1.0, p.employment_adjustment * dt)),
         ("log revenue", "firm.update_margin", 1, lambda: np.log(rev)),
         ("log plan", "firm.update_margin", 1, lambda: np.log(rev)),
         ("exp plan", "firm.update_margin", 1, lambda: np.exp(small)),
-        ("exp young", "firm.update_margin", 1, lambda: np.exp(-age * 0.25)),
+        ("exp young", "firm.update_margin", 1, lambda: np.exp(-age * dt)),
         ("log tech", "firm.update_margin", 1, lambda: np.log(tech)),
         ("log tech", "firm._fundamental", 1, lambda: np.log(tech)),
-        ("exp value", "firm._fundamental", 1, lambda: np.exp(np.log(rev))),
+        ("exp value", "firm._fundamental", 1, lambda: np.exp(log_rev)),
         ("pow absorb", "technology.firm_demand", 1, lambda: tech**p.absorptive_elasticity),
         ("sqrt quality", "technology.offers", 1, lambda: np.sqrt(tech)),
         ("uniform, keyed", "firm.closing", keyed, lambda: rng.random(live.size)),
         ("exponential, keyed", "firm.innovate", keyed, lambda: rng.exponential(1.0, live.size)),
-        ("laplace, keyed, yearly", "firm.grow", keyed / 4, lambda: rng.laplace(0, 1, live.size)),
+        ("laplace, keyed, yearly", "firm.grow", keyed / spy, lambda: rng.laplace(0, 1, live.size)),
         ("poisson", "firm.innovate", 1, lambda: rng.poisson(lam)),
-        ("binomial decided", "patent_office.decide", 1, lambda: rng.binomial(pending, 0.125)),
-        ("binomial lapsed", "patent_office.decide", 1, lambda: rng.binomial(patents, 0.02)),
+        (
+            "binomial decided",
+            "patent_office.decide",
+            share["pending"],
+            lambda: rng.binomial(pending, min(1.0, dt / p.patent_pendency_years)),
+            pending.size,
+        ),
+        (
+            "binomial granted",
+            "patent_office.decide",
+            share["decided"],
+            lambda: rng.binomial(decided, p.patent_grant_rate),
+            decided.size,
+        ),
+        (
+            "binomial lapsed",
+            "patent_office.decide",
+            share["patents"],
+            lambda: rng.binomial(patents, 1.0 - (1.0 - p.patent_lapse_rate) ** dt),
+            patents.size,
+        ),
         ("uniforms x4", "capital.lend, capital.exits", 4, lambda: rng.random(live.size)),
+        ("uniform, applies", "capital.rounds", eligible, lambda: rng.random(live.size)),
+        ("uniforms x2, yearly", "firm.certify_hte", 2 / spy, lambda: rng.random(live.size)),
     ]
 
 
 def arithmetic_floor(model, repeats: int = 5) -> dict:
     """Per firm-agent step: the inventory's cost on the model's state (after a run)."""
-    f, p = model.firms, model.p
-    live = f.live
+    live = model.firms.live
     rng = np.random.default_rng(0)
     rows = []
     with np.errstate(all="ignore"):
-        for label, where, mult, fn in _inventory(f, live, p, rng):
+        for label, where, mult, fn, *size in _inventory(model, live, rng):
+            n = max(size[0] if size else live.size, 1)
             best = float("inf")
             for _ in range(repeats):
                 t0 = time.perf_counter()
                 fn()
                 best = min(best, time.perf_counter() - t0)
             kind = "draw" if label.split()[0] in DRAWS else "math"
-            ns = best / live.size * 1e9 * mult
+            ns = best / n * 1e9 * mult  # per live firm
             rows.append({"op": label, "where": where, "kind": kind, "count": mult, "ns": ns})
     per_step_us = sum(r["ns"] for r in rows) / 1000
     math = [r for r in rows if r["kind"] == "math"]

@@ -115,17 +115,28 @@ def test_model_announces_firm_events_to_listeners():
     assert m.annual == quiet.annual
 
 
+def test_firm_agents_are_made_when_asked_for():
+    """Firm agents are made when the model is first asked for its agents (LazyViews); Mesa
+    lists the agent types in the order they were built."""
+    from sim.model.agents.fund import Fund
+    from sim.model.agents.region import Region
+    from sim.model.agents.university import University
+
+    m = InnovationModel(SHORT, scale=SCALE, rng=13)
+    m.step()
+    assert not any(isinstance(a, Firm) for a in m._agents)
+    assert m.agent_types == [Region, University, Firm, Fund]
+    assert len(m.agents_by_type[Firm]) == m.firms.live.size
+
+
 def test_mesa_agents_mirror_the_populations(small_run):
     m = small_run
     f = m.firms
     live = f.live
-    # Firm agents are made when the model is first asked for its agents (LazyViews).
-    assert not any(isinstance(a, Firm) for a in m._agents)
     firms = [a for a in m.agents if isinstance(a, Firm)]
     assert len(firms) == live.size
     for s in live:
-        agent = m.firm_views.agent(s)
-        assert agent.slot == s and f.firm_id[s] == agent.unique_id
+        assert m.firm_views.agent(s).slot == s
     # Every registry holds exactly the live firms, and ids are Mesa's (unique, from the model's
     # counter, taken when each firm entered).
     live_agents = {m.firm_views.agent(s) for s in live}
@@ -740,3 +751,27 @@ def test_mesa_datacollector_reports_firms():
     by_id = dict(zip(f.firm_id[f.live].tolist(), f.revenue[f.live].tolist(), strict=True))
     got = rows.reset_index().set_index("AgentID")["revenue"].to_dict()
     assert got == by_id
+
+
+def test_firm_agents_edge_cases():
+    """No live firm to make an agent for; a firm a user removed from Mesa that then leaves; a
+    copied model whose Mesa id counter starts again (ids keep increasing, results alike)."""
+    import copy
+
+    m = InnovationModel(SHORT, scale=SCALE, rng=14)
+    m.step()
+    agent = m.firm_views.agent(int(m.firms.live[0]))
+    agent.remove()  # the user's own Mesa call
+    m.firm_views.left(m.firms.live[:1])  # the firm then leaves: nothing to deregister twice
+    assert agent not in m.agents and int(agent.unique_id) not in m.firm_views.by_id
+    twin = copy.deepcopy(InnovationModel(SHORT, scale=SCALE, rng=15))
+    original = InnovationModel(SHORT, scale=SCALE, rng=15)
+    for _ in range(twin.steps_per_year + 1):
+        twin.step()
+        original.step()
+    f = twin.firms
+    assert np.all(np.diff(f.firm_id[: f.size]) > 0)
+    assert twin.annual == original.annual
+    empty = InnovationModel(SHORT, scale=SCALE, rng=16)
+    empty.firms.alive[:] = False
+    assert len(empty.agents_by_type[Firm]) == 0 and empty.firm_views.active

@@ -109,22 +109,26 @@ def test_allocator_tuning_is_applied_once_and_yields_to_the_user():
     """The glibc settings are applied when a model is built, unless the user set glibc's own
     variables or INNOSIM_MALLOC_TUNING=0 (each case in a fresh process)."""
     import os
+    import platform
     import subprocess
     import sys
 
     import pytest
 
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         pytest.skip("glibc only")
     code = (
+        "import os\n"
         "from sim.model import allocator, InnovationModel\n"
         "InnovationModel(scale=0.005, rng=1)\n"
+        "os.environ['INNOSIM_MALLOC_TUNING'] = '0'  # too late: applied once, kept\n"
         "print(allocator._state['applied'], allocator.tune())\n"
     )
     base = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     base.pop("INNOSIM_MALLOC_TUNING", None)
     cases = (({}, "True True"), ({"INNOSIM_MALLOC_TUNING": "0"}, "False False"))
     cases += (({"MALLOC_TOP_PAD_": "1048576"}, "False False"),)
+    cases += (({"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=1"}, "False False"),)
     for extra, want in cases:
         out = subprocess.run(
             [sys.executable, "-c", code],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import mesa
 import numpy as np
 
 from sim.inputs import data
@@ -227,6 +228,9 @@ def _init_firms(m) -> None:
     m.scale_firms = n / p.n_firms_2015
     f = m.firms = FirmPopulation(int(n * 1.5))
     m.firm_views = LazyViews(m, Firm, f, "firm_id")  # Mesa agents made on demand
+    # the firms' AgentSet exists from the start, empty until asked for, so Mesa lists the agent
+    # types in the order they were built (regions, universities, firms, funds)
+    m._agents_by_type[Firm] = mesa.agent.AgentSet([], random=m.random)
     sector = rng.choice(N_SECTORS, size=n, p=_norm(p.sector_shares_2015))
     zone = rng.choice(
         3, size=n, p=_norm([p.firm_share_core, p.firm_share_industry, p.firm_share_green])

@@ -692,4 +692,4 @@ class Firm(AgentView):
     @property
     def slot(self) -> int:
         f = self.model.firms
-        return slot_of(f.firm_id, f.size, self.unique_id)
+        return slot_of(f.firm_id, f.size, self.unique_id, f.alive)

@@ -69,6 +69,8 @@ def register(model, cls: type[AgentView], ids: list[int], values: dict | None = 
     agent strongly until `deregister` (or Mesa's `Agent.remove`) drops it. One weak reference per
     agent instead of two is also one object fewer for the garbage collector to traverse."""
     values = values or {}
+    if not ids:
+        return []
     new = cls.__new__
     batch: list[AgentView] = []
     append = batch.append
@@ -141,9 +143,23 @@ class LazyViews:
         return getattr(self.population, self.id_field)[slots]
 
     def entered(self, slots: np.ndarray) -> None:
-        """New members in `slots` (appended): their ids, and agents if active."""
-        ids = take_ids(self.model, len(slots))
-        getattr(self.population, self.id_field)[slots] = ids
+        """New members in `slots` (appended): their ids, and agents if active.
+
+        Ids must increase with the slot. A copy of a model (`copy.deepcopy`) starts Mesa's
+        counter, kept per model object, at 1 again: the copy's counter then moves on past the
+        largest id in use, where the original's stood."""
+        n = len(slots)
+        if n == 0:
+            return
+        field = getattr(self.population, self.id_field)
+        ids = take_ids(self.model, n)
+        first = int(slots[0])
+        last = int(field[first - 1]) if first > 0 else -1
+        if ids[0] <= last:  # a copied model: its counter restarted
+            taken = max((a.unique_id for a in self.model._agents), default=0)
+            mesa.Agent._ids[self.model] = itertools.count(max(last, taken) + 1)
+            ids = take_ids(self.model, n)
+        field[slots] = ids
         if self.active:
             self._make(ids)
 
@@ -156,8 +172,8 @@ class LazyViews:
     def activate(self) -> None:
         """Make and register the agents of all living members (once)."""
         if not self.active:
-            self.active = True
             self._make(self._ids(self.population.live))
+            self.active = True
 
     def agent(self, slot: int) -> AgentView:
         """The Mesa agent of the member in `slot` (making all agents if none were made)."""
@@ -169,9 +185,10 @@ class LazyViews:
         self.by_id.update(zip(ids, register(self.model, self.cls, ids), strict=True))
 
 
-def slot_of(ids: np.ndarray, size: int, uid: int) -> int:
-    """Slot of the member with id `uid` among the first `size` slots (ids increase with slot)."""
+def slot_of(ids: np.ndarray, size: int, uid: int, alive: np.ndarray | None = None) -> int:
+    """Slot of the member with id `uid` among the first `size` slots (ids increase with slot);
+    with `alive`, a member that left (its slot not yet dropped) is gone too."""
     s = int(np.searchsorted(ids[:size], uid))
-    if s >= size or ids[s] != uid:
+    if s >= size or ids[s] != uid or (alive is not None and not alive[s]):
         raise LookupError(f"agent {uid} has left the model (its state is gone)")
     return s
