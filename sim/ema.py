@@ -96,7 +96,6 @@ class InnovationRuns:
     outcomes: tuple[Outcome, ...]
 
     def __call__(self, **values: Any) -> dict[str, float]:
-        import mesa
 
         from sim.model.model import InnovationModel
 
@@ -112,8 +111,8 @@ class InnovationRuns:
                 while last not in model.annual and model.running:
                     model.step()
                 per_seed.append(model.annual)
-            finally:  # Mesa keeps a per-model id counter in a class-level dict
-                mesa.Agent._ids.pop(model, None)
+            finally:
+                model.release()  # freed now, not at the next cyclic collection
         return _outcome_values(self.outcomes, per_seed)
 
 

@@ -138,3 +138,42 @@ def test_allocator_tuning_is_applied_once_and_yields_to_the_user():
             check=True,
         )
         assert out.stdout.strip().splitlines()[-1] == want, (extra, out.stdout, out.stderr)
+
+
+def test_a_released_model_is_freed_without_the_cyclic_collector():
+    """`InnovationModel.release` frees a finished model's state at once (a worker running many
+    models would otherwise hold several until Python's cyclic collector runs), and run_one
+    releases each model it made."""
+    import weakref
+
+    import sim.model.model as model_module
+    from sim.experiments import runs
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        m = InnovationModel(SHORT, scale=0.01, rng=3)
+        m.step()
+        firms, model = weakref.ref(m.firms), weakref.ref(m)
+        m.release()
+        del m
+        assert firms() is None  # freed by reference counting, no collection ran
+        made = []
+
+        original = model_module.InnovationModel
+
+        class Watched(original):
+            def __init__(self, *a, **k):
+                super().__init__(*a, **k)
+                made.append(weakref.ref(self.firms))
+
+        model_module.InnovationModel = Watched
+        try:
+            runs.run_one(SHORT, seed=4, scale=0.01)
+        finally:
+            model_module.InnovationModel = original
+        assert made and made[0]() is None
+        del model
+    finally:
+        if was:
+            gc.enable()

@@ -28,17 +28,20 @@ def _run(scenario, seed: int, scale: float, boost: float, year: int):
     if boost:
         f = m.firms
         f.rd_pref[f.live] *= 1.0 + boost
-    while m.running and not (
-        m.year == year
-        and (m.steps - 1) % m.steps_per_year == 0
-        and m.steps > 1
-        and year in m.annual
-    ):
-        m.step()
-    f = m.firms
-    live = f.live
-    bj = live[f.in_beijing(live)]
-    return float(f.revenue[bj].sum()), float(f.rd_stock[bj].sum())
+    try:
+        while m.running and not (
+            m.year == year
+            and (m.steps - 1) % m.steps_per_year == 0
+            and m.steps > 1
+            and year in m.annual
+        ):
+            m.step()
+        f = m.firms
+        live = f.live
+        bj = live[f.in_beijing(live)]
+        return float(f.revenue[bj].sum()), float(f.rd_stock[bj].sum())
+    finally:
+        m.release()
 
 
 def implied_output_elasticity(

@@ -95,7 +95,6 @@ def run_one(
     the same as without records). With `details=True` returns a RunOutput: everything
     `innosim run` writes for one replicate.
     """
-    import mesa
 
     from sim.model.model import InnovationModel
 
@@ -120,8 +119,7 @@ def run_one(
             )
         return out[0] if len(out) == 1 else out
     finally:
-        # Mesa keeps a per-model id counter in a class-level dict: drop it so the model can be freed.
-        mesa.Agent._ids.pop(model, None)
+        model.release()  # freed now, not at the next cyclic collection
 
 
 def _task(args):

@@ -369,5 +369,16 @@ class InnovationModel(mesa.Model):
         while self.running:
             self.step()
 
+    def release(self) -> None:
+        """Drop this model's state so that its memory is freed now; the model is unusable after.
+
+        A model is a web of reference cycles (its agents and it refer to each other), which
+        Python frees only when its cyclic garbage collector runs, and a process that makes few
+        other objects runs it rarely: a worker running posterior replicates at scale 0.25 grew
+        by 10 MB a run (261 MB after ten runs, 183 MB with each model released). For loops that
+        run many models and are done with each; also ends Mesa's per-model id counter."""
+        mesa.Agent._ids.pop(self, None)
+        self.__dict__.clear()
+
 
 __all__ = ["InnovationModel", "REGIONS", "STREAMS", "BaseYear"]
