@@ -181,3 +181,32 @@ def test_model_performance_against_the_reference():
     # to the bare Boltzmann model (target 5x) is left to the regression check, as single
     # measurements of it vary by +-10%.
     assert flat["full_total_s"] <= 15.0 and flat["full_peak_mb"] <= 2048.0
+
+
+def test_arithmetic_floor_lists_operations_of_functions_that_exist():
+    """Every operation of the arithmetic floor's inventory names the model function it is in,
+    and the floor is a positive sum of math and draws."""
+    from arithmetic_floor import arithmetic_floor
+
+    from sim.model import InnovationModel
+    from sim.model.agents import patent_office
+    from sim.model.agents.firm import FirmPopulation
+    from sim.model.markets.capital import CapitalMarket
+    from sim.model.markets.technology import TechnologyMarket
+
+    owners = {
+        "firm": FirmPopulation,
+        "patent_office": patent_office,
+        "capital": CapitalMarket,
+        "technology": TechnologyMarket,
+    }
+    m = InnovationModel(scale=0.01, rng=1)
+    m.step()
+    out = arithmetic_floor(m, repeats=1)
+    assert out["math_ops"] == 21 and out["us_per_firm_step"] > 0
+    assert out["us_per_firm_step"] == pytest.approx(out["math_us"] + out["draws_us"])
+    for row in out["rows"]:
+        for place in row["where"].split(", "):
+            owner, name = place.split(".")
+            assert hasattr(owners[owner], name), place
+    m.release()
