@@ -21,6 +21,8 @@ import time
 
 import numpy as np
 
+from sim.model.agents.firm import LISTED
+
 DRAWS = ("uniform,", "exponential,", "laplace,", "poisson", "binomial", "uniforms")
 
 
@@ -29,8 +31,7 @@ def _inventory(model, live, rng):
     step: the function's cost per element (of `elements`, the live firms unless given) times
     how many a live firm takes a step. Operations on small subsets (the applicants of a funding
     round, entrants, relocating firms) are left out."""
-    f, p, spy = model.firms, model.p, model.steps_per_year
-    dt = 1.0 / spy
+    f, p, spy, dt = model.firms, model.p, model.steps_per_year, model.dt
     rev = np.maximum(f.revenue[live], 1e-9)
     log_rev = np.log(rev)
     tech = np.maximum(f.tech[live], 1e-3)
@@ -51,7 +52,9 @@ def _inventory(model, live, rng):
     keyed = ids / live.size
     # venture-eligible firms draw whether they apply (capital.rounds): young, unlisted, Beijing
     eligible = float(
-        np.mean((f.stage[live] < 5) & (age * dt < p.venture_max_age_years) & f.in_beijing(live))
+        np.mean(
+            (f.stage[live] < LISTED) & (age * dt < p.venture_max_age_years) & f.in_beijing(live)
+        )
     )
     return [
         ("pow (1-h)^dt", "firm.closing", 1, lambda: (1.0 - small) ** dt),

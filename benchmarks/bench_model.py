@@ -46,13 +46,6 @@ GRID_AGENTS, GRID_STEPS = 10_000, 20  # Boltzmann with grid (mesa.examples)
 FLOOR_PASSES = 3  # the numpy floor is the best of this many passes over the run's steps
 
 
-def arithmetic_floor(model) -> dict:
-    """The arithmetic floor of a firm-agent step on the model's state (arithmetic_floor.py)."""
-    from arithmetic_floor import arithmetic_floor as floor
-
-    return floor(model)
-
-
 def bench_innosim(scale: float, seed: int, floor: bool = False) -> dict:
     """Build and run the baseline once; in this process. With `floor`, also time the numpy floor
     of the run (`numpy_floor`) on the model's firm arrays after it."""
@@ -82,6 +75,8 @@ def bench_innosim(scale: float, seed: int, floor: bool = False) -> dict:
     }
     if floor:
         out["numpy_floor"] = numpy_floor(m.firms, live_per_step)
+        from arithmetic_floor import arithmetic_floor  # benchmarks/arithmetic_floor.py
+
         out["arithmetic_floor"] = arithmetic_floor(m)
     mesa.Agent._ids.pop(m, None)
     return out

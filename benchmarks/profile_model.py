@@ -52,12 +52,11 @@ PARTS = [
     ("datacollector.collect", "datacollector", "collect"),
 ]
 VIEW_MODULE = "sim.model.agents.view"
-# The Mesa agent lifecycle, (function or method name, always shown): functions of VIEW_MODULE,
-# methods of the firm population's class, methods of the model's `firm_views` (lazy agents). Those
-# not always shown appear only if the model has them.
-LIFECYCLE_FUNCTIONS = (("add_views", True), ("register", True), ("deregister", True))
-LIFECYCLE_METHODS = (("compact", True),)
-LIFECYCLE_VIEWS = (("entered", True), ("left", True), ("activate", True))
+# The Mesa agent lifecycle: functions of VIEW_MODULE, methods of the firm population's class,
+# methods of the model's `firm_views` (lazy agents); one the model lacks is shown "(absent)".
+LIFECYCLE_FUNCTIONS = ("add_views", "register", "deregister")
+LIFECYCLE_METHODS = ("compact",)
+LIFECYCLE_VIEWS = ("entered", "left", "activate")
 
 
 class Timers:
@@ -117,7 +116,7 @@ def instrument(model, timers: Timers) -> dict[str, bool]:
     except ImportError:
         view = None
     lifecycle = {}
-    for name, always in LIFECYCLE_FUNCTIONS:
+    for name in LIFECYCLE_FUNCTIONS:
         fn = getattr(view, name, None)
         if callable(fn):
             timed = timers.wrap(name, fn, outer=False)
@@ -128,26 +127,23 @@ def instrument(model, timers: Timers) -> dict[str, bool]:
                     getattr(mod, name, None) is fn
                 ):
                     setattr(mod, name, timed)
-        if always or callable(fn):
-            lifecycle[name] = callable(fn)
+        lifecycle[name] = callable(fn)
     firms = getattr(model, "firms", None)
     cls = type(firms) if firms is not None else None
-    for name, always in LIFECYCLE_METHODS:
+    for name in LIFECYCLE_METHODS:
         label = f"{cls.__name__ if cls else 'FirmPopulation'}.{name}"
         fn = cls.__dict__.get(name) if cls else None  # a plain method of the class
         ok = callable(fn) and not isinstance(fn, (staticmethod, classmethod))
         if ok:
             setattr(cls, name, timers.wrap(label, fn, outer=False))
-        if always or ok:
-            lifecycle[label] = ok
+        lifecycle[label] = ok
     views = getattr(model, "firm_views", None)
-    for name, always in LIFECYCLE_VIEWS:
+    for name in LIFECYCLE_VIEWS:
         label = f"firm_views.{name}"
         fn = getattr(views, name, None) if views is not None else None
         if callable(fn):
             setattr(views, name, timers.wrap(label, fn, outer=False))  # on the instance
-        if always or callable(fn):
-            lifecycle[label] = callable(fn)
+        lifecycle[label] = callable(fn)
     found.update(lifecycle)
     return found
 

@@ -272,12 +272,17 @@ def _levers(given) -> list:
     out = []
     for lid, bounds in _ranged(given, list(reg), reg, "levers").items():
         lv = reg[lid]
-        low, high = bounds or (lv.low, lv.high)
-        for x in (low, high):
-            if err := lv.check(x):
-                raise InputError(None, f"levers.{lid}", err)
-        out.append(ema_workbench.RealParameter(lid, float(low), float(high)))
+        out.append(_real_parameter(lv, "levers", lid, *(bounds or (lv.low, lv.high))))
     return out
+
+
+def _real_parameter(spec, what: str, name: str, low, high):
+    """An EMA RealParameter over [low, high], both ends checked against `spec` (a lever or a
+    parameter definition) with a scenario file's message."""
+    for x in (low, high):
+        if err := spec.check(x):
+            raise InputError(None, f"{what}.{name}", err)
+    return ema_workbench.RealParameter(name, float(low), float(high))
 
 
 def _uncertainties(given, ranges: str, sc: Scenario) -> list:
@@ -302,11 +307,7 @@ def _uncertainties(given, ranges: str, sc: Scenario) -> list:
                     "not in the posterior: give its (low, high) or use ranges='bounds'",
                 )
             bounds = posterior_bounds[name]
-        low, high = bounds or (d.low, d.high)
-        for x in (low, high):
-            if err := d.check(x):
-                raise InputError(None, f"uncertainties.{name}", err)
-        out.append(ema_workbench.RealParameter(name, float(low), float(high)))
+        out.append(_real_parameter(d, "uncertainties", name, *(bounds or (d.low, d.high))))
     return out
 
 
