@@ -58,7 +58,6 @@ def _inventory(model, live, rng):
     )
     return [
         ("pow (1-h)^dt", "firm.closing", 1, lambda: (1.0 - small) ** dt),
-        ("exp young", "firm.exit_hazard", 1, lambda: np.exp(-age * dt / p.young_firm_years)),
         ("pow size", "firm.exit_hazard", 1, lambda: (rev / p.revenue_ref) ** (-p.exit_size_slope)),
         ("pow reach", "firm.innovate", 1, lambda: access**p.knowledge_elasticity),
         ("exp dlog_tech", "firm.innovate", 1, lambda: np.exp(small)),
@@ -72,7 +71,6 @@ def _inventory(model, live, rng):
         ("log revenue", "firm.update_margin", 1, lambda: np.log(rev)),
         ("log plan", "firm.update_margin", 1, lambda: np.log(rev)),
         ("exp plan", "firm.update_margin", 1, lambda: np.exp(small)),
-        ("exp young", "firm.update_margin", 1, lambda: np.exp(-age * dt)),
         ("log tech", "firm.update_margin", 1, lambda: np.log(tech)),
         ("log tech", "firm._fundamental", 1, lambda: np.log(tech)),
         ("exp value", "firm._fundamental", 1, lambda: np.exp(log_rev)),

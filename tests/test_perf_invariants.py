@@ -105,6 +105,33 @@ def test_patent_office_skips_only_draws_that_cannot_happen():
     assert a.streams["innovation"].random() == r.random()  # both streams end in the same state
 
 
+def test_young_factor_from_the_age_table_has_the_bits_of_the_formula():
+    """`FirmPopulation.young` reads exp(-age dt / T) from a table by age: the same bits as the
+    formula per firm, when the table grows, when T or dt change, and for ages set below zero."""
+    import numpy as np
+
+    from sim.inputs.params import Params
+    from sim.model.agents.firm import FirmPopulation
+
+    f = FirmPopulation(500)
+    rng = np.random.default_rng(3)
+    idx = f.add(500, age=rng.integers(0, 40, 500).astype(np.int32))
+    for young_years, dt, top in (
+        (3.0, 0.25, 40),
+        (3.0, 0.25, 900),
+        (5.5, 0.25, 900),
+        (5.5, 1.0, 9),
+    ):
+        p = Params({"young_firm_years": young_years})
+        f.age[idx] = rng.integers(0, top, idx.size)
+        want = np.exp(-f.age[idx] * dt / p.young_firm_years)
+        assert np.array_equal(f.young(idx, p, dt), want)
+    f.age[idx[:3]] = -2
+    want = np.exp(-f.age[idx] * dt / p.young_firm_years)
+    assert np.array_equal(f.young(idx, p, dt), want)
+    assert f.young(idx[:0], p, dt).size == 0
+
+
 def test_allocator_tuning_is_applied_once_and_yields_to_the_user():
     """The glibc settings are applied when a model is built, unless the user set glibc's own
     variables or INNOSIM_MALLOC_TUNING=0 (each case in a fresh process)."""

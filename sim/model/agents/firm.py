@@ -145,6 +145,7 @@ class FirmPopulation:
         # productivity growth of each sector from its R&D capital and spillovers, per year
         # (accumulate_rd_capital); it raises the sector's market in `grow`
         self.sector_gain = np.zeros(N_SECTORS)
+        self._young_table = (None, np.empty(0))  # (key, exp(-age dt / T) by age): `young`
 
     # --- bookkeeping -----------------------------------------------------------------------
     def _grow(self, need: int) -> None:
@@ -551,7 +552,7 @@ class FirmPopulation:
         self.rev_plan[idx] = np.exp(log_plan)
         self.log_rev_last[idx] = log_rev
         # Start-up losses: young firms that are still small.
-        young = np.exp(-self.age[idx] * dt / p.young_firm_years) * (revenue < p.revenue_ref)
+        young = self.young(idx, p, dt) * (revenue < p.revenue_ref)
         tech_rel = np.clip(np.log(np.maximum(self.tech[idx], 1e-6)), -1.0, 1.0)
         planned = (
             p.operating_margin
@@ -614,9 +615,25 @@ class FirmPopulation:
             + p.tech_valuation_elasticity * log_tech
         )
 
+    def young(self, idx, p, dt: float) -> np.ndarray:
+        """How young each firm is, exp(-age / `young_firm_years`) with age in years: start-up
+        losses (`update_margin`) and the exit hazard (`exit_hazard`) fade with it. Age counts
+        steps, so the factor is read from a table by age, each entry computed by the same
+        expression as a firm's (the same bits as computing it per firm, without an exp each)."""
+        age = self.age[idx]
+        if not age.size or age.min() < 0:  # none, or an age set by hand below zero
+            return np.exp(-age * dt / p.young_firm_years)
+        key, table = self._young_table
+        top = int(age.max()) + 1
+        if key != (dt, p.young_firm_years) or table.size < top:
+            ages = np.arange(max(top, 2 * table.size, 64), dtype=age.dtype)
+            table = np.exp(-ages * dt / p.young_firm_years)
+            self._young_table = ((dt, p.young_firm_years), table)
+        return table[age]
+
     def exit_hazard(self, idx, p, dt: float) -> np.ndarray:
         """Annual closure probability: high for young and small firms."""
-        young = np.exp(-self.age[idx] * dt / p.young_firm_years)
+        young = self.young(idx, p, dt)
         size = np.clip(self.revenue[idx] / p.revenue_ref, 1e-3, 1e3)
         h = (
             p.exit_hazard_base
