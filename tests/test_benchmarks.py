@@ -219,3 +219,31 @@ def test_arithmetic_floor_lists_operations_of_functions_that_exist():
                 assert code[row["op"].split()[0]] in source, (row["op"], place)
     m.release()
 
+
+def test_single_precision_experiment_times_every_math_operation_of_the_floor():
+    """benchmarks/experiments/single_precision.py runs (tiny scale) and prints a float32 time for
+    each of the floor's math operations, and single-precision results close to double's."""
+    import subprocess
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks" / "experiments"))
+    import single_precision
+
+    x = np.random.default_rng(0).random(1000) + 0.5
+    for op, want in (
+        ("exp", np.exp(x)),
+        ("log", np.log(x)),
+        ("log1p", np.log1p(x)),
+        ("pow", x**0.37),
+        ("sqrt", np.sqrt(x)),
+    ):
+        got = single_precision._single(op, x)
+        assert got.dtype == np.float64 and np.allclose(got, want, rtol=1e-6, atol=1e-6)
+    script = ROOT / "benchmarks" / "experiments" / "single_precision.py"
+    cmd = [sys.executable, str(script), "--scale", "0.01", "--repeats", "1"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True).stdout
+    lines = out.splitlines()
+    rows = [ln for ln in lines if ln.startswith(("exp ", "log", "pow ", "sqrt "))]
+    assert len(rows) == 19
+    assert "at best single precision saves" in out
