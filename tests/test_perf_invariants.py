@@ -126,6 +126,8 @@ def test_young_factor_from_the_age_table_has_the_bits_of_the_formula():
         f.age[idx] = rng.integers(0, top, idx.size)
         want = np.exp(-f.age[idx] * dt / p.young_firm_years)
         assert np.array_equal(f.young(idx, p, dt), want)
+        # sized by the oldest firm (at least 64 ages), not grown by changes of key
+        assert f._young_table[1].size == max(64, int(f.age[idx].max()) + 1)
     f.age[idx[:3]] = -2
     want = np.exp(-f.age[idx] * dt / p.young_firm_years)
     assert np.array_equal(f.young(idx, p, dt), want)

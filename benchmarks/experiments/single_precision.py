@@ -11,9 +11,16 @@ x**0.5). Random variates are unchanged (numpy draws them in double precision eit
 
     python benchmarks/experiments/single_precision.py [--scale 1.0] [--seed 1]
 
-It prints the floor's math part both ways and what the difference is worth against the run:
-an upper bound of what moving the model's math to single precision could save (the numerics
-decision of docs/performance.md, not taken: it would change every result in the last digits).
+It prints the floor's math part both ways and what the difference is worth against the run: an
+estimate of what evaluating the model's math in single precision, with its state kept in double
+precision, would save. It is not a bound: state held in float32 would pay no conversions and
+halve the memory traffic of the rest of the step (a rewrite of the model, not measured here); on
+the other side some double-precision rows also time a little other arithmetic (the division in
+(rev / ref) ** y), every single-precision power is timed as one exponent on revenue, and the
+smaller of two noisy timings is kept per row. Results would change from about the seventh
+significant digit (more for powers as exp(y log x), and log(1 + x) for small x), and with the
+model's thresholds and draws every trajectory would diverge from its double-precision one: the
+numerics decision of docs/performance.md, not taken.
 """
 
 from __future__ import annotations
@@ -103,7 +110,7 @@ def main() -> None:
         f"draws {floor['draws_us']:.3f} us (unchanged)"
     )
     print(
-        f"at best single precision saves {saved:.3f} us a firm step: {saved / us_step:.0%} of the "
+        f"single precision would save about {saved:.3f} us a firm step: {saved / us_step:.0%} of the "
         f"run ({us_step:.3f} -> {us_step - saved:.3f} us)"
     )
 

@@ -625,7 +625,9 @@ class FirmPopulation:
             return np.exp(-age * dt / p.young_firm_years)
         key, table = self._young_table
         top = int(age.max()) + 1
-        if key != (dt, p.young_firm_years) or table.size < top:
+        if key != (dt, p.young_firm_years):  # a new table for another step or time scale
+            table = np.empty(0)
+        if table.size < top:  # ages grow by one a step: double, to rebuild rarely
             ages = np.arange(max(top, 2 * table.size, 64), dtype=age.dtype)
             table = np.exp(-ages * dt / p.young_firm_years)
             self._young_table = ((dt, p.young_firm_years), table)
