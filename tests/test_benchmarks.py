@@ -35,6 +35,43 @@ def test_regressions_flag_only_figures_worse_than_the_tolerance():
     assert found[0].startswith("full scale: build + run") and "bare Boltzmann" in found[1]
 
 
+def test_a_slower_machine_relaxes_times_and_rates_but_not_ratios_or_memory():
+    """The bare Boltzmann model measures the machine: when it ran slower than at the reference,
+    times and rates get that allowance on top of the tolerance; ratios and memory do not."""
+    ref = {
+        "boltzmann_bare_steps_per_s": 1000.0,
+        "full_total_s": 10.0,
+        "firm_steps_per_s": 100.0,
+        "ratio_vs_bare": 6.0,
+        "full_peak_mb": 200.0,
+    }
+    slow = {  # the machine at 0.8x: 1.25x allowance
+        "boltzmann_bare_steps_per_s": 800.0,
+        "full_total_s": 14.9,  # within 10 x 1.2 x 1.25 = 15: not a regression
+        "firm_steps_per_s": 60.0,  # below 100 x 0.8 / 1.25 = 64: a regression
+        "ratio_vs_bare": 4.7,  # below 6 x 0.8 = 4.8 (no allowance): a regression
+        "full_peak_mb": 250.0,  # above 200 x 1.2 = 240 (no allowance): a regression
+    }
+    assert bench.machine_slowdown(slow, ref) == pytest.approx(1.25)
+    found = bench.regressions(slow, ref)
+    labels = (
+        "full scale: peak memory:",
+        "firm-agent steps / s:",
+        "ratio innosim / bare Boltzmann:",
+    )
+    assert len(found) == 3
+    assert all(f.startswith(label) for f, label in zip(found, labels, strict=True))
+    assert "allowing 1.25x" in found[1] and "allowing" not in found[0] + found[2]
+    # the same figures on the reference's machine: the total time is a regression too
+    same = dict(slow, boltzmann_bare_steps_per_s=1000.0)
+    assert bench.machine_slowdown(same, ref) == 1.0
+    assert "full scale: build + run" in bench.regressions(same, ref)[0]
+    # a faster machine tightens nothing
+    fast = dict(slow, boltzmann_bare_steps_per_s=2000.0, firm_steps_per_s=81.0)  # >= 80
+    assert bench.machine_slowdown(fast, ref) == 1.0
+    assert not any("firm-agent" in f for f in bench.regressions(fast, ref))
+
+
 def test_a_figure_missing_from_the_reference_is_new_not_a_regression():
     ref = {"full_total_s": 10.0}
     flat = {"full_total_s": 10.0, "ratio_vs_bare": 0.1, "ensemble_64_s": 500.0}
