@@ -26,6 +26,19 @@ from sim.model.agents.firm import LISTED
 DRAWS = ("uniform,", "exponential,", "laplace,", "poisson", "binomial", "uniforms")
 
 
+def best_time(fn, repeats: int, setup=None) -> float:
+    """Fastest of `repeats` timed calls, in seconds: `fn()`, or `fn(setup())` with the setup
+    (a fresh copy of the state, say) outside the timing. The minimum, because on a shared
+    machine noise only ever adds time."""
+    best = float("inf")
+    for _ in range(repeats):
+        arg = () if setup is None else (setup(),)
+        t0 = time.perf_counter()
+        fn(*arg)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def _inventory(model, live, rng):
     """(label, where, per live firm, function[, elements]) for every per-firm operation of a
     step: the function's cost per element (of `elements`, the live firms unless given) times
@@ -115,11 +128,7 @@ def arithmetic_floor(model, repeats: int = 5) -> dict:
     with np.errstate(all="ignore"):
         for label, where, mult, fn, *size in _inventory(model, live, rng):
             n = max(size[0] if size else live.size, 1)
-            best = float("inf")
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                fn()
-                best = min(best, time.perf_counter() - t0)
+            best = best_time(fn, repeats)
             kind = "draw" if label.split()[0] in DRAWS else "math"
             ns = best / n * 1e9 * mult  # per live firm
             rows.append({"op": label, "where": where, "kind": kind, "count": mult, "ns": ns})

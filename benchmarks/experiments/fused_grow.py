@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import copy
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from arithmetic_floor import best_time  # noqa: E402
 
 from sim.model.agents.firm import LISTED, MAX_LAPLACE_SCALE, MAX_MARKET_GROWTH, MIN_FTE  # noqa: E402
 from sim.model.sectors import N_SECTORS  # noqa: E402
@@ -115,12 +117,9 @@ def main() -> None:
     same = np.array_equal(a.revenue, b.revenue) and np.array_equal(a.employees, b.employees)
     print(f"same bits: {same}")
     for name, run in (("numpy", vectorised), ("numba", lambda *a: compiled(kernels, *a))):
-        best = float("inf")
-        for _ in range(20):
-            c = copy.deepcopy(f)
-            t0 = time.perf_counter()
-            run(c, idx, p, u, dt)
-            best = min(best, time.perf_counter() - t0)
+        best = best_time(
+            lambda c, run=run: run(c, idx, p, u, dt), 20, setup=lambda: copy.deepcopy(f)
+        )
         print(f"{name}: {best * 1e3:.2f} ms for {idx.size:,} live firms")
 
 

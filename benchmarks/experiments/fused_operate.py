@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import copy
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from arithmetic_floor import best_time  # noqa: E402
 
 from sim.inputs.levers import status_quo  # noqa: E402
 from sim.model.agents.firm import _IN_BEIJING, _IS_LEAP, LISTED  # noqa: E402
@@ -159,12 +161,7 @@ def main() -> None:
         ("numpy", lambda c: vectorised(m, c, Ledger())),
         ("numba", lambda c: compiled(kernels, m, c, Ledger())),
     ):
-        best = float("inf")
-        for _ in range(20):
-            c = copy.deepcopy(f)
-            t0 = time.perf_counter()
-            run(c)
-            best = min(best, time.perf_counter() - t0)
+        best = best_time(run, 20, setup=lambda: copy.deepcopy(f))
         print(
             f"{name}: {best * 1e3:.2f} ms for {live:,} live firms ({best / live * 1e9:.0f} ns a firm)"
         )

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from arithmetic_floor import arithmetic_floor  # noqa: E402
+from arithmetic_floor import arithmetic_floor, best_time  # noqa: E402
 
 from sim.model import InnovationModel  # noqa: E402
 
@@ -57,15 +57,6 @@ def _single(op: str, x: np.ndarray, y: float = 0.37):
     else:
         raise ValueError(op)
     return r.astype(np.float64)
-
-
-def _best(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> None:
@@ -94,7 +85,7 @@ def main() -> None:
             continue
         op = row["op"].split()[0]
         arg = small if op in ("exp", "log1p") else x
-        ns32 = _best(lambda op=op, arg=arg: _single(op, arg), args.repeats) / live.size * 1e9
+        ns32 = best_time(lambda op=op, arg=arg: _single(op, arg), args.repeats) / live.size * 1e9
         ns32 = min(ns32 * row["count"], row["ns"])  # numpy's fast powers (x**0.5) stay
         math64 += row["ns"]
         math32 += ns32
