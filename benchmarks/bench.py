@@ -244,9 +244,10 @@ def main() -> int:
         reference = json.loads(REFERENCE.read_text())["figures"]
     print()
     print(table(flat, reference))
-    if reference and machine_slowdown(flat, reference) > 1:
+    slow = machine_slowdown(flat, reference) if reference else 1.0
+    if slow > 1:
         print(
-            f"(the machine ran {machine_slowdown(flat, reference):.2f}x slower than when the "
+            f"(the machine ran {slow:.2f}x slower than when the "
             "reference was recorded, by the bare Boltzmann model: times and rates are allowed that;"
             " a pass with a large allowance says less: re-run when the machine is quiet)"
         )
