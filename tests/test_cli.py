@@ -540,3 +540,39 @@ def test_top_level_help_points_to_the_commands_help(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "innosim COMMAND --help" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("signalled", [None, "interrupted", "terminated"])
+def test_an_error_a_library_made_of_a_ctrl_c_is_reported_as_the_ctrl_c(
+    monkeypatch, capsys, signalled
+):
+    """A C extension imported when Ctrl-C lands turns the KeyboardInterrupt into "ImportError:
+    initialization failed" (seen in CI: test_output_safety, Ctrl-C 1.2 s into a run): after a
+    signal, an escaping error is the signal's line and exit code, not an internal error; without
+    one it stays an internal error."""
+    import argparse
+
+    from sim.app import cli
+    from sim.inputs.errors import clear_signals, on_signal
+
+    def command(args):
+        if signalled:
+            try:
+                on_signal(signalled)  # what the CLI's handler does on SIGINT / SIGTERM
+            except KeyboardInterrupt:
+                pass  # swallowed by the extension's import machinery
+        raise ImportError("initialization failed")
+
+    monkeypatch.setattr(cli, "cmd_validate", command)
+    monkeypatch.delenv("INNOSIM_DEBUG", raising=False)
+    clear_signals()
+    try:
+        code = cli._dispatch(argparse.Namespace(command="validate"))
+    finally:
+        clear_signals()
+    err = capsys.readouterr().err
+    if signalled is None:
+        assert code == 1 and err.startswith("innosim: internal error: ImportError"), err
+    else:
+        assert code == cli.EXIT_SIGNAL[signalled]
+        assert err == f"innosim: {signalled}; no output written (any earlier result is unchanged)\n"

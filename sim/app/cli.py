@@ -20,7 +20,7 @@ import yaml
 
 from sim import __version__
 from sim.experiments.atomic import claim, staged_folder
-from sim.inputs.errors import InputError, _one_line
+from sim.inputs.errors import InputError, _one_line, pending_signal
 
 EXIT_BAD_INPUT = 2
 
@@ -1116,6 +1116,13 @@ def _quiet_interrupts(hook):
     return quiet
 
 
+def _interrupted(what: str, e: BaseException) -> int:
+    """The one line for a Ctrl-C or SIGTERM (`what`), with what was written; its exit code."""
+    written = getattr(e, "written", "no output written (any earlier result is unchanged)")
+    print(f"innosim: {what}; {written}", file=sys.stderr)
+    return EXIT_SIGNAL[what]
+
+
 def _dispatch(args) -> int:
     try:
         commands = {
@@ -1138,11 +1145,10 @@ def _dispatch(args) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: what was written, in one line
-        what = getattr(e, "signal_name", "interrupted")
-        written = getattr(e, "written", "no output written (any earlier result is unchanged)")
-        print(f"innosim: {what}; {written}", file=sys.stderr)
-        return EXIT_SIGNAL[what]
+        return _interrupted(getattr(e, "signal_name", "interrupted"), e)
     except Exception as e:  # an internal error: one line, the traceback only on request
+        if what := pending_signal():  # a library turned the Ctrl-C into another error
+            return _interrupted(what, e)
         if os.environ.get("INNOSIM_DEBUG"):
             raise
         print(

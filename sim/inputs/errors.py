@@ -46,6 +46,13 @@ def raise_if_signalled() -> None:
         raise _SIGNALLED[_pending[-1]]()
 
 
+def pending_signal() -> str | None:
+    """The newest Ctrl-C or SIGTERM received since the command started ("interrupted",
+    "terminated"), or None: an error that escapes after one is the interrupt's doing (a C
+    extension's import turns a KeyboardInterrupt into "ImportError: initialization failed")."""
+    return _pending[-1] if _pending else None
+
+
 def clear_signals() -> None:
     _pending.clear()
 
